@@ -1,0 +1,207 @@
+"""vts.results: atomic writes, one-line load errors, merge, cell helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vts import results
+from vts.errors import UsageError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_cell(strategy: str, scenario: str, python: str = "3.11", loop: str = "asyncio",
+              allocs: float | None = 1.0) -> dict[str, Any]:
+    return {
+        "id": results.cell_id(strategy, scenario, python, loop),
+        "strategy": strategy, "scenario": scenario, "python": python, "loop": loop,
+        "status": "ok", "error": None,
+        "allocs": None if allocs is None else {"allocs_per_op": allocs, "bytes_per_op": 8.0,
+                                               "gc_per_1k_ops": 0.0, "ops": [10, 20]},
+        "timing": None, "latency": None, "memray": None, "extra": {},
+    }
+
+
+def make_run(*cells: dict[str, Any], host: str = "a", mode: str = "fast") -> dict[str, Any]:
+    run = results.new_run(mode, {"hostname": host}, {"wait": {"operation": "one await"}})
+    for cell in cells:
+        run["environments"][results.env_key(cell["python"], cell["loop"])] = {
+            "python": cell["python"], "loop": cell["loop"], "packages": {"vts": host},
+        }
+        results.add_cell(run, cell)
+    return run
+
+
+def test_cell_id_says_what_is_measured() -> None:
+    assert results.cell_id("pooled", "wait", "3.12", "uvloop") == "pooled/wait/3.12/uvloop"
+
+
+def test_new_run_has_every_schema_key() -> None:
+    run = results.new_run("fast", {"hostname": "h"}, {})
+    assert run["schema_version"] == results.SCHEMA_VERSION == 1
+    assert all(key in run for key in results.RUN_KEYS)
+    assert run["created"].endswith("+00:00")
+    with pytest.raises(ValueError, match=r"^mode must be one of fast, full, allocs-only"):
+        results.new_run("quick", {}, {})
+
+
+def test_add_cell_replaces_same_id_in_place() -> None:
+    run = make_run(make_cell("a", "wait"), make_cell("b", "wait"))
+    results.add_cell(run, make_cell("a", "wait", allocs=5.0))
+    assert [c["id"] for c in run["cells"]] == ["a/wait/3.11/asyncio", "b/wait/3.11/asyncio"]
+    assert run["cells"][0]["allocs"]["allocs_per_op"] == 5.0
+    bad = make_cell("a", "wait") | {"id": "a/fresh/3.11/asyncio"}
+    with pytest.raises(ValueError, match=r"^cell id 'a/fresh/3.11/asyncio' should be"):
+        results.add_cell(run, bad)
+
+
+def test_machine_metadata_fields() -> None:
+    machine = results.machine_metadata()
+    assert set(machine) == {"hostname", "platform", "cpu_model", "cpu_count",
+                            "memory_total_bytes", "git_commit", "git_dirty"}
+    assert machine["memory_total_bytes"] > 0
+    assert machine["git_commit"] is None or len(machine["git_commit"]) == 40
+
+
+def test_write_then_load_round_trips(tmp_path: Path) -> None:
+    run = make_run(make_cell("pooled", "wait"))
+    path = tmp_path / "results.json"
+    results.write_atomic(path, run)
+    assert results.load(path) == run
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temp file left
+
+
+def test_fixture_loads() -> None:
+    run = results.load(FIXTURES / "run_small.json")
+    assert len(run["environments"]) == 2
+
+
+WRITER = """
+import sys
+from vts.results import write_atomic
+path = sys.argv[1]
+cells = [{"id": f"s/{i}/3.11/asyncio", "payload": "x" * 200} for i in range(5000)]
+n = 0
+while True:
+    write_atomic(path, {"n": n, "cells": cells})
+    if n == 0:
+        print("ready", flush=True)
+    n += 1
+"""
+
+
+def test_atomic_writer_survives_sigkill_mid_write(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    rng = random.Random(1234)
+    for _ in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], env=env,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n"
+            time.sleep(rng.uniform(0.0, 0.15))  # land the kill at a random point of a write
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert len(data["cells"]) == 5000
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "r.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.json"
+    with pytest.raises(UsageError) as info:
+        results.load(path)
+    assert str(info.value) == f"{path}: no such results file"
+
+
+def test_load_invalid_json_with_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, '{"schema_version": 1,')
+    with pytest.raises(UsageError) as info:
+        results.load(path, kind="baseline", hint="recreate it")
+    assert str(info.value) == (
+        f"{path}: not valid JSON (Expecting property name enclosed in double quotes "
+        "at line 1 column 22); recreate it"
+    )
+
+
+def test_load_not_an_object(tmp_path: Path) -> None:
+    path = write(tmp_path, "[]")
+    with pytest.raises(UsageError) as info:
+        results.load(path)
+    assert str(info.value) == f"{path}: not a results file (expected a JSON object)"
+
+
+def test_load_wrong_schema_version(tmp_path: Path) -> None:
+    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 2}))
+    with pytest.raises(UsageError) as info:
+        results.load(path)
+    assert str(info.value) == f"{path}: schema_version 2 is not supported (this vts reads 1)"
+
+
+def test_load_missing_keys(tmp_path: Path) -> None:
+    run = make_run()
+    del run["cells"], run["machine"]
+    path = write(tmp_path, json.dumps(run))
+    with pytest.raises(UsageError) as info:
+        results.load(path)
+    assert str(info.value) == f"{path}: missing key(s) machine, cells"
+
+
+def test_load_cell_missing_keys(tmp_path: Path) -> None:
+    run = make_run(make_cell("a", "wait"))
+    del run["cells"][0]["status"]
+    path = write(tmp_path, json.dumps(run))
+    with pytest.raises(UsageError) as info:
+        results.load(path)
+    assert str(info.value) == f"{path}: cell a/wait/3.11/asyncio lacks key(s) status"
+
+
+def test_merge_later_cells_win_and_machines_are_kept() -> None:
+    first = make_run(make_cell("a", "wait", allocs=1.0), make_cell("b", "wait"), host="one")
+    second = make_run(make_cell("a", "wait", allocs=2.0),
+                      make_cell("a", "wait", loop="uvloop"), host="two", mode="full")
+    second["scenarios"]["fresh"] = {"operation": "sync get"}
+    merged = results.merge([first, second])
+    assert [c["id"] for c in merged["cells"]] == [
+        "a/wait/3.11/asyncio", "b/wait/3.11/asyncio", "a/wait/3.11/uvloop"]
+    assert merged["cells"][0]["allocs"]["allocs_per_op"] == 2.0
+    assert set(merged["environments"]) == {"3.11/asyncio", "3.11/uvloop"}
+    assert merged["environments"]["3.11/asyncio"]["packages"] == {"vts": "two"}
+    assert set(merged["scenarios"]) == {"wait", "fresh"}
+    assert [m["hostname"] for m in merged["machines"]] == ["one", "two"]
+    assert [m["run_id"] for m in merged["machines"]] == [first["run_id"], second["run_id"]]
+    assert merged["mode"] == "mixed"
+    # merging a merged run keeps every source machine once
+    again = results.merge([merged, make_run(host="three")])
+    assert [m["hostname"] for m in again["machines"]] == ["one", "two", "three"]
+    # the inputs are untouched
+    assert first["cells"][0]["allocs"]["allocs_per_op"] == 1.0
+
+
+def test_rebase_rewrites_relative_paths(tmp_path: Path) -> None:
+    cell = make_cell("a", "wait")
+    cell["memray"] = {"flamegraph": "memray/a.html"}
+    cell["timing"] = {"mean_ns": 1.0, "pyperf_json": "/abs/p.json"}
+    run = make_run(cell)
+    rebased = results.rebase(run, tmp_path / "runs" / "r1", tmp_path / "out")
+    assert rebased["cells"][0]["memray"]["flamegraph"] == "../runs/r1/memray/a.html"
+    assert rebased["cells"][0]["timing"]["pyperf_json"] == "/abs/p.json"
+    assert run["cells"][0]["memray"]["flamegraph"] == "memray/a.html"

@@ -1,0 +1,238 @@
+"""ManualResetCore: the port of .NET's ManualResetValueTaskSourceCore<T>.
+
+Rule 1: a token from reset N is rejected after reset N+1, by all three protocol methods.
+Rule 2: `get_result` never blocks; no lock is held while a continuation runs, so a
+        continuation that calls `get_result` at once cannot deadlock its producer (the
+        article's first bug).
+Rule 3: a completion racing `on_completed` runs the continuation exactly once.
+
+Theory of operation. One version of the core moves through these states:
+
+    state \\ event     on_completed          set_result/exception     reset()
+    ---------------   --------------------  -----------------------  ---------
+    EMPTY             -> WAITING             -> COMPLETED             -> EMPTY, v+1
+    WAITING           MultipleAwaitError     -> DONE (runs it)        -> EMPTY, v+1
+    COMPLETED         -> DONE (runs it now)  AlreadyCompletedError    -> EMPTY, v+1
+    DONE              MultipleAwaitError     AlreadyCompletedError    -> EMPTY, v+1
+
+The article's Sentinel is the `COMPLETED` state: whoever arrives second of `on_completed`
+and the completion runs the continuation. Python has no compare-and-swap, so the swap
+is made atomic by a `threading.Lock` per core (about 100 ns, no allocation); pooling a
+source amortises the lock with the rest of it.
+
+Where a continuation runs: with `USE_SCHEDULING_CONTEXT`, on the event loop that was
+running when `on_completed` was called, always through `call_soon` (same thread) or
+`call_soon_threadsafe` (another thread): an asyncio Task cannot be resumed inline from
+inside another Task. Without it, inline on the completing thread, unless
+`run_continuations_asynchronously` is set, in which case it is posted to the awaiter's
+loop, or to a fresh thread when there was none. With `FLOW_EXECUTION_CONTEXT` it runs in
+the awaiter's `contextvars.Context` (the one passed as `context=`, else a copy of the
+current one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from vts.valuetask import (
+    AlreadyCompletedError,
+    CompletionFlags,
+    Continuation,
+    MultipleAwaitError,
+    NotCompletedError,
+    SourceStatus,
+    TokenMismatchError,
+)
+
+T = TypeVar("T")
+
+_get_running_loop = asyncio._get_running_loop  # C function: no exception when none runs
+
+# States of one version; see the table in the module docstring.
+EMPTY, WAITING, COMPLETED, DONE = 0, 1, 2, 3
+
+
+def dispatch(
+    continuation: Continuation,
+    state: object,
+    loop: asyncio.AbstractEventLoop | None,
+    context: contextvars.Context | None,
+    run_asynchronously: bool,
+) -> None:
+    """Run a continuation where its registration asked (shared by every source type)."""
+    if loop is not None:
+        if _get_running_loop() is loop:
+            loop.call_soon(continuation, state, context=context)
+        else:
+            loop.call_soon_threadsafe(continuation, state, context=context)
+    elif run_asynchronously:
+        runner = context.run if context is not None else _call
+        threading.Thread(target=runner, args=(continuation, state), daemon=True).start()
+    elif context is not None:
+        context.run(continuation, state)
+    else:
+        continuation(state)
+
+
+def _call(continuation: Continuation, state: object) -> None:
+    continuation(state)
+
+
+class ManualResetCore(Generic[T]):
+    """The reusable heart of a ValueTask source: a version, a result, one continuation.
+
+    A source either holds one (`self.core = ManualResetCore()`) and forwards the three
+    protocol methods, or subclasses it, the closest Python gets to .NET embedding the
+    core as a struct (no second object per source).
+    """
+
+    __slots__ = (
+        "_context",
+        "_continuation",
+        "_continuation_state",
+        "_exception",
+        "_lock",
+        "_loop",
+        "_result",
+        "_state",
+        "_traceback",
+        "_version",
+        "run_continuations_asynchronously",
+    )
+
+    def __init__(self, *, run_continuations_asynchronously: bool = False) -> None:
+        self.run_continuations_asynchronously = run_continuations_asynchronously
+        self._lock = threading.Lock()
+        self._version = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self._state = EMPTY
+        self._result: T | None = None
+        self._exception: BaseException | None = None
+        self._traceback: TracebackType | None = None
+        self._continuation: Continuation | None = None
+        self._continuation_state: object = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._context: contextvars.Context | None = None
+
+    @property
+    def version(self) -> int:
+        """The token of the current operation; bumped by every `reset()`."""
+        return self._version
+
+    def reset(self) -> None:
+        """Start a new operation: forget the old one and reject its token from now on."""
+        with self._lock:  # a late completion of the old version must see the new one
+            self._version += 1
+            self._clear()
+
+    def _check(self, token: int) -> None:
+        if token != self._version:
+            raise TokenMismatchError(token, self._version)
+
+    # -- producer side -------------------------------------------------------------
+
+    def set_result(self, result: T) -> None:
+        """Complete the current operation with a value; from any thread."""
+        self._complete(result, None)
+
+    def set_exception(self, exception: BaseException) -> None:
+        """Complete the current operation with an error; from any thread.
+
+        The awaiter sees the exception with the traceback it had when it was set (each
+        raise starts again from there, so one error delivered to many awaiters does not
+        grow a longer and longer traceback).
+        """
+        self._complete(None, exception)
+
+    def _complete(self, result: T | None, exception: BaseException | None) -> None:
+        with self._lock:  # the compare-and-swap of the continuation slot
+            state = self._state
+            if state >= COMPLETED:
+                raise AlreadyCompletedError()
+            self._result = result
+            if exception is not None:
+                self._exception = exception
+                self._traceback = exception.__traceback__
+            self._state = COMPLETED if state == EMPTY else DONE
+        if state == WAITING:  # outside the lock: a continuation may re-enter the core
+            self._invoke()
+
+    def _invoke(self) -> None:
+        continuation = self._continuation
+        assert continuation is not None
+        dispatch(
+            continuation,
+            self._continuation_state,
+            self._loop,
+            self._context,
+            self.run_continuations_asynchronously,
+        )
+
+    # -- the three protocol methods ------------------------------------------------
+
+    def get_status(self, token: int) -> SourceStatus:
+        self._check(token)
+        # Lock-free read: the producer stores the result before it moves _state on, and
+        # a single attribute read is atomic under the GIL.
+        if self._state < COMPLETED:
+            return SourceStatus.PENDING
+        exception = self._exception
+        if exception is None:
+            return SourceStatus.SUCCEEDED
+        if isinstance(exception, asyncio.CancelledError):
+            return SourceStatus.CANCELED
+        return SourceStatus.FAULTED
+
+    def on_completed(
+        self,
+        continuation: Continuation,
+        state: object,
+        token: int,
+        flags: CompletionFlags,
+        *,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        self._check(token)
+        loop = None
+        if flags & CompletionFlags.USE_SCHEDULING_CONTEXT or self.run_continuations_asynchronously:
+            loop = _get_running_loop()
+        if context is None and flags & CompletionFlags.FLOW_EXECUTION_CONTEXT:
+            context = contextvars.copy_context()
+        with self._lock:  # the compare-and-swap of the continuation slot
+            current = self._state
+            if current == WAITING or current == DONE:
+                raise MultipleAwaitError()
+            self._continuation = continuation
+            self._continuation_state = state
+            self._loop = loop
+            self._context = context
+            self._state = WAITING if current == EMPTY else DONE
+        if current == COMPLETED:  # the Sentinel case: completed before we registered
+            self._invoke()
+
+    def get_result(self, token: int) -> T:
+        self._check(token)
+        if self._state < COMPLETED:
+            raise NotCompletedError()
+        exception = self._exception
+        if exception is not None:
+            raise exception.with_traceback(self._traceback)
+        return self._result  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        names = {EMPTY: "empty", WAITING: "waiting", COMPLETED: "completed", DONE: "done"}
+        return f"<{type(self).__name__} version={self._version} {names[self._state]}>"
+
+
+def status_of(core: ManualResetCore[Any]) -> SourceStatus:
+    """The status of a core's current version (no token: for tests and tooling)."""
+    return core.get_status(core.version)
+
+
+__all__ = ["ManualResetCore", "dispatch", "status_of"]

@@ -1,0 +1,81 @@
+"""manual_reset: a source built on ManualResetCore, one per waiting call.
+
+Section 4 of the article: the source holds only business logic (which strategy it waits
+on) and forwards the protocol to `ManualResetCore`, which is written once, correctly,
+with its own lock. A fresh call returns `ValueTask.from_result(value)`.
+
+Trades: the most general source (any thread, flags, contexts) at the price of a source
+object and a lock per waiting call. Pick it as the building block; pool it (`pooled`)
+when waiting calls are frequent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from vts.core import ManualResetCore
+from vts.strategies.base import Strategy
+from vts.valuetask import ValueTask
+
+T = TypeVar("T")
+
+
+class WaiterSource(ManualResetCore[Any]):
+    """A ManualResetCore that knows the strategy it waits on, so it can be cancelled."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: ManualReset[Any]) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def complete(self, value: object, error: BaseException | None) -> None:
+        if error is None:
+            self.set_result(value)
+        else:
+            self.set_exception(error)
+
+    def cancel(self, token: int) -> bool:
+        """Abandon the wait: leave the owner's waiter list, complete as cancelled."""
+        if token != self._version or not self._owner.forget(self):
+            return False
+        self.set_exception(asyncio.CancelledError())
+        return True
+
+
+class ManualReset(Strategy[T]):
+    name = "manual_reset"
+
+    def _fresh(self, value: T) -> ValueTask[T]:
+        return ValueTask(value)
+
+    def _new_source(self) -> WaiterSource:
+        return WaiterSource(self)
+
+    def _drop_source(self, source: WaiterSource) -> None:
+        """A source that was not needed after all (the value turned fresh)."""
+
+    def _wait(self) -> ValueTask[T]:
+        source = self._new_source()
+        with self._lock:
+            sample = self._sample if self._is_fresh() else None
+            if sample is None:
+                self._waiters.append(source)
+        if sample is not None:  # published while we got here
+            self._drop_source(source)
+            return self._fresh(sample[0])
+        return ValueTask.from_source(source, source.version)
+
+    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
+        for source in waiters:
+            source.complete(value, error)
+
+    def forget(self, source: object) -> bool:
+        """Remove a waiter that gave up; False if a publish already took it."""
+        with self._lock:
+            try:
+                self._waiters.remove(source)
+            except ValueError:
+                return False
+        return True

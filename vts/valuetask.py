@@ -1,0 +1,364 @@
+"""ValueTask and the ValueTaskSource protocol: .NET's IValueTaskSource, ported to asyncio.
+
+A `ValueTask[T]` is made from one of three things:
+
+- a result (`ValueTask.from_result(v)`, or `ValueTask(v)`): completed, nothing to wait for;
+- an awaitable (`ValueTask.from_awaitable(fut)`): an asyncio future, task or coroutine;
+- a source and a token (`ValueTask.from_source(src, token)`): a reusable object that
+  implements the three protocol methods, each checking the token (the source's version).
+
+Rules a ValueTask built on a source obeys (the .NET reference semantics):
+
+- It may be awaited once. A second await raises `AlreadyAwaitedError`; call `as_future()`
+  first to await it more than once, `gather` it, or pass it to `wait_for`.
+- `is_completed` and `result()` are the synchronous fast path: a caller that checks before
+  awaiting uses no await machinery at all.
+
+How a pending ValueTask suspends an asyncio Task: `Task.__step` only accepts a future-like
+object (`_asyncio_future_blocking`, `add_done_callback(fn, *, context)`, `result()`, ...).
+`SourceAwaiter` is that bridge: its `add_done_callback` is the source's `on_completed`
+with `USE_SCHEDULING_CONTEXT | FLOW_EXECUTION_CONTEXT`. A Task takes its C fast path only
+for an exact C Future, so the bridge costs a few allocations a suspension (measured by
+`vts bench`); a source may hand out one reusable awaiter (`awaiter_for`) to save its own.
+
+One deviation from .NET: `on_completed` takes an optional `context=`. Python cannot read
+the current `contextvars.Context` without copying it, and an asyncio Task must resume in
+its own context object, not a copy, so the bridge passes the Task's context through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import enum
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+Continuation = Callable[[Any], object]
+
+
+class SourceStatus(enum.Enum):
+    """`ValueTaskSourceStatus`: where a source's current operation stands."""
+
+    PENDING = 0
+    SUCCEEDED = 1
+    FAULTED = 2
+    CANCELED = 3
+
+
+class CompletionFlags(enum.IntFlag):
+    """`ValueTaskSourceOnCompletedFlags`: how `on_completed` must run the continuation."""
+
+    NONE = 0
+    # Resume on the event loop that was running when on_completed was called.
+    USE_SCHEDULING_CONTEXT = 1
+    # Run the continuation inside the awaiter's contextvars.Context.
+    FLOW_EXECUTION_CONTEXT = 2
+
+
+class ValueTaskError(RuntimeError):
+    """Base of every protocol misuse error."""
+
+
+class TokenMismatchError(ValueTaskError):
+    """A token that is not the source's current version (awaited twice, or recycled)."""
+
+    def __init__(self, token: int, version: int) -> None:
+        super().__init__(
+            f"token {token} is not the source's current version {version}: this ValueTask "
+            "was already consumed or its source was recycled"
+        )
+
+
+class NotCompletedError(ValueTaskError):
+    """`get_result` was called before the operation completed (it never blocks)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the operation has not completed yet; await the ValueTask instead of calling "
+            "get_result() early"
+        )
+
+
+class AlreadyCompletedError(ValueTaskError):
+    """The source was completed twice for one version."""
+
+    def __init__(self) -> None:
+        super().__init__("the operation was already completed; call reset() before reusing it")
+
+
+class MultipleAwaitError(ValueTaskError):
+    """`on_completed` was called twice for one version: two awaiters on one operation."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "multiple awaits detected: a continuation is already registered for this "
+            "version; call .as_future() to share one result between awaiters"
+        )
+
+
+class AlreadyAwaitedError(ValueTaskError):
+    """A source-backed ValueTask was awaited a second time."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this ValueTask was already awaited; call .as_future() to await it more than once"
+        )
+
+
+@runtime_checkable
+class ValueTaskSource(Protocol[T_co]):
+    """`IValueTaskSource<T>`: three methods, each taking the token of the ValueTask."""
+
+    def get_status(self, token: int) -> SourceStatus: ...
+
+    def on_completed(
+        self,
+        continuation: Continuation,
+        state: object,
+        token: int,
+        flags: CompletionFlags,
+        *,
+        context: contextvars.Context | None = None,
+    ) -> None: ...
+
+    def get_result(self, token: int) -> T_co: ...
+
+
+@runtime_checkable
+class CancellableSource(Protocol):
+    """A source that can abandon a pending operation when its awaiter is cancelled.
+
+    `cancel(token)` completes the operation as CANCELED and returns True, or returns False
+    when the operation already completed (the result then wins the race).
+    """
+
+    def cancel(self, token: int) -> bool: ...
+
+
+class SourceAwaiter:
+    """The future-like bridge a pending ValueTask yields to an asyncio Task.
+
+    A tricky object with no guard rails: it implements exactly what `Task.__step`,
+    `Task.__wakeup` and `Task.cancel` call, and nothing else. It does not consume the
+    result: `result()` only says whether to resume or to raise CancelledError, and the
+    ValueTask calls the source's `get_result` once the Task resumes.
+    """
+
+    __slots__ = ("_asyncio_future_blocking", "_callback", "_loop", "_source", "_token")
+
+    def __init__(self, source: ValueTaskSource[Any], token: int) -> None:
+        self.rearm(source, token)
+
+    def rearm(self, source: ValueTaskSource[Any], token: int) -> None:
+        """Point a (possibly reused) awaiter at one version of a source."""
+        self._source = source
+        self._token = token
+        self._loop = asyncio.get_running_loop()
+        self._callback: Callable[[Any], object] | None = None
+        # Task.__step reads this flag: True means "suspend me on this object".
+        self._asyncio_future_blocking = True
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def done(self) -> bool:
+        return self._source.get_status(self._token) is not SourceStatus.PENDING
+
+    def cancelled(self) -> bool:
+        return self._source.get_status(self._token) is SourceStatus.CANCELED
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        if self._callback is not None:
+            raise MultipleAwaitError()
+        self._callback = fn
+        self._source.on_completed(
+            _resume,
+            self,
+            self._token,
+            CompletionFlags.USE_SCHEDULING_CONTEXT | CompletionFlags.FLOW_EXECUTION_CONTEXT,
+            context=context,
+        )
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        # The source owns the registration; the Task only calls this when it is torn down.
+        return 0
+
+    def result(self) -> None:
+        if self._source.get_status(self._token) is SourceStatus.CANCELED:
+            raise asyncio.CancelledError()
+
+    def exception(self) -> BaseException | None:
+        return None
+
+    def cancel(self, msg: object = None) -> bool:
+        source = self._source
+        if isinstance(source, CancellableSource):
+            return source.cancel(self._token)
+        return False
+
+    def abandon(self) -> None:
+        """The awaiter was interrupted: release the operation so the source can be reused.
+
+        If the operation completed, its result is consumed and dropped (a pooled source
+        returns to its pool there); if it is still pending, it is cancelled.
+        """
+        source, token = self._source, self._token
+        try:
+            status = source.get_status(token)
+        except TokenMismatchError:
+            return
+        if status is SourceStatus.PENDING and isinstance(source, CancellableSource):
+            if source.cancel(token):
+                status = source.get_status(token)
+        if status is not SourceStatus.PENDING:
+            try:
+                source.get_result(token)
+            except BaseException:  # noqa: S110 - the caller is already raising its own error
+                pass
+
+
+def _resume(awaiter: SourceAwaiter) -> None:
+    # The continuation every bridge registers: a plain function, so registering it
+    # allocates no bound method.
+    callback = awaiter._callback
+    if callback is not None:
+        callback(awaiter)
+
+
+def _awaiter_for(source: ValueTaskSource[Any], token: int) -> SourceAwaiter:
+    make = getattr(source, "awaiter_for", None)
+    if make is not None:
+        return cast(SourceAwaiter, make(token))
+    return SourceAwaiter(source, token)
+
+
+class ValueTask(Generic[T]):
+    """An awaitable made from a result, an awaitable, or a (source, token) pair."""
+
+    __slots__ = ("_awaitable", "_awaited", "_result", "_source", "_token")
+
+    def __init__(self, result: T) -> None:
+        self._result = result
+        self._awaitable: Awaitable[T] | None = None
+        self._source: ValueTaskSource[T] | None = None
+        self._token = 0
+        self._awaited = False
+
+    @classmethod
+    def from_result(cls, result: T) -> ValueTask[T]:
+        return cls(result)
+
+    @classmethod
+    def from_awaitable(cls, awaitable: Awaitable[T]) -> ValueTask[T]:
+        task: ValueTask[T] = cls.__new__(cls)
+        task._awaitable = awaitable
+        task._source = None
+        task._token = 0
+        task._awaited = False
+        return task
+
+    @classmethod
+    def from_source(cls, source: ValueTaskSource[T], token: int) -> ValueTask[T]:
+        task: ValueTask[T] = cls.__new__(cls)
+        task._awaitable = None
+        task._source = source
+        task._token = token
+        task._awaited = False
+        return task
+
+    @property
+    def is_completed(self) -> bool:
+        """True when `result()` would not raise NotCompletedError."""
+        if self._source is not None:
+            return self._source.get_status(self._token) is not SourceStatus.PENDING
+        awaitable = self._awaitable
+        if awaitable is None:
+            return True
+        return isinstance(awaitable, asyncio.Future) and awaitable.done()
+
+    def result(self) -> T:
+        """The synchronous fast path: the value of a completed ValueTask, consumed once."""
+        source = self._source
+        if source is not None:
+            if self._awaited:
+                raise AlreadyAwaitedError()
+            if source.get_status(self._token) is SourceStatus.PENDING:
+                raise NotCompletedError()
+            self._awaited = True
+            return source.get_result(self._token)
+        awaitable = self._awaitable
+        if awaitable is None:
+            return self._result
+        if isinstance(awaitable, asyncio.Future):
+            if not awaitable.done():
+                raise NotCompletedError()
+            return cast(T, awaitable.result())
+        raise NotCompletedError()
+
+    def as_future(self) -> asyncio.Future[T]:
+        """A real asyncio future with the same outcome: await it many times, gather it.
+
+        This consumes the ValueTask (the future awaits it once, in a Task).
+        """
+        if self._source is None and self._awaitable is None:
+            future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            future.set_result(self._result)
+            return future
+        if self._awaitable is not None and isinstance(self._awaitable, asyncio.Future):
+            return self._awaitable
+        return asyncio.ensure_future(self._await_once())
+
+    preserve = as_future  # the .NET name
+
+    async def _await_once(self) -> T:
+        return await self
+
+    def __await__(self) -> Generator[Any, None, T]:
+        source = self._source
+        if source is None:
+            awaitable = self._awaitable
+            if awaitable is None:
+                return self._result
+            return (yield from awaitable.__await__())
+        if self._awaited:
+            raise AlreadyAwaitedError()
+        self._awaited = True
+        token = self._token
+        if source.get_status(token) is SourceStatus.PENDING:
+            awaiter = _awaiter_for(source, token)
+            try:
+                yield awaiter
+            except BaseException:
+                awaiter.abandon()
+                raise
+        return source.get_result(token)
+
+    def __repr__(self) -> str:
+        if self._source is not None:
+            return f"<ValueTask source={type(self._source).__name__} token={self._token}>"
+        if self._awaitable is not None:
+            return f"<ValueTask awaitable={self._awaitable!r}>"
+        return f"<ValueTask result={self._result!r}>"
+
+
+__all__ = [
+    "AlreadyAwaitedError",
+    "AlreadyCompletedError",
+    "CancellableSource",
+    "CompletionFlags",
+    "Continuation",
+    "MultipleAwaitError",
+    "NotCompletedError",
+    "SourceAwaiter",
+    "SourceStatus",
+    "TokenMismatchError",
+    "ValueTask",
+    "ValueTaskError",
+    "ValueTaskSource",
+]

@@ -1,0 +1,1 @@
+"""Measurement primitives: the exact allocation counter (allocs) and its calibration."""

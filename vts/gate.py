@@ -1,0 +1,300 @@
+"""The regression gate: allocations per operation of a run against a committed baseline.
+
+Rule 1: exact allocation counts are deterministic for an interpreter build, so the default
+tolerance is zero and any cell allocating more than its baseline is a regression.
+Rule 2: cells match by id (``<strategy>/<scenario>/<python>/<loop>``), so a baseline is
+keyed by interpreter version and loop; a run may cover a slice of the baseline.
+Rule 3: timing is machine-bound and noisy: it is reported, and gates only when asked
+(`timing_threshold`) and only where pyperf's own t-test calls the change significant.
+
+The baseline is a results file (same schema) whose cells keep only what the gate reads.
+Verdicts: `GateResult.exit_code` is 0 (within) or 1 (regression); unusable input is a
+`UsageError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vts import results
+from vts.errors import UsageError
+from vts.report import fmt_count, fmt_ns, fmt_pct, fmt_signed
+
+DEFAULT_BASELINE = Path("reports/baseline.json")
+UPDATE_COMMAND = "vts baseline update RESULTS"
+# Float noise only: counts are (count at 2n - count at n) / n, exact in decimal terms.
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class AllocDiff:
+    """One cell's allocations per op, baseline vs now."""
+
+    cell_id: str
+    baseline: float
+    now: float
+
+    @property
+    def delta(self) -> float:
+        return self.now - self.baseline
+
+
+@dataclass(frozen=True)
+class TimingDiff:
+    """One cell's mean time per op; `significant` is None where it could not be tested."""
+
+    cell_id: str
+    baseline_ns: float
+    now_ns: float
+    significant: bool | None
+
+    @property
+    def change(self) -> float:
+        """Relative change of the mean: +0.10 is 10% slower."""
+        return self.now_ns / self.baseline_ns - 1.0
+
+
+@dataclass
+class GateResult:
+    """Everything the gate found; `exit_code` is its verdict."""
+
+    tolerance: float
+    timing_threshold: float | None = None
+    regressions: list[AllocDiff] = field(default_factory=list)
+    improvements: list[AllocDiff] = field(default_factory=list)
+    unchanged: list[AllocDiff] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (cell id, error)
+    new: list[str] = field(default_factory=list)  # ok cells the baseline lacks
+    timing: list[TimingDiff] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def compared(self) -> int:
+        return len(self.regressions) + len(self.improvements) + len(self.unchanged)
+
+    @property
+    def timing_regressions(self) -> list[TimingDiff]:
+        if self.timing_threshold is None:
+            return []
+        return [t for t in self.timing
+                if t.significant is True and t.change > self.timing_threshold]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions or self.failed or self.timing_regressions else 0
+
+    def verdict(self) -> str:
+        """One line: 'within the baseline' or what failed."""
+        problems = []
+        for count, noun in ((len(self.regressions), "allocation regression"),
+                            (len(self.failed), "failed cell"),
+                            (len(self.timing_regressions), "timing regression")):
+            if count:
+                problems.append(f"{count} {noun}{'s' if count != 1 else ''}")
+        if not problems:
+            return "within the baseline"
+        return "FAIL: " + ", ".join(problems)
+
+
+def compare(
+    run: results.Run,
+    baseline: results.Run,
+    tolerance: float = 0.0,
+    *,
+    timing_threshold: float | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    baseline_dir: str | os.PathLike[str] | None = None,
+) -> GateResult:
+    """Compare `run` with `baseline`; raise UsageError when no cell matches.
+
+    `tolerance` is in allocations per op. `run_dir` / `baseline_dir` locate the pyperf JSON
+    files the timing significance test reads; without them timing is reported untested.
+    """
+    if tolerance < 0:
+        raise UsageError(f"tolerance must be >= 0, not {tolerance}")
+    gate = GateResult(tolerance=tolerance, timing_threshold=timing_threshold)
+    reference = {cell["id"]: cell for cell in baseline["cells"] if _allocs(cell) is not None}
+    untested = 0
+    for cell in run["cells"]:
+        old = reference.get(cell["id"])
+        if cell["status"] != "ok":
+            if old is not None:
+                gate.failed.append((cell["id"], str(cell.get("error") or "failed")))
+            continue
+        now = _allocs(cell)
+        if now is None:
+            continue
+        if old is None:
+            gate.new.append(cell["id"])
+            continue
+        diff = AllocDiff(cell["id"], float(_allocs(old) or 0.0), now)
+        if diff.delta > tolerance + _EPSILON:
+            gate.regressions.append(diff)
+        elif diff.delta < -tolerance - _EPSILON:
+            gate.improvements.append(diff)
+        else:
+            gate.unchanged.append(diff)
+        timing = _timing_diff(cell, old, run_dir, baseline_dir)
+        if timing is not None:
+            gate.timing.append(timing)
+            untested += timing.significant is None
+    if not gate.compared and not gate.failed:
+        raise UsageError(
+            f"no cell matches the baseline (this run: {_env_list(run)}; baseline: "
+            f"{_env_list(baseline)}); add them with `{UPDATE_COMMAND}`"
+        )
+    if untested and timing_threshold is not None:
+        gate.warnings.append(
+            f"timing of {untested} cell(s) not gated: a pyperf JSON file is missing, so "
+            "pyperf's significance test cannot run"
+        )
+    return gate
+
+
+def _allocs(cell: results.Cell) -> float | None:
+    allocs = cell.get("allocs")
+    if not isinstance(allocs, dict) or allocs.get("allocs_per_op") is None:
+        return None
+    return float(allocs["allocs_per_op"])
+
+
+def _env_list(run: results.Run) -> str:
+    keys = dict.fromkeys(results.env_key(c["python"], c["loop"]) for c in run["cells"])
+    return ", ".join(keys) or "no cells"
+
+
+def _timing_diff(
+    cell: results.Cell,
+    old: results.Cell,
+    run_dir: str | os.PathLike[str] | None,
+    baseline_dir: str | os.PathLike[str] | None,
+) -> TimingDiff | None:
+    now, before = cell.get("timing"), old.get("timing")
+    if not (isinstance(now, dict) and isinstance(before, dict)):
+        return None
+    if not (now.get("mean_ns") and before.get("mean_ns")):
+        return None
+    significant = _significant(_pyperf_path(before, baseline_dir), _pyperf_path(now, run_dir))
+    return TimingDiff(cell["id"], float(before["mean_ns"]), float(now["mean_ns"]), significant)
+
+
+def _pyperf_path(timing: dict[str, Any], base: str | os.PathLike[str] | None) -> Path | None:
+    name = timing.get("pyperf_json")
+    if not name or base is None:
+        return None
+    path = Path(base) / name
+    return path if path.is_file() else None
+
+
+def _significant(before: Path | None, now: Path | None) -> bool | None:
+    """pyperf's two-sample t-test (95%), as `pyperf compare_to` applies it."""
+    if before is None or now is None:
+        return None
+    import pyperf  # imported here: only timing gates need it
+    from pyperf._compare import is_significant_benchs
+
+    try:
+        significant, _t_score = is_significant_benchs(
+            pyperf.Benchmark.load(str(before)), pyperf.Benchmark.load(str(now)))
+    except Exception:  # pyperf raises bare ValueError/KeyError/JSON errors on bad files
+        return None
+    return bool(significant)
+
+
+def format_text(gate: GateResult, baseline_name: str) -> str:
+    """The gate's report for a terminal or a CI log."""
+    lines = [f"gate: {gate.compared} cell(s) compared with {baseline_name} "
+             f"(allocations per op, tolerance {fmt_count(gate.tolerance)})"]
+    for diff in gate.regressions:
+        lines.append(f"  REGRESSION {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
+                     f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
+    for cell_id, error in gate.failed:
+        lines.append(f"  FAILED     {cell_id}: {error}")
+    for diff in gate.improvements:
+        lines.append(f"  improved   {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
+                     f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
+    if gate.improvements:
+        lines.append(f"  {len(gate.improvements)} improvement(s): record them with "
+                     f"`{UPDATE_COMMAND}`")
+    if gate.new:
+        lines.append(f"  {len(gate.new)} cell(s) not in the baseline: add them with "
+                     f"`{UPDATE_COMMAND}`")
+    notable = notable_timing(gate)
+    if notable:
+        rule = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"
+                if gate.timing_threshold is not None else "reported, not gated")
+        lines.append(f"timing (mean per op, {rule}):")
+        for timing in notable:
+            lines.append(f"  {_timing_flag(gate, timing)} {timing.cell_id}: "
+                         f"{fmt_ns(timing.baseline_ns)} -> {fmt_ns(timing.now_ns)} "
+                         f"({fmt_pct(timing.change)}, {_significance(timing)})")
+    lines.extend(f"warning: {warning}" for warning in gate.warnings)
+    lines.append(f"verdict: {gate.verdict()}")
+    return "\n".join(lines) + "\n"
+
+
+def notable_timing(gate: GateResult, floor: float = 0.05) -> list[TimingDiff]:
+    """Timing changes worth a line: beyond the threshold (or `floor`), largest first."""
+    limit = floor if gate.timing_threshold is None else min(floor, gate.timing_threshold)
+    return sorted((t for t in gate.timing if abs(t.change) >= limit),
+                  key=lambda t: -abs(t.change))
+
+
+def _timing_flag(gate: GateResult, timing: TimingDiff) -> str:
+    return "SLOWER    " if timing in gate.timing_regressions else "          "
+
+
+def _significance(timing: TimingDiff) -> str:
+    if timing.significant is None:
+        return "not tested"
+    return "significant" if timing.significant else "not significant"
+
+
+# --- the baseline file -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    """A baseline cell's allocations per op before and after an update (None: absent)."""
+
+    cell_id: str
+    old: float | None
+    new: float | None
+
+
+def baseline_cell(cell: results.Cell) -> results.Cell:
+    """The part of an ok cell the gate reads; the schema's other fields are emptied."""
+    return {
+        "id": cell["id"], "strategy": cell["strategy"], "scenario": cell["scenario"],
+        "python": cell["python"], "loop": cell["loop"], "status": "ok", "error": None,
+        "allocs": copy.deepcopy(cell.get("allocs")),
+        "timing": copy.deepcopy(cell.get("timing")),
+        "latency": None, "memray": None, "extra": {},
+    }
+
+
+def update_baseline(
+    baseline: results.Run | None, run: results.Run
+) -> tuple[results.Run, list[Move], list[str]]:
+    """Merge the ok cells of `run` into `baseline` (None: start one).
+
+    Returns (new baseline, cells whose allocations moved, ids of failed cells left as they
+    were). Paths in `run` must already be relative to the baseline's directory
+    (`results.rebase`).
+    """
+    slim = copy.deepcopy(run)
+    slim["cells"] = [baseline_cell(c) for c in run["cells"]
+                     if c["status"] == "ok" and _allocs(c) is not None]
+    skipped = [c["id"] for c in run["cells"] if c["status"] != "ok"]
+    if baseline is None:
+        slim["machines"] = results.machines_of(run)
+        return slim, [Move(c["id"], None, _allocs(c)) for c in slim["cells"]], skipped
+    before = {c["id"]: _allocs(c) for c in baseline["cells"]}
+    updated = results.merge([baseline, slim])
+    moves = [Move(c["id"], before.get(c["id"]), _allocs(c)) for c in slim["cells"]
+             if before.get(c["id"]) != _allocs(c)]
+    return updated, moves, skipped

@@ -116,6 +116,10 @@ class HandwrittenSource:
                 self._state = state
                 self._loop = loop
                 self._context = context
+            elif previous is _SENTINEL:
+                # Take the slot, so that a second on_completed for this version is caught
+                # as a second await (the article's code would run that one too).
+                self._continuation = continuation
         if previous is _SENTINEL:  # completed concurrently: run it now
             dispatch(continuation, state, loop, context, False)
         elif previous is not None:

@@ -1,0 +1,161 @@
+"""Shared fixtures: the event loop kinds, and a way to run a coroutine on a fresh loop.
+
+No pytest-asyncio: every test that needs a loop takes `event_loop_kind` (parametrized over
+"asyncio" and "uvloop"; uvloop is skipped with a reason where it does not import) and runs
+its coroutine with `run_in_loop(kind, coro)` or the `run` fixture. A fresh loop per call:
+no state leaks from one test into the next.
+
+`source_kind` runs a protocol test once per source type (ManualResetCore,
+HandwrittenSource, WaiterSource, PooledSource) through one small adapter, since the
+producer side is spelled differently (`set_result` / `set_exception` on the core,
+`complete(value, error)` on the strategies' sources).
+
+The loop's exception handler records instead of logging: an error in a callback (a
+duplicated wakeup, a continuation that raised) fails the test that caused it, instead of
+scrolling past as a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from vts.core import ManualResetCore
+from vts.strategies.handwritten import Handwritten, HandwrittenSource
+from vts.strategies.manual_reset import ManualReset, WaiterSource
+from vts.strategies.pooled import Pooled, PooledSource
+
+T = TypeVar("T")
+
+LOOP_KINDS = ("asyncio", "uvloop")
+
+try:
+    import uvloop
+except ImportError as error:  # an optional extra; not built for every interpreter
+    uvloop = None
+    UVLOOP_MISSING = f"uvloop does not import here: {error}"
+else:
+    UVLOOP_MISSING = ""
+
+
+def new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """A new, unset event loop of `kind`."""
+    if kind == "asyncio":
+        return asyncio.new_event_loop()
+    if kind == "uvloop":
+        assert uvloop is not None, UVLOOP_MISSING
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
+    raise ValueError(f"unknown loop kind {kind!r}")
+
+
+class LoopErrors(AssertionError):
+    """The loop reported errors through its exception handler while the test ran."""
+
+
+def run_in_loop(kind: str, main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` to completion on a fresh loop of `kind`, then tear the loop down.
+
+    Tasks still pending when `main` returns are cancelled and awaited; anything the loop
+    passed to its exception handler fails the call with LoopErrors.
+    """
+    loop = new_loop(kind)
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    asyncio.set_event_loop(loop)
+    try:
+        result = loop.run_until_complete(main)
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    if errors:
+        raise LoopErrors(f"the loop reported {len(errors)} error(s); first: {errors[0]!r}")
+    return result
+
+
+@pytest.fixture(params=LOOP_KINDS)
+def event_loop_kind(request: pytest.FixtureRequest) -> str:
+    """Each loop kind in turn: "asyncio", then "uvloop" (skipped where it is missing)."""
+    kind: str = request.param
+    if kind == "uvloop" and UVLOOP_MISSING:
+        pytest.skip(UVLOOP_MISSING)
+    return kind
+
+
+@pytest.fixture
+def run(event_loop_kind: str) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """`run(coro)`: run a coroutine on a fresh loop of the current kind."""
+
+    def run_coroutine(main: Coroutine[Any, Any, T]) -> T:
+        return run_in_loop(event_loop_kind, main)
+
+    return run_coroutine
+
+
+# -- the source types under one adapter ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """How to make a fresh source of one type and complete it (value or error)."""
+
+    name: str
+    make: Callable[[], Any]
+
+    def complete(
+        self, source: Any, value: object = None, error: BaseException | None = None
+    ) -> None:
+        if isinstance(source, (WaiterSource, HandwrittenSource)):
+            source.complete(value, error)
+        elif error is None:
+            source.set_result(value)
+        else:
+            source.set_exception(error)
+
+    def recycle(self, source: Any) -> Any:
+        """Make a consumed source ready for its next version, as its owner would.
+
+        A PooledSource reset itself and went back to its pool in `get_result`: rent it
+        again (the pool hands back the same object). The others are reset by hand.
+        """
+        if isinstance(source, PooledSource):
+            assert source.in_pool
+            again = source._pool.rent()
+            assert again is source
+            return again
+        source.reset()
+        return source
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _handwritten_source() -> HandwrittenSource:
+    # A strategy's sources share the strategy's lock; a lone source gets its own.
+    return HandwrittenSource(Handwritten(), threading.Lock())
+
+
+SOURCE_KINDS = (
+    SourceKind("ManualResetCore", ManualResetCore),
+    SourceKind("HandwrittenSource", _handwritten_source),
+    SourceKind("WaiterSource", lambda: WaiterSource(ManualReset())),
+    SourceKind("PooledSource", lambda: Pooled().pool.rent()),
+)
+
+
+@pytest.fixture(params=SOURCE_KINDS, ids=str)
+def source_kind(request: pytest.FixtureRequest) -> SourceKind:
+    """Each source type in turn, behind the SourceKind adapter."""
+    kind: SourceKind = request.param
+    return kind

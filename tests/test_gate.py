@@ -1,0 +1,303 @@
+"""vts.gate and the `gate` / `baseline` commands: exit codes, exact messages, the baseline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import types
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import pyperf
+import pytest
+
+from vts import gate, results
+from vts.cli import main
+from vts.errors import UsageError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RUN = FIXTURES / "gate_run.json"
+UPDATE = "`vts baseline update RESULTS`"
+
+
+def vts(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- exit codes ----------------------------------------------------------------------------
+
+def test_within_the_baseline_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = vts(capsys, "gate", RUN, "--baseline", FIXTURES / "gate_baseline_equal.json")
+    assert (code, err) == (0, "")
+    assert out.startswith("gate: 4 cell(s) compared with ")
+    assert out.endswith("verdict: within the baseline\n")
+
+
+def test_regression_exits_1_and_names_the_cell(capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = FIXTURES / "gate_baseline_lower.json"
+    code, out, err = vts(capsys, "gate", RUN, "--baseline", baseline)
+    assert (code, err) == (1, "")
+    assert out == (
+        f"gate: 4 cell(s) compared with {baseline} (allocations per op, tolerance 0)\n"
+        "  REGRESSION pooled/wait/3.12/asyncio: baseline 20.4, now 22.4 (+2)\n"
+        "  FAILED     manual_reset/wait/3.12/asyncio: RuntimeError: source completed twice\n"
+        "  improved   cached_result/fresh/3.12/asyncio: baseline 1, now 0 (-1)\n"
+        f"  1 improvement(s): record them with {UPDATE}\n"
+        "timing (mean per op, reported, not gated):\n"
+        "             pooled/wait/3.12/asyncio: 6.800 µs -> 7.517 µs (+10.5%, not tested)\n"
+        "verdict: FAIL: 1 allocation regression, 1 failed cell\n"
+    )
+
+
+def test_tolerance_absorbs_a_small_increase(capsys: pytest.CaptureFixture[str]) -> None:
+    run = results.load(RUN)
+    baseline = results.load(FIXTURES / "gate_baseline_lower.json")
+    run["cells"] = [c for c in run["cells"] if c["status"] == "ok"]
+    assert gate.compare(run, baseline, tolerance=2.0).exit_code == 0
+    assert [d.cell_id for d in gate.compare(run, baseline, tolerance=1.99).regressions] == [
+        "pooled/wait/3.12/asyncio"]
+
+
+def test_missing_baseline_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "baseline.json"
+    code, out, err = vts(capsys, "gate", RUN, "--baseline", missing)
+    assert (code, out) == (2, "")
+    assert err == f"error: {missing}: no such baseline file; create it with {UPDATE}\n"
+
+
+def test_corrupt_baseline_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    corrupt = FIXTURES / "gate_baseline_corrupt.json"
+    code, out, err = vts(capsys, "gate", RUN, "--baseline", corrupt)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {corrupt}: not valid JSON (Expecting property name enclosed in double quotes"
+        f" at line 3 column 1); fix it, or delete it and run {UPDATE}\n"
+    )
+
+
+def test_schema_mismatch_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = FIXTURES / "gate_baseline_schema2.json"
+    code, _, err = vts(capsys, "gate", RUN, "--baseline", wrong)
+    assert code == 2
+    assert err == (f"error: {wrong}: schema_version 2 is not supported (this vts reads 1); "
+                   f"fix it, or delete it and run {UPDATE}\n")
+
+
+def test_no_matching_cells_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = vts(capsys, "gate", RUN, "--baseline",
+                       FIXTURES / "gate_baseline_other_env.json")
+    assert code == 2
+    assert err == ("error: no cell matches the baseline (this run: 3.12/asyncio; baseline: "
+                   f"3.11/uvloop); add them with {UPDATE}\n")
+
+
+def test_corrupt_results_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "results.json"
+    bad.write_text("", encoding="utf-8")
+    code, _, err = vts(capsys, "gate", bad, "--baseline", FIXTURES / "gate_baseline_equal.json")
+    assert code == 2
+    assert err == f"error: {bad}: not valid JSON (Expecting value at line 1 column 1)\n"
+
+
+def test_results_or_measure_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    assert vts(capsys, "gate")[2] == "error: nothing to gate: give RESULTS files or --measure\n"
+    assert vts(capsys, "gate", RUN, "--measure")[2] == (
+        "error: give RESULTS or --measure, not both\n")
+
+
+def test_bad_tolerance_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["gate", str(RUN), "--tolerance", "-1"])
+    assert info.value.code == 2
+    assert "argument --tolerance: must be >= 0, not -1" in capsys.readouterr().err
+    with pytest.raises(UsageError, match=r"^tolerance must be >= 0, not -1.0$"):
+        gate.compare(results.load(RUN), results.load(RUN), tolerance=-1.0)
+
+
+def test_measure_gates_what_bench_measured(capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Namespace] = []
+
+    def measure_for_gate(args: Namespace) -> Path:
+        seen.append(args)
+        return RUN
+
+    try:
+        import vts.commands.bench as bench
+    except ModuleNotFoundError:  # bench is written elsewhere; stand in for it
+        bench = types.ModuleType("vts.commands.bench")
+        bench.help = "bench"  # type: ignore[attr-defined]
+        bench.add_arguments = lambda parser: None  # type: ignore[attr-defined]
+        bench.run = lambda args: 0  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "vts.commands.bench", bench)
+    monkeypatch.setattr(bench, "measure_for_gate", measure_for_gate, raising=False)
+    code, out, _ = vts(capsys, "gate", "--measure", "--baseline",
+                       FIXTURES / "gate_baseline_equal.json")
+    assert code == 0 and out.endswith("verdict: within the baseline\n")
+    assert seen and seen[0].measure is True
+
+
+def test_markdown_is_appended(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    code, _, _ = vts(capsys, "gate", RUN, "--baseline", FIXTURES / "gate_baseline_lower.json",
+                     "--markdown", summary)
+    assert code == 1
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n### Gate: allocations per op vs ")
+    assert "| pooled/wait/3.12/asyncio | 20.4 | 22.4 | +2 | ▲ regression |" in text
+
+
+# --- timing --------------------------------------------------------------------------------
+
+def write_pyperf(path: Path, name: str, mean_s: float, spread: float) -> None:
+    runs = [pyperf.Run([mean_s + spread * ((i * 7 + j * 3) % 5 - 2) for j in range(3)],
+                       warmups=[(1, mean_s)], metadata={"name": name, "loops": 1,
+                                                         "unit": "second"},
+                       collect_metadata=False)
+            for i in range(6)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyperf.Benchmark(runs).dump(str(path), replace=True)
+
+
+def timing_dirs(tmp_path: Path, now_mean_s: float, spread: float) -> tuple[Path, Path]:
+    run_dir, base_dir = tmp_path / "run", tmp_path / "base"
+    run_dir.mkdir()
+    base_dir.mkdir()
+    shutil.copy(RUN, run_dir / "results.json")
+    shutil.copy(FIXTURES / "gate_baseline_lower.json", base_dir / "baseline.json")
+    write_pyperf(base_dir / "pyperf/pooled__wait.json", "pooled", 6.8e-6, spread)
+    write_pyperf(run_dir / "pyperf/pooled__wait.json", "pooled", now_mean_s, spread)
+    return run_dir, base_dir
+
+
+def test_timing_gates_only_when_asked_and_significant(tmp_path: Path) -> None:
+    run_dir, base_dir = timing_dirs(tmp_path, 7.517e-6, 0.01e-6)
+    run = results.load(run_dir / "results.json")
+    run["cells"] = [c for c in run["cells"] if c["status"] == "ok"]
+    baseline = results.load(base_dir / "baseline.json")
+    for cell in baseline["cells"]:
+        if cell["id"] == "pooled/wait/3.12/asyncio":
+            cell["allocs"]["allocs_per_op"] = 22.4  # allocations within: only timing differs
+    reported = gate.compare(run, baseline, run_dir=run_dir, baseline_dir=base_dir)
+    (timing,) = [t for t in reported.timing if t.cell_id == "pooled/wait/3.12/asyncio"]
+    assert timing.significant is True
+    assert timing.change == pytest.approx(7517 / 6800 - 1)
+    assert reported.exit_code == 0  # reported, not gated
+    gated = gate.compare(run, baseline, timing_threshold=0.10, run_dir=run_dir,
+                         baseline_dir=base_dir)
+    assert [t.cell_id for t in gated.timing_regressions] == ["pooled/wait/3.12/asyncio"]
+    assert gated.exit_code == 1
+    assert gated.verdict() == "FAIL: 1 timing regression"
+    assert gate.compare(run, baseline, timing_threshold=0.20, run_dir=run_dir,
+                        baseline_dir=base_dir).exit_code == 0
+    # the other cells have no pyperf file: reported untested, with a warning
+    assert gated.warnings == ["timing of 2 cell(s) not gated: a pyperf JSON file is missing, "
+                              "so pyperf's significance test cannot run"]
+
+
+def test_noisy_timing_is_not_significant(tmp_path: Path) -> None:
+    run_dir, base_dir = timing_dirs(tmp_path, 7.517e-6, 3e-6)
+    run = results.load(run_dir / "results.json")
+    baseline = results.load(base_dir / "baseline.json")
+    result = gate.compare(run, baseline, timing_threshold=0.10, run_dir=run_dir,
+                          baseline_dir=base_dir)
+    (timing,) = [t for t in result.timing if t.cell_id == "pooled/wait/3.12/asyncio"]
+    assert timing.significant is False
+    assert result.timing_regressions == []
+
+
+def test_timing_cli_reports_significance(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    timing_dirs(tmp_path, 7.517e-6, 0.01e-6)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = vts(capsys, "gate", "run/results.json", "--baseline", "base/baseline.json",
+                       "--timing", "0.1")
+    assert code == 1
+    assert ("timing (mean per op, gated above +10.0% when significant):\n"
+            "  SLOWER     pooled/wait/3.12/asyncio: 6.800 µs -> 7.517 µs (+10.5%, significant)\n"
+            ) in out
+    assert out.endswith("verdict: FAIL: 1 allocation regression, 1 failed cell, "
+                        "1 timing regression\n")
+
+
+# --- the baseline --------------------------------------------------------------------------
+
+def test_baseline_update_creates_then_reports_moves(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    code, out, _ = vts(capsys, "baseline", "update", RUN, "--baseline", baseline)
+    assert code == 0
+    assert out.splitlines() == [
+        "  floor/wait/3.12/asyncio: new -> 22.2",
+        "  future_per_call/wait/3.12/asyncio: new -> 24.4",
+        "  pooled/wait/3.12/asyncio: new -> 22.4",
+        "  cached_result/fresh/3.12/asyncio: new -> 0",
+        "  manual_reset/wait/3.12/asyncio: failed in this run, not updated",
+        f"{baseline}: 4 cell(s) moved, 0 unchanged, 1 failed and not updated",
+    ]
+    written = results.load(baseline)
+    assert [c["id"] for c in written["cells"]] == [
+        "floor/wait/3.12/asyncio", "future_per_call/wait/3.12/asyncio",
+        "pooled/wait/3.12/asyncio", "cached_result/fresh/3.12/asyncio"]
+    assert all(c["latency"] is None and c["memray"] is None for c in written["cells"])
+    # the failed cell has no baseline cell, so it does not fail the gate; the rest match
+    assert vts(capsys, "gate", RUN, "--baseline", baseline)[0] == 0
+
+
+def test_baseline_update_merges_by_id(capsys: pytest.CaptureFixture[str],
+                                      tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    shutil.copy(FIXTURES / "gate_baseline_lower.json", baseline)
+    code, out, _ = vts(capsys, "baseline", "update", RUN, "--baseline", baseline)
+    assert code == 0
+    assert out.splitlines() == [
+        "  pooled/wait/3.12/asyncio: 20.4 -> 22.4",
+        "  cached_result/fresh/3.12/asyncio: 1 -> 0",
+        "  manual_reset/wait/3.12/asyncio: failed in this run, not updated",
+        f"{baseline}: 2 cell(s) moved, 3 unchanged, 1 failed and not updated",
+    ]
+    written = results.load(baseline)
+    kept = {c["id"]: c["allocs"]["allocs_per_op"] for c in written["cells"]}
+    assert kept["manual_reset/wait/3.12/asyncio"] == 26.4  # the failed cell kept its baseline
+    # timing paths now point from the baseline's directory at the run's pyperf files
+    (pooled,) = [c for c in written["cells"] if c["id"] == "pooled/wait/3.12/asyncio"]
+    assert (baseline.parent / pooled["timing"]["pyperf_json"]).resolve() == (
+        FIXTURES / "pyperf/pooled__wait.json").resolve()
+    assert [m["run_id"] for m in written["machines"]] == [
+        "20261120T090000-b2b2", "20261124T120000-9a9a"]
+
+
+def test_baseline_update_refuses_a_corrupt_baseline(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("{", encoding="utf-8")
+    code, _, err = vts(capsys, "baseline", "update", RUN, "--baseline", baseline)
+    assert code == 2
+    assert err == (f"error: {baseline}: not valid JSON (Expecting property name enclosed in "
+                   "double quotes at line 1 column 2); move it away to start a new baseline\n")
+    assert baseline.read_text(encoding="utf-8") == "{"
+
+
+def test_gate_result_verdicts() -> None:
+    result = gate.GateResult(tolerance=0.0)
+    assert (result.exit_code, result.verdict()) == (0, "within the baseline")
+    result.regressions.append(gate.AllocDiff("a/b/3.12/asyncio", 1.0, 3.0))
+    result.regressions.append(gate.AllocDiff("c/b/3.12/asyncio", 1.0, 1.5))
+    assert (result.exit_code, result.verdict()) == (1, "FAIL: 2 allocation regressions")
+    assert result.regressions[1].delta == 0.5
+
+
+def _cells(data: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in data["cells"]]
+
+
+def test_fixtures_are_valid_results() -> None:
+    for name in ("gate_run.json", "gate_baseline_equal.json", "gate_baseline_lower.json",
+                 "gate_baseline_other_env.json", "baseline_small.json", "run_small.json"):
+        assert _cells(results.load(FIXTURES / name))
+    json.loads((FIXTURES / "gate_baseline_schema2.json").read_text(encoding="utf-8"))

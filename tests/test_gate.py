@@ -44,7 +44,8 @@ def test_regression_exits_1_and_names_the_cell(capsys: pytest.CaptureFixture[str
     assert out == (
         f"gate: 4 cell(s) compared with {baseline} (allocations per op, tolerance 0)\n"
         "  REGRESSION pooled/wait/3.12/asyncio: baseline 20.4, now 22.4 (+2)\n"
-        "  FAILED     manual_reset/wait/3.12/asyncio: RuntimeError: source completed twice\n"
+        "  FAILED     manual_reset/wait/3.12/asyncio: RuntimeError: source completed twice "
+        "(baseline 26.4)\n"
         "  improved   cached_result/fresh/3.12/asyncio: baseline 1, now 0 (-1)\n"
         f"  1 improvement(s): record them with {UPDATE}\n"
         "timing (mean per op, reported, not gated):\n"

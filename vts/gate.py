@@ -44,6 +44,15 @@ class AllocDiff:
 
 
 @dataclass(frozen=True)
+class FailedCell:
+    """A cell the baseline has that failed in this run: it no longer measures."""
+
+    cell_id: str
+    error: str
+    baseline: float
+
+
+@dataclass(frozen=True)
 class TimingDiff:
     """One cell's mean time per op; `significant` is None where it could not be tested."""
 
@@ -67,7 +76,7 @@ class GateResult:
     regressions: list[AllocDiff] = field(default_factory=list)
     improvements: list[AllocDiff] = field(default_factory=list)
     unchanged: list[AllocDiff] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (cell id, error)
+    failed: list[FailedCell] = field(default_factory=list)
     new: list[str] = field(default_factory=list)  # ok cells the baseline lacks
     timing: list[TimingDiff] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -123,7 +132,8 @@ def compare(
         old = reference.get(cell["id"])
         if cell["status"] != "ok":
             if old is not None:
-                gate.failed.append((cell["id"], str(cell.get("error") or "failed")))
+                gate.failed.append(FailedCell(cell["id"], str(cell.get("error") or "failed"),
+                                              float(_allocs(old) or 0.0)))
             continue
         now = _allocs(cell)
         if now is None:
@@ -212,8 +222,9 @@ def format_text(gate: GateResult, baseline_name: str) -> str:
     for diff in gate.regressions:
         lines.append(f"  REGRESSION {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
                      f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
-    for cell_id, error in gate.failed:
-        lines.append(f"  FAILED     {cell_id}: {error}")
+    for failed in gate.failed:
+        lines.append(f"  FAILED     {failed.cell_id}: {failed.error} "
+                     f"(baseline {fmt_count(failed.baseline)})")
     for diff in gate.improvements:
         lines.append(f"  improved   {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
                      f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")

@@ -1,13 +1,15 @@
 """Headless Chromium for the report's browser test and screenshots.
 
-Chromium runs with networking features off and a throwaway profile; `--enable-logging`
-puts the page's console messages on stderr, where `console_errors` finds them. A tricky
+Chromium runs with networking features off, no host name resolving and a throwaway
+profile; `--enable-logging` puts the page's console messages on stderr, where
+`console_errors` finds them. A tricky
 interface with no guard rails: Chromium's flags change between versions; these work with
 Debian's chromium package.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,8 +18,11 @@ from pathlib import Path
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0")
-_ERROR_MARKERS = ("Uncaught", ":CONSOLE(", "Failed to load resource", "net::ERR_")
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+         # no name resolves: a page that reaches for the network cannot get it
+         "--host-resolver-rules=MAP * ~NOTFOUND")
+# Console lines are "...:INFO:CONSOLE:1] ..." (newer) or "...:CONSOLE(1)] ..." (older).
+_ERROR_LINE = re.compile(r":CONSOLE[(:]|Uncaught|Failed to load resource|net::ERR_")
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,7 @@ class PageRun:
     @property
     def console_errors(self) -> list[str]:
         """Console messages, uncaught exceptions and failed loads logged for the page."""
-        return [line for line in self.stderr.splitlines()
-                if any(marker in line for marker in _ERROR_MARKERS)]
+        return [line for line in self.stderr.splitlines() if _ERROR_LINE.search(line)]
 
 
 def find_chromium() -> str | None:

@@ -91,9 +91,9 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
         for diff in gate.regressions:
             lines.append(_row([escape(diff.cell_id), fmt_count(diff.baseline),
                                fmt_count(diff.now), fmt_signed(diff.delta), "▲ regression"]))
-        for cell_id, error in gate.failed:
-            lines.append(_row([escape(cell_id), DASH, DASH, DASH,
-                               f"failed: {escape(error)}"]))
+        for failed in gate.failed:
+            lines.append(_row([escape(failed.cell_id), fmt_count(failed.baseline), DASH, DASH,
+                               f"failed: {escape(failed.error)}"]))
         for diff in gate.improvements:
             lines.append(_row([escape(diff.cell_id), fmt_count(diff.baseline),
                                fmt_count(diff.now), fmt_signed(diff.delta), "▼ improvement"]))

@@ -1,0 +1,68 @@
+"""The HTML report in a real browser: it loads offline, with no console errors, and draws.
+
+Needs headless Chromium (Debian: `apt-get install chromium`); skipped where it is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import struct
+from pathlib import Path
+
+import pytest
+
+from vts import gate, results
+from vts.report import html
+from vts.report.browser import find_chromium, run_page, screenshot
+
+pytestmark = pytest.mark.browser
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if find_chromium() is None:
+        pytest.skip("headless Chromium not found; install Debian's chromium to run this test")
+    run = results.load(FIXTURES / "run_small.json")
+    hostile = copy.deepcopy(run["cells"][7])
+    hostile["strategy"] = "<script>alert(1)</script>"
+    hostile["id"] = results.cell_id(hostile["strategy"], hostile["scenario"], "3.11", "asyncio")
+    run["cells"].append(hostile)
+    baseline = results.load(FIXTURES / "baseline_small.json")
+    path = tmp_path_factory.mktemp("browser") / "report.html"
+    html.write(path, html.render(run, gate=gate.compare(run, baseline),
+                                 baseline_name="baseline_small.json"))
+    return path
+
+
+def test_page_loads_without_console_errors(report: Path) -> None:
+    page = run_page(report, dump_dom=True)
+    assert page.returncode == 0, page.stderr[-2000:]
+    assert page.console_errors == []
+    dom = page.stdout
+    assert "<table>" in dom and "Allocated/op" in dom
+    assert dom.count("<svg") == 16
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert "<script" not in dom.lower()  # the hostile name stayed text
+
+
+def test_console_errors_are_detected(report: Path, tmp_path: Path) -> None:
+    """The check above would pass vacuously if the helper missed console output."""
+    bad = tmp_path / "bad.html"
+    bad.write_text("<p>x</p><script>console.error('boom'); missing();</script>",
+                   encoding="utf-8")
+    errors = run_page(bad, dump_dom=True).console_errors
+    assert any('"boom"' in line for line in errors)
+    assert any("Uncaught ReferenceError: missing is not defined" in line for line in errors)
+
+
+def test_screenshot_is_a_real_picture(report: Path, tmp_path: Path) -> None:
+    png = tmp_path / "report.png"
+    result = screenshot(report, png, window=(1400, 2000))
+    assert result.console_errors == []
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (1400, 2000)
+    assert len(data) > 50_000  # text, tables and charts, not a blank page

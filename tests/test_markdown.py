@@ -1,0 +1,66 @@
+"""vts.report.markdown: a golden summary, escaping, and `vts report --format markdown`.
+
+The golden file is regenerated (after a deliberate change, then reviewed) with:
+
+    PYTHONPATH=. .venv/bin/python -m vts report tests/fixtures/gate_run.json \\
+        --format markdown --baseline tests/fixtures/gate_baseline_lower.json \\
+        > tests/fixtures/report_gate_run.md
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vts import gate, results
+from vts.cli import main
+from vts.report import markdown
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = FIXTURES / "report_gate_run.md"
+BASELINE_ARG = "tests/fixtures/gate_baseline_lower.json"
+
+
+def test_golden_summary() -> None:
+    run = results.load(FIXTURES / "gate_run.json")
+    baseline = results.load(FIXTURES / "gate_baseline_lower.json")
+    text = markdown.render(run, gate.compare(run, baseline), BASELINE_ARG)
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_cli_prints_the_golden_summary(capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    code = main(["report", "tests/fixtures/gate_run.json", "--format", "markdown",
+                 "--baseline", BASELINE_ARG])
+    assert code == 0
+    assert capsys.readouterr().out == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_cli_writes_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "summary.md"
+    code = main(["report", str(FIXTURES / "gate_run.json"), "--format", "markdown",
+                 "-o", str(out), "--baseline", str(FIXTURES / "gate_baseline_equal.json")])
+    assert code == 0
+    assert capsys.readouterr().out == f"{out}\n"
+    text = out.read_text(encoding="utf-8")
+    assert "**within the baseline**: 4 cells compared (tolerance 0)" in text
+
+
+def test_names_are_escaped() -> None:
+    run = results.load(FIXTURES / "gate_run.json")
+    cell = run["cells"][2]
+    cell["strategy"] = "a|b<script>alert(1)</script>`x`"
+    cell["id"] = results.cell_id(cell["strategy"], "wait", "3.12", "asyncio")
+    text = markdown.render(run)
+    assert "<script>" not in text
+    assert r"a\|b&lt;script&gt;alert(1)&lt;/script&gt;\`x\`" in text
+    assert markdown.escape("*[x]*\\") == r"\*\[x\]\*\\"
+
+
+def test_without_a_baseline_there_is_no_gate_section() -> None:
+    text = markdown.render(results.load(FIXTURES / "gate_run.json"))
+    assert "Gate" not in text
+    assert text.count("\n| wait |") == 4

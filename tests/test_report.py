@@ -230,7 +230,7 @@ def test_terminal_summary(run_small: dict[str, Any]) -> None:
     text = console.export_text()
     assert "3.11/asyncio" in text and "3.11/uvloop" in text
     assert "future_per_call (ref)" in text
-    assert "failed: timed out after 120 s" in text
+    assert "manual_reset/fanout-1000/3.11/uvloop: timed out after 120 s" in text
 
 
 def test_terminal_does_not_interpret_markup() -> None:

@@ -24,13 +24,15 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
         table.add_column("Strategy")
         for name in ("Mean", "Ratio", "Allocated/op", "Above floor", "Bytes/op"):
             table.add_column(name, justify="right")
+        failures: list[str] = []
         for scenario in view.tables:
             for index, row in enumerate(scenario.rows):
                 label = escape(scenario.scenario) if index == 0 else ""
                 name = escape(row.strategy) + (" [dim](ref)[/]" if row.is_reference else "")
                 if row.failed:
-                    table.add_row(label, name, f"[red]failed: {escape(row.error)}[/]",
-                                  "", "", "", "")
+                    table.add_row(label, name, "[red]failed[/]", "", "", "", "",
+                                  end_section=index == len(scenario.rows) - 1)
+                    failures.append(f"[red]{escape(row.cell_id)}: {escape(row.error)}[/]")
                     continue
                 allocs = row.allocs
                 if row.change == "regression":
@@ -39,6 +41,9 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
                     allocs = f"[green bold]{allocs} ▼[/]"
                 table.add_row(label, name, row.mean, row.ratio, allocs, row.above_floor,
                               row.bytes, end_section=index == len(scenario.rows) - 1)
+        if failures:  # below the table: an error does not fit a column
+            table.caption = "\n".join(failures)
+            table.caption_justify = "left"
         tables.append(table)
     return tables
 

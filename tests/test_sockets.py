@@ -1,0 +1,429 @@
+"""vts.sockets and vts.socket_bench: the reusable receive source and the four receive paths.
+
+Every test runs on asyncio and uvloop (`run` / `event_loop_kind` from conftest; the loop's
+exception handler fails a test when a callback raised, e.g. a receive completed twice).
+Connections are real loopback TCP (`connected_pair`): the client end is non-blocking and
+read by the code under test, the server end is blocking and written by the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import re
+import socket
+import struct
+import threading
+import warnings
+from collections.abc import Callable, Coroutine, Iterator
+from itertools import repeat
+from typing import Any
+
+import psutil
+import pytest
+
+from vts.loops import new_event_loop
+from vts.socket_bench import (
+    FEEDS,
+    MESSAGE_SIZES,
+    RECEIVE_PATHS,
+    connected_pair,
+    expected_checksum,
+    make_batch,
+    run_receives,
+)
+from vts.sockets import ReceiveInProgressError, ReceiveSource, ReceiveSourceClosedError
+from vts.valuetask import AlreadyAwaitedError, TokenMismatchError
+
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+
+IN_PROGRESS = (
+    r"^a receive is already outstanding on this source; await its ValueTask \(or cancel it\) "
+    r"before starting another: one ReceiveSource serves one receive at a time$"
+)
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    client, server = connected_pair()
+    server.settimeout(5)
+    try:
+        yield client, server
+    finally:
+        client.close()
+        server.close()
+
+
+async def _ticks(n: int = 3) -> None:
+    """Let the loop run n passes (enough for a loopback write to reach a reader)."""
+    for _ in repeat(None, n):
+        await asyncio.sleep(0)
+
+
+def _has_reader(fd: int) -> bool:
+    """Whether the running asyncio loop watches fd (uvloop exposes no such query)."""
+    loop = asyncio.get_running_loop()
+    selector = getattr(loop, "_selector", None)
+    if selector is None:
+        pytest.skip("only the stock loop exposes its selector")
+    try:
+        key = selector.get_key(fd)
+    except KeyError:
+        return False
+    return bool(key.data[0] is not None)
+
+
+# -- ReceiveSource: the two paths -----------------------------------------------------------
+
+
+def test_a_message_already_there_completes_at_once(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        server.sendall(b"0123456789")
+        await _ticks()
+        first = source.receive_exactly(4)
+        assert first.is_completed
+        assert bytes(await first) == b"0123"
+        second = source.receive_exactly(6)  # read ahead: served from the buffer
+        assert second.is_completed
+        assert bytes(second.result()) == b"456789"
+        assert not source.reading
+        source.close()
+
+    run(main())
+
+
+def test_a_pending_receive_completes_when_the_data_arrives(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(5)
+        assert not pending.is_completed
+        assert source.reading
+        asyncio.get_running_loop().call_soon(server.sendall, b"hel")
+        asyncio.get_running_loop().call_later(0.01, server.sendall, b"lo")
+        assert bytes(await pending) == b"hello"
+        source.close()
+        assert not source.reading
+
+    run(main())
+
+
+def test_without_read_ahead_the_socket_keeps_what_was_not_asked_for(
+    run: Run, pair: Any
+) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client, read_ahead=False)
+        server.sendall(b"abcdefgh")
+        await _ticks()
+        assert bytes(await source.receive_exactly(3)) == b"abc"
+        assert client.recv(100) == b"defgh"
+        source.close()
+
+    run(main())
+
+
+def test_receive_returns_what_is_there_and_an_empty_view_at_eof(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        server.sendall(b"abc")
+        await _ticks()
+        assert bytes(await source.receive(100)) == b"abc"
+        server.shutdown(socket.SHUT_WR)
+        assert bytes(await source.receive()) == b""
+        source.close()
+
+    run(main())
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+def test_eof_mid_message_raises_incomplete_read_with_the_partial_bytes(
+    run: Run, pair: Any
+) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(20)
+        server.sendall(b"0123456789")
+        server.shutdown(socket.SHUT_WR)
+        with pytest.raises(asyncio.IncompleteReadError) as caught:
+            await pending
+        assert (caught.value.partial, caught.value.expected) == (b"0123456789", 20)
+        assert isinstance(caught.value, EOFError)
+        with pytest.raises(asyncio.IncompleteReadError) as again:  # and at once from then on
+            await source.receive_exactly(4)
+        assert (again.value.partial, again.value.expected) == (b"", 4)
+        assert not source.reading
+        source.close()
+
+    run(main())
+
+
+def _reset(server: socket.socket) -> None:
+    """Close with SO_LINGER 0: the peer gets a RST instead of a FIN."""
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    server.close()
+
+
+def test_a_reset_connection_raises_to_the_pending_awaiter(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(8)
+        asyncio.get_running_loop().call_soon(_reset, server)
+        with pytest.raises(ConnectionResetError):
+            await pending
+        assert not source.reading
+        source.close()
+
+    run(main())
+
+
+def test_a_reset_before_the_receive_raises_at_its_await(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        _reset(server)
+        await _ticks()
+        task = source.receive_exactly(8)
+        assert task.is_completed  # failed at once, delivered at the await
+        with pytest.raises(ConnectionResetError):
+            await task
+        source.close()
+
+    run(main())
+
+
+def test_cancelling_a_pending_receive_removes_the_reader_and_keeps_the_source(
+    run: Run, event_loop_kind: str, pair: Any
+) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        server.sendall(b"abc")  # part of the message: kept for the next receive (Rule 3)
+        task = asyncio.ensure_future(source.receive_exactly(8).as_future())
+        await _ticks()
+        assert source.reading and not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not source.reading
+        if event_loop_kind == "asyncio":
+            assert not _has_reader(client.fileno())
+        server.sendall(b"defgh")
+        assert bytes(await source.receive_exactly(8)) == b"abcdefgh"
+        source.close()
+
+    run(main())
+
+
+def test_cancel_after_completion_loses_to_the_result(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(2)
+        token = source.version
+        server.sendall(b"ok")
+        await asyncio.sleep(0.01)
+        assert pending.is_completed
+        assert source.cancel(token) is False
+        assert bytes(await pending) == b"ok"
+        source.close()
+
+    run(main())
+
+
+def test_a_second_concurrent_receive_is_rejected(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        first = source.receive_exactly(4)
+        with pytest.raises(ReceiveInProgressError, match=IN_PROGRESS):
+            source.receive_exactly(4)
+        with pytest.raises(ReceiveInProgressError, match=IN_PROGRESS):
+            source.receive()
+        server.sendall(b"data")
+        assert bytes(await first) == b"data"
+        source.close()
+
+    run(main())
+
+
+def test_a_consumed_receive_is_rejected_by_its_token(run: Run, pair: Any) -> None:
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(4)
+        token = source.version
+        server.sendall(b"data")
+        await pending
+        with pytest.raises(AlreadyAwaitedError):
+            await pending
+        with pytest.raises(TokenMismatchError):
+            source.get_result(token)
+        source.close()
+
+    run(main())
+
+
+def test_close_fails_a_pending_receive_and_rejects_new_ones(run: Run, pair: Any) -> None:
+    client, _ = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(4)
+        source.close()
+        assert not source.reading
+        with pytest.raises(
+            ConnectionAbortedError, match=r"^the ReceiveSource was closed during a receive$"
+        ):
+            await pending
+        with pytest.raises(
+            ReceiveSourceClosedError,
+            match=r"^this ReceiveSource is closed; create a new one to receive again$",
+        ):
+            source.receive_exactly(4)
+
+    run(main())
+
+
+def test_a_blocking_socket_is_refused(pair: Any) -> None:
+    _, server = pair
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "ReceiveSource needs a non-blocking socket; call sock.setblocking(False) first"
+        ),
+    ):
+        ReceiveSource(server)
+
+
+def test_a_message_larger_than_the_buffer_is_refused(pair: Any) -> None:
+    client, _ = pair
+    source = ReceiveSource(client, 16)
+    with pytest.raises(ValueError, match=r"^nbytes must be in 1\.\.16 \(the capacity\), got 17$"):
+        source.receive_exactly(17)
+
+
+# -- races -----------------------------------------------------------------------------------
+
+RACE_ROUNDS = 300
+
+
+def test_a_receive_racing_the_data_completes_exactly_once(run: Run, pair: Any) -> None:
+    """A thread writes each message while the receive is being issued: the data lands before
+    the recv_into attempt, between it and add_reader, or after; each message arrives once.
+
+    A new source per round, so every round takes the attempt-first path (a source whose
+    reader is still registered waits for it instead), and the same source for a second
+    batch of rounds, so the reader path races too.
+    """
+    client, server = pair
+    go = threading.Lock()
+    go.acquire()
+    stop = False
+
+    def writer() -> None:
+        for sequence in range(2 * RACE_ROUNDS):
+            go.acquire()
+            if stop:
+                return
+            server.sendall(sequence.to_bytes(8, "big"))
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+
+    async def main() -> None:
+        for sequence in range(RACE_ROUNDS):
+            with ReceiveSource(client, read_ahead=False) as source:
+                go.release()
+                message = await source.receive_exactly(8)
+                assert int.from_bytes(message, "big") == sequence
+        with ReceiveSource(client, read_ahead=False) as source:
+            for sequence in range(RACE_ROUNDS, 2 * RACE_ROUNDS):
+                go.release()
+                message = await source.receive_exactly(8)
+                assert int.from_bytes(message, "big") == sequence
+            await asyncio.sleep(0.01)
+            assert not source.receive(8).is_completed  # nothing extra was delivered
+
+    try:
+        run(main())
+    finally:
+        stop = True
+        go.release()
+        thread.join(5)
+
+
+# -- the four paths -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", list(RECEIVE_PATHS))
+@pytest.mark.parametrize(("size", "count"), [(64, 3000), (65536, 200)])
+def test_every_path_delivers_the_exact_bytes(run: Run, path: str, size: int, count: int) -> None:
+    figures = run(run_receives(path, size, count, verify=True))
+    assert figures.messages == count
+    assert figures.checksum == expected_checksum(size, count)
+    assert figures.p50_ns <= figures.p99_ns <= figures.max_ns
+    assert figures.mb_per_s > 0
+
+
+def test_a_full_run_of_every_path_leaks_no_fd_and_warns_nothing(event_loop_kind: str) -> None:
+    process = psutil.Process()
+    gc.collect()
+    before = process.num_fds()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for path in RECEIVE_PATHS:
+            loop = new_event_loop(event_loop_kind)
+            try:
+                loop.run_until_complete(run_receives(path, 4096, 200))
+                loop.run_until_complete(run_receives(path, 64, 10**9, max_seconds=0.05))
+            finally:
+                loop.close()
+            for feed in FEEDS:
+                with make_batch(path, 4096, event_loop_kind, feed) as batch:
+                    batch(50)
+        gc.collect()
+    assert process.num_fds() == before
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_message_sizes() -> None:
+    assert MESSAGE_SIZES == (64, 4096, 65536)
+
+
+# -- allocations ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("feed", ["lockstep", "ready"])
+def test_allocations_per_receive_stay_constant_over_10000_receives(
+    event_loop_kind: str, feed: str
+) -> None:
+    """One source, one connection: the count per receive is the same at 2k/4k and 5k/10k
+    receives (nothing grows per receive). lockstep: every receive waits once; ready: every
+    receive completes at once. Both are deterministic (the stream feed is not)."""
+    allocs = pytest.importorskip("vts.measure.allocs")
+    pytest.importorskip("vts.measure._alloccount")
+    with make_batch("reusable_source", 64, event_loop_kind, feed) as batch:
+        short = allocs.measure_batch(batch, short=2000, long=4000, warmup=500, rounds=2)
+        long = allocs.measure_batch(batch, short=5000, long=10_000, warmup=500, rounds=2)
+    assert short.allocs_per_op == long.allocs_per_op
+    if feed == "ready":  # the synchronous path: the ValueTask and its await's generator
+        assert short.allocs_per_op == 2.0

@@ -112,9 +112,7 @@ def test_a_pending_receive_completes_when_the_data_arrives(run: Run, pair: Any) 
     run(main())
 
 
-def test_without_read_ahead_the_socket_keeps_what_was_not_asked_for(
-    run: Run, pair: Any
-) -> None:
+def test_without_read_ahead_the_socket_keeps_what_was_not_asked_for(run: Run, pair: Any) -> None:
     client, server = pair
 
     async def main() -> None:
@@ -146,9 +144,7 @@ def test_receive_returns_what_is_there_and_an_empty_view_at_eof(run: Run, pair: 
 # -- failures --------------------------------------------------------------------------------
 
 
-def test_eof_mid_message_raises_incomplete_read_with_the_partial_bytes(
-    run: Run, pair: Any
-) -> None:
+def test_eof_mid_message_raises_incomplete_read_with_the_partial_bytes(run: Run, pair: Any) -> None:
     client, server = pair
 
     async def main() -> None:

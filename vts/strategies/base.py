@@ -92,17 +92,23 @@ class Strategy(ABC, Generic[T]):
     def publish(self, value: T) -> None:
         """Cache `value` as fresh now and wake every current waiter with it."""
         sample = (value, self._clock())
-        with self._lock:
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
             self._sample = sample
             waiters = self._take_waiters()
+        finally:
+            self._lock.release()
         if waiters:
             self._deliver(waiters, value, None)
 
     def fail(self, error: BaseException) -> None:
         """Raise `error` in every current waiter; the cache becomes stale."""
-        with self._lock:
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
             self._sample = None
             waiters = self._take_waiters()
+        finally:
+            self._lock.release()
         if waiters:
             self._deliver(waiters, None, error)
 

@@ -23,9 +23,15 @@ import contextvars
 import threading
 from typing import Any, TypeVar
 
-from vts.core import dispatch
+from vts.core import dispatch, next_version
 from vts.strategies.base import Strategy
 from vts.valuetask import (
+    CANCELED,
+    FAULTED,
+    FLOW_CONTEXT_BIT,
+    PENDING,
+    SUCCEEDED,
+    USE_LOOP_BIT,
     AlreadyCompletedError,
     CompletionFlags,
     Continuation,
@@ -34,6 +40,7 @@ from vts.valuetask import (
     SourceStatus,
     TokenMismatchError,
     ValueTask,
+    source_task,
 )
 
 T = TypeVar("T")
@@ -76,9 +83,12 @@ class HandwrittenSource:
         self._context: contextvars.Context | None = None
 
     def reset(self) -> None:
-        with self._lock:
-            self.version += 1
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
+            self.version = next_version(self.version)
             self.reset_fields()
+        finally:
+            self._lock.release()
 
     def _check(self, token: int) -> None:
         if token != self.version:
@@ -87,12 +97,12 @@ class HandwrittenSource:
     def get_status(self, token: int) -> SourceStatus:
         self._check(token)
         if not self._completed:
-            return SourceStatus.PENDING
+            return PENDING
         if self._exception is None:
-            return SourceStatus.SUCCEEDED
+            return SUCCEEDED
         if isinstance(self._exception, asyncio.CancelledError):
-            return SourceStatus.CANCELED
-        return SourceStatus.FAULTED
+            return CANCELED
+        return FAULTED
 
     def on_completed(
         self,
@@ -105,11 +115,13 @@ class HandwrittenSource:
     ) -> None:
         self._check(token)
         loop = None
-        if flags & CompletionFlags.USE_SCHEDULING_CONTEXT:
+        bits = int(flags)  # plain int bits: IntFlag operators allocate
+        if bits & USE_LOOP_BIT:
             loop = asyncio._get_running_loop()
-        if context is None and flags & CompletionFlags.FLOW_EXECUTION_CONTEXT:
+        if context is None and bits & FLOW_CONTEXT_BIT:
             context = contextvars.copy_context()
-        with self._lock:  # CompareExchange(ref continuation, new, null)
+        self._lock.acquire()  # CompareExchange(ref continuation, new, null)
+        try:
             previous = self._continuation
             if previous is None:
                 self._continuation = continuation
@@ -120,6 +132,8 @@ class HandwrittenSource:
                 # Take the slot, so that a second on_completed for this version is caught
                 # as a second await (the article's code would run that one too).
                 self._continuation = continuation
+        finally:
+            self._lock.release()
         if previous is _SENTINEL:  # completed concurrently: run it now
             dispatch(continuation, state, loop, context, False)
         elif previous is not None:
@@ -135,7 +149,8 @@ class HandwrittenSource:
 
     def complete(self, value: object, error: BaseException | None) -> None:
         """set_result / set_exception in one; from any thread."""
-        with self._lock:  # CompareExchange(ref continuation, Sentinel, null)
+        self._lock.acquire()  # CompareExchange(ref continuation, Sentinel, null)
+        try:
             if self._completed:
                 raise AlreadyCompletedError()
             self._result = value
@@ -146,6 +161,8 @@ class HandwrittenSource:
             previous = self._continuation
             if previous is None:
                 self._continuation = _SENTINEL
+        finally:
+            self._lock.release()
         if previous is not None:
             dispatch(previous, self._state, self._loop, self._context, False)
 
@@ -165,13 +182,16 @@ class Handwritten(Strategy[T]):
 
     def _wait(self) -> ValueTask[T]:
         source = HandwrittenSource(self, self._lock)
-        with self._lock:
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
             sample = self._sample if self._is_fresh() else None
             if sample is None:
                 self._waiters.append(source)
+        finally:
+            self._lock.release()
         if sample is not None:  # published while we got here
             return self._fresh(sample[0])
-        return ValueTask.from_source(source, 0)
+        return source_task(source, 0)
 
     def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
         for source in waiters:
@@ -179,9 +199,12 @@ class Handwritten(Strategy[T]):
 
     def forget(self, source: object) -> bool:
         """Remove a waiter that gave up; False if a publish already took it."""
-        with self._lock:
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
             try:
                 self._waiters.remove(source)
             except ValueError:
                 return False
+        finally:
+            self._lock.release()
         return True

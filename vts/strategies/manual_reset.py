@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from vts.core import ManualResetCore
 from vts.strategies.base import Strategy
-from vts.valuetask import ValueTask
+from vts.valuetask import ValueTask, source_task
 
 T = TypeVar("T")
 
@@ -58,14 +58,17 @@ class ManualReset(Strategy[T]):
 
     def _wait(self) -> ValueTask[T]:
         source = self._new_source()
-        with self._lock:
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
             sample = self._sample if self._is_fresh() else None
             if sample is None:
                 self._waiters.append(source)
+        finally:
+            self._lock.release()
         if sample is not None:  # published while we got here
             self._drop_source(source)
             return self._fresh(sample[0])
-        return ValueTask.from_source(source, source.version)
+        return source_task(source, source._version)
 
     def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
         for source in waiters:
@@ -73,9 +76,12 @@ class ManualReset(Strategy[T]):
 
     def forget(self, source: object) -> bool:
         """Remove a waiter that gave up; False if a publish already took it."""
-        with self._lock:
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
             try:
                 self._waiters.remove(source)
             except ValueError:
                 return False
+        finally:
+            self._lock.release()
         return True

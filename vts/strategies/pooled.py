@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TypeVar
 
-from vts.core import COMPLETED
+from vts.core import COMPLETED, ManualResetCore
 from vts.pool import Pool
 from vts.strategies.base import Freshness
 from vts.strategies.manual_reset import ManualReset, WaiterSource
@@ -50,9 +50,10 @@ class PooledSource(WaiterSource):
     def get_result(self, token: int) -> Any:
         self._check(token)
         if self._state < COMPLETED:
-            return super().get_result(token)  # raises NotCompletedError
+            return ManualResetCore.get_result(self, token)  # raises NotCompletedError
         try:
-            return super().get_result(token)
+            # Not super(): a zero-argument super() allocates a proxy object per call.
+            return ManualResetCore.get_result(self, token)
         finally:
             self.reset()
             self._pool.give_back(self)

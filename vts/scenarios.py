@@ -1,0 +1,377 @@
+"""Workloads shared by every runner: one definition per scenario, any variant.
+
+A *variant* is a strategy from the registry or `floor`, the barest code that performs
+the same wake-up (a reused C future, a done future), so each strategy's cost above the
+floor can be reported beside its total. Each workload exposes `run(n)` (n operations, for
+pyperf and the allocation counter) and `run_timed(n)` (the same loop with a clock read
+around each operation, for the latency distribution). The two loops are written out
+separately on purpose: the untimed one must carry no clock reads and no branches that
+the timed one needs.
+
+Rules for measured loops: iterate over `itertools.repeat(None, n)` (a `range` allocates
+an int per step above 256), publish a preallocated value, and bind methods before the
+loop. Everything that is not part of "one operation" happens once per `run` (its fixed
+cost cancels in the allocation counter's difference of two run lengths).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any, Protocol
+
+from vts.errors import UsageError
+from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
+
+FLOOR = "floor"
+VALUE = 7  # a small int: publishing it allocates nothing
+FANOUT_KS = (1, 10, 100, 1000)
+
+_perf_ns = time.perf_counter_ns
+
+
+class Workload(Protocol):
+    def run(self, n: int) -> Coroutine[Any, Any, None]: ...
+
+    def run_timed(self, n: int) -> Coroutine[Any, Any, list[int]]: ...
+
+    def close(self) -> None: ...
+
+
+class GetPublish(Protocol):
+    """What a workload drives: a strategy, or a floor with the same two methods."""
+
+    def get(self) -> Any: ...
+
+    def publish(self, value: Any) -> None: ...
+
+
+# -- floors: the barest code doing the same wake-up -----------------------------------
+
+
+class DoneFutureFloor:
+    """fresh: await one already-done C future; the await itself and nothing else."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._future = loop.create_future()
+        self._future.set_result(VALUE)
+
+    def get(self) -> asyncio.Future[Any]:
+        return self._future
+
+    def publish(self, value: Any) -> None:
+        pass
+
+
+class ReusedFutureFloor:
+    """wait / thread: one C future, re-initialised in place (`fut.__init__(loop=loop)`)
+    once its result was taken, completed on the loop or through call_soon_threadsafe."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._future: asyncio.Future[Any] = loop.create_future()
+        self._thread_id = threading.get_ident()
+
+    def get(self) -> asyncio.Future[Any]:
+        future = self._future
+        if future.done():
+            future.__init__(loop=self._loop)  # type: ignore[misc]
+        return future
+
+    def publish(self, value: Any) -> None:
+        if threading.get_ident() == self._thread_id:
+            self._future.set_result(value)
+        else:
+            self._loop.call_soon_threadsafe(self._future.set_result, value)
+
+
+class SharedFutureFloor:
+    """fanout: all K waiters await one C future; each publish starts a new one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._future: asyncio.Future[Any] = loop.create_future()
+
+    def get(self) -> asyncio.Future[Any]:
+        return self._future
+
+    def publish(self, value: Any) -> None:
+        future, self._future = self._future, self._loop.create_future()
+        future.set_result(value)
+
+
+# -- workloads ------------------------------------------------------------------------
+
+
+class FreshWorkload:
+    """One operation: `await get()` of a value that is always fresh."""
+
+    def __init__(self, target: GetPublish) -> None:
+        self.target = target
+        target.publish(VALUE)
+
+    async def run(self, n: int) -> None:
+        get = self.target.get
+        for _ in repeat(None, n):
+            await get()
+
+    async def run_timed(self, n: int) -> list[int]:
+        get, perf, samples = self.target.get, _perf_ns, []
+        for _ in repeat(None, n):
+            start = perf()
+            await get()
+            samples.append(perf() - start)
+        return samples
+
+    def close(self) -> None:
+        pass
+
+
+class WaitWorkload:
+    """One operation: `await get()` suspends until a same-loop publish resumes it."""
+
+    def __init__(self, target: GetPublish, loop: asyncio.AbstractEventLoop) -> None:
+        self.target = target
+        self.loop = loop
+
+    async def run(self, n: int) -> None:
+        get, publish, call_soon = self.target.get, self.target.publish, self.loop.call_soon
+        for _ in repeat(None, n):
+            call_soon(publish, VALUE)
+            await get()
+
+    async def run_timed(self, n: int) -> list[int]:
+        get, publish, call_soon = self.target.get, self.target.publish, self.loop.call_soon
+        perf, samples = _perf_ns, []
+        for _ in repeat(None, n):
+            start = perf()
+            call_soon(publish, VALUE)
+            await get()
+            samples.append(perf() - start)
+        return samples
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadWorkload:
+    """One operation: `await get()` completed by a publish from a producer thread.
+
+    The waiter registers first, then signals the producer through a plain Lock used as
+    a binary semaphore (no allocation, unlike threading.Semaphore's Condition).
+    """
+
+    def __init__(self, target: GetPublish) -> None:
+        self.target = target
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._produce, name="vts-producer", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        acquire, publish = self._go.acquire, self.target.publish
+        while True:
+            acquire()
+            if self._stopping:
+                return
+            publish(VALUE)
+
+    async def run(self, n: int) -> None:
+        get, go = self.target.get, self._go.release
+        for _ in repeat(None, n):
+            waiter = get()
+            go()
+            await waiter
+
+    async def run_timed(self, n: int) -> list[int]:
+        get, go = self.target.get, self._go.release
+        perf, samples = _perf_ns, []
+        for _ in repeat(None, n):
+            start = perf()
+            waiter = get()
+            go()
+            await waiter
+            samples.append(perf() - start)
+        return samples
+
+    def close(self) -> None:
+        self._stopping = True
+        self._go.release()
+        self._thread.join(5)
+
+
+class FanoutWorkload:
+    """One operation: one publish that wakes K waiting tasks (all resumed before the next).
+
+    After a publish the driver yields once (`sleep(0)`): the K wake-ups were queued
+    before it, so they all run, take the value and wait again before the driver resumes.
+    """
+
+    def __init__(self, target: GetPublish, loop: asyncio.AbstractEventLoop, k: int) -> None:
+        self.target = target
+        self.loop = loop
+        self.k = k
+
+    async def _consume(self, n: int) -> None:
+        get = self.target.get
+        for _ in repeat(None, n):
+            await get()
+
+    async def _drive(self, n: int, timed: bool) -> list[int]:
+        consumers = [self.loop.create_task(self._consume(n)) for _ in repeat(None, self.k)]
+        await asyncio.sleep(0)  # let every consumer start waiting
+        publish, sleep, perf = self.target.publish, asyncio.sleep, _perf_ns
+        samples: list[int] = []
+        if timed:
+            for _ in repeat(None, n):
+                start = perf()
+                publish(VALUE)
+                await sleep(0)
+                samples.append(perf() - start)
+        else:
+            for _ in repeat(None, n):
+                publish(VALUE)
+                await sleep(0)
+        await asyncio.gather(*consumers)
+        return samples
+
+    async def run(self, n: int) -> None:
+        await self._drive(n, timed=False)
+
+    async def run_timed(self, n: int) -> list[int]:
+        return await self._drive(n, timed=True)
+
+    def close(self) -> None:
+        pass
+
+
+class MonitorWorkload:
+    """One operation: `await monitor.get_statistics()` with the real psutil sampler thread
+    (every 2 ms, values fresh for 1 ms): a mix of cached and waiting calls, end to end.
+    Not deterministic in allocations (it depends on timing), so the gate skips it."""
+
+    def __init__(self, strategy: str, loop: asyncio.AbstractEventLoop) -> None:
+        from vts.monitor import PcMonitor
+
+        self.monitor = PcMonitor(strategy, interval=0.002, max_age=0.001, loop=loop)
+
+    async def run(self, n: int) -> None:
+        get = self.monitor.get_statistics
+        for _ in repeat(None, n):
+            await get()
+
+    async def run_timed(self, n: int) -> list[int]:
+        get, perf, samples = self.monitor.get_statistics, _perf_ns, []
+        for _ in repeat(None, n):
+            start = perf()
+            await get()
+            samples.append(perf() - start)
+        return samples
+
+    def close(self) -> None:
+        self.monitor.close()
+
+
+# -- the registry -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    operation: str  # what one operation is, as the report says it
+    variants: tuple[str, ...]
+    open: Callable[[str, asyncio.AbstractEventLoop], Workload]
+    reference: str = "future_per_call"
+    deterministic: bool = True  # exact allocation counts repeat; the gate checks only these
+    default_ops: tuple[int, int] = (10_000, 20_000)  # run lengths for the allocation counter
+
+
+def _target(variant: str, freshness: Freshness, loop: asyncio.AbstractEventLoop,
+            floor: Callable[[asyncio.AbstractEventLoop], GetPublish]) -> GetPublish:
+    if variant == FLOOR:
+        return floor(loop)
+    strategy: Strategy[object] = strategy_class(variant)(freshness, loop=loop)
+    return strategy
+
+
+def _fresh(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    return FreshWorkload(_target(variant, Freshness.always(), loop, DoneFutureFloor))
+
+
+def _wait(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    return WaitWorkload(_target(variant, Freshness.never(), loop, ReusedFutureFloor), loop)
+
+
+def _thread(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    return ThreadWorkload(_target(variant, Freshness.never(), loop, ReusedFutureFloor))
+
+
+def _fanout(k: int) -> Callable[[str, asyncio.AbstractEventLoop], Workload]:
+    def open_fanout(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+        target = _target(variant, Freshness.never(), loop, SharedFutureFloor)
+        return FanoutWorkload(target, loop, k)
+
+    return open_fanout
+
+
+def _monitor(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    return MonitorWorkload(variant, loop)
+
+
+WITH_FLOOR = (FLOOR, *STRATEGIES)
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("fresh", "one await of get() whose cached value is fresh", WITH_FLOOR, _fresh),
+        Scenario("wait", "one await of get() that suspends until a same-loop publish",
+                 WITH_FLOOR, _wait),
+        # Not deterministic: whether the loop sleeps in select() when the producer
+        # publishes (and so needs its self-pipe written) depends on timing.
+        Scenario("thread", "one await of get() completed by a producer thread's publish",
+                 WITH_FLOOR, _thread, deterministic=False, default_ops=(5_000, 10_000)),
+        *(
+            Scenario(f"fanout-{k}", f"one publish that wakes {k} waiting task(s)", WITH_FLOOR,
+                     _fanout(k), default_ops=(max(20, 10_000 // k), max(40, 20_000 // k)))
+            for k in FANOUT_KS
+        ),
+        Scenario("monitor", "one await of PcMonitor.get_statistics() with the psutil sampler",
+                 tuple(STRATEGIES), _monitor, deterministic=False, default_ops=(2_000, 4_000)),
+    )
+}
+
+
+def register(scenario: Scenario) -> None:
+    """Add a scenario defined elsewhere (the socket scenarios register themselves)."""
+    SCENARIOS[scenario.name] = scenario
+
+
+def scenario(name: str) -> Scenario:
+    """The scenario registered as `name`; a UsageError lists the valid names."""
+    _load_plugins()
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        names = ", ".join(SCENARIOS)
+        raise UsageError(f"unknown scenario {name!r}; choose from: {names}") from None
+
+
+def all_scenarios() -> dict[str, Scenario]:
+    _load_plugins()
+    return SCENARIOS
+
+
+def _load_plugins() -> None:
+    try:
+        import vts.socket_scenarios  # noqa: F401  (registers socket-<size> scenarios)
+    except ModuleNotFoundError as exc:
+        if exc.name != "vts.socket_scenarios":
+            raise
+
+
+__all__ = ["FLOOR", "SCENARIOS", "Scenario", "Workload", "all_scenarios", "register", "scenario"]

@@ -324,7 +324,8 @@ class ValueTask(Generic[T]):
     def as_future(self) -> asyncio.Future[T]:
         """A real asyncio future with the same outcome: await it many times, gather it.
 
-        This consumes the ValueTask (the future awaits it once, in a Task).
+        This consumes the ValueTask at once (the future awaits it once, in a Task): from
+        then on awaiting it, `result()` or a second `as_future()` raise AlreadyAwaitedError.
         """
         if self._source is None and self._awaitable is None:
             future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -332,11 +333,20 @@ class ValueTask(Generic[T]):
             return future
         if self._awaitable is not None and isinstance(self._awaitable, asyncio.Future):
             return self._awaitable
+        if self._source is not None:
+            # Consumed now, not when the Task first runs: else an `await` in between would
+            # win and the future would fail later with nobody to see it.
+            if self._awaited:
+                raise AlreadyAwaitedError()
+            self._awaited = True
         return asyncio.ensure_future(self._await_once())
 
     preserve = as_future  # the .NET name
 
     async def _await_once(self) -> T:
+        # Lift the mark as_future() set, for the one await made here: nothing else can
+        # run between these two lines (same thread, no suspension).
+        self._awaited = False
         return await self
 
     def __await__(self) -> Generator[Any, None, T]:

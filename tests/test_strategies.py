@@ -1,0 +1,526 @@
+"""The behavioural contract every strategy keeps, on every event loop kind.
+
+One suite, parametrized over `vts.strategies.STRATEGIES` and over the loop kind: fresh
+values come back without waiting (an injected fake clock, no sleeps), stale ones wait for
+the next publish, `fail` reaches every current waiter, many waiters share one publish, a
+producer thread may publish, and a cancelled caller leaves the strategy usable. Then the
+pooled strategy's own promises: a bounded pool, every source home exactly once, and no
+late publish delivered to a recycled caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import queue
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import pytest
+
+from vts.errors import UsageError
+from vts.pool import Pool
+from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
+from vts.strategies.pooled import DEFAULT_CAPACITY, Pooled, PooledSource
+
+
+class FakeClock:
+    """A clock the test moves by hand: `clock.now = ...`."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingPool(Pool[PooledSource]):
+    """A Pool that counts successful returns (the real one keeps no such counter)."""
+
+    __slots__ = ("returned",)
+
+    def __init__(self, strategy: Pooled[Any], capacity: int) -> None:
+        super().__init__(lambda: PooledSource(strategy, self), capacity)
+        self.returned = 0
+
+    def give_back(self, item: PooledSource) -> None:
+        super().give_back(item)
+        self.returned += 1  # only ever called on the loop thread in these tests
+
+
+def counting_pooled(
+    freshness: Freshness | None = None, capacity: int = DEFAULT_CAPACITY
+) -> tuple[Pooled[Any], CountingPool]:
+    strategy: Pooled[Any] = Pooled(freshness, capacity=capacity)
+    pool = strategy.pool = CountingPool(strategy, capacity)
+    return strategy, pool
+
+
+async def consume(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def drive(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine that must not suspend and return its value."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise AssertionError("the call waited, though the value was fresh")
+
+
+async def spin(times: int = 3) -> None:
+    """Let the loop run a few rounds of callbacks (no sleeping)."""
+    for _ in range(times):
+        await asyncio.sleep(0)
+
+
+@pytest.fixture(params=list(STRATEGIES))
+def strategy_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def make(name: str, freshness: Freshness | None = None) -> Strategy[Any]:
+    return strategy_class(name)(freshness)
+
+
+# -- the registry ---------------------------------------------------------------------
+
+
+def test_the_registry_lists_the_five_strategies_reference_first() -> None:
+    assert list(STRATEGIES) == [
+        "future_per_call",
+        "cached_result",
+        "handwritten",
+        "manual_reset",
+        "pooled",
+    ]
+    for name, cls in STRATEGIES.items():
+        assert cls.name == name
+        assert strategy_class(name) is cls
+
+
+def test_an_unknown_strategy_name_is_a_usage_error() -> None:
+    with pytest.raises(
+        UsageError,
+        match=(
+            r"^unknown strategy 'fastest'; choose from: future_per_call, cached_result, "
+            r"handwritten, manual_reset, pooled$"
+        ),
+    ):
+        strategy_class("fastest")
+
+
+def test_freshness_rejects_a_negative_age_and_has_two_named_extremes() -> None:
+    with pytest.raises(ValueError, match=r"^max_age must be >= 0$"):
+        Freshness(-1.0)
+    assert Freshness.always().max_age == math.inf
+    assert Freshness.never().max_age == 0.0
+
+
+# -- fresh and stale --------------------------------------------------------------------
+
+
+def test_a_fresh_value_is_returned_without_waiting(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        clock = FakeClock()
+        strategy = make(strategy_name, Freshness(10.0, clock))
+        strategy.publish("first")
+        for now in (1000.0, 1005.0, 1009.999):
+            clock.now = now
+            assert drive(consume(strategy.get())) == "first"
+        strategy.publish("second")  # stamped 1009.999
+        clock.now = 1019.0
+        assert drive(consume(strategy.get())) == "second"
+
+    run(main())
+
+
+def test_a_stale_value_waits_for_the_next_publish(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        clock = FakeClock()
+        strategy = make(strategy_name, Freshness(10.0, clock))
+        strategy.publish("old")
+        clock.now = 1010.0  # exactly max_age old: stale
+        waiter = asyncio.ensure_future(consume(strategy.get()))
+        await spin()
+        assert not waiter.done()
+        strategy.publish("new")
+        assert await waiter == "new"
+        assert drive(consume(strategy.get())) == "new"  # and it is fresh now
+
+    run(main())
+
+
+def test_nothing_published_yet_means_wait(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name, Freshness.always())
+        waiter = asyncio.ensure_future(consume(strategy.get()))
+        await spin()
+        assert not waiter.done()
+        strategy.publish(1)
+        assert await waiter == 1
+        assert drive(consume(strategy.get())) == 1
+
+    run(main())
+
+
+def test_never_fresh_means_every_call_waits(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name, Freshness.never())
+        for value in range(3):
+            strategy.publish(value - 1)
+            waiter = asyncio.ensure_future(consume(strategy.get()))
+            await spin()
+            assert not waiter.done()
+            strategy.publish(value)
+            assert await waiter == value
+
+    run(main())
+
+
+# -- fail -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("producer", ["loop", "thread"])
+def test_fail_reaches_every_current_waiter(strategy_name: str, run: Any, producer: str) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name, Freshness.always())
+        waiters = [asyncio.ensure_future(consume(strategy.get())) for _ in range(10)]
+        await spin()
+        error = OSError("sensor unplugged")
+        if producer == "loop":
+            strategy.fail(error)
+        else:
+            thread = threading.Thread(target=strategy.fail, args=(error,))
+            thread.start()
+            thread.join(5)
+        outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+        assert outcomes == [error] * 10
+        with pytest.raises(OSError, match=r"^sensor unplugged$"):
+            await waiters[0]
+
+    run(main())
+
+
+def test_after_fail_the_cache_is_stale(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name, Freshness.always())
+        strategy.publish("good")
+        strategy.fail(OSError("bad sample"))
+        waiter = asyncio.ensure_future(consume(strategy.get()))
+        await spin()
+        assert not waiter.done()  # the good value is no longer served
+        strategy.publish("good again")
+        assert await waiter == "good again"
+
+    run(main())
+
+
+def test_a_waiter_registered_after_fail_is_not_failed(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name)
+        strategy.fail(OSError("nobody was waiting"))
+        waiter = asyncio.ensure_future(consume(strategy.get()))
+        await spin()
+        assert not waiter.done()
+        strategy.publish(3)
+        assert await waiter == 3
+
+    run(main())
+
+
+def test_close_cancels_every_waiter(strategy_name: str, run: Any) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name)
+        waiters = [asyncio.ensure_future(consume(strategy.get())) for _ in range(3)]
+        await spin()
+        strategy.close()
+        for waiter in waiters:
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+
+    run(main())
+
+
+# -- many waiters, producer threads ---------------------------------------------------------
+
+
+def test_a_thousand_concurrent_waiters_all_get_the_one_published_value(
+    strategy_name: str, run: Any
+) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name)
+        waiters = [asyncio.ensure_future(consume(strategy.get())) for _ in range(1000)]
+        await spin()
+        assert not any(waiter.done() for waiter in waiters)
+        strategy.publish("broadcast")
+        assert await asyncio.gather(*waiters) == ["broadcast"] * 1000
+        if isinstance(strategy, Pooled):
+            assert len(strategy.pool) <= strategy.pool.capacity
+
+    run(main())
+
+
+def test_a_producer_thread_publishes_and_waiters_resume_on_the_loop_thread(
+    strategy_name: str, run: Any
+) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name)
+        loop_thread = threading.current_thread()
+
+        async def caller() -> tuple[Any, threading.Thread]:
+            value = await strategy.get()
+            return value, threading.current_thread()
+
+        waiters = [asyncio.ensure_future(caller()) for _ in range(100)]
+        await spin()
+        producer = threading.Thread(target=strategy.publish, args=("from a thread",))
+        producer.start()
+        results = await asyncio.gather(*waiters)
+        producer.join(5)
+        assert results == [("from a thread", loop_thread)] * 100
+
+    run(main())
+
+
+# -- cancellation -------------------------------------------------------------------------
+
+
+def test_a_cancelled_caller_sees_cancelled_error_and_later_calls_still_work(
+    strategy_name: str, run: Any
+) -> None:
+    async def main() -> None:
+        strategy = make(strategy_name)
+        kept = asyncio.ensure_future(consume(strategy.get()))
+        cancelled = asyncio.ensure_future(consume(strategy.get()))
+        await spin()
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert not kept.done()
+        strategy.publish("after the cancel")
+        assert await kept == "after the cancel"
+        later = asyncio.ensure_future(consume(strategy.get()))
+        await spin()
+        strategy.publish("later")
+        assert await later == "later"
+
+    run(main())
+
+
+@pytest.fixture
+def fast_switching() -> Iterator[None]:
+    """Switch threads every 10 microseconds, so that a busy loop thread lets others in."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(old)
+
+
+def busy_wait(seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.usefixtures("fast_switching")
+def test_cancelling_a_caller_while_a_thread_publishes(strategy_name: str, run: Any) -> None:
+    """Each caller gets its own round's value or CancelledError, never another round's.
+
+    Rounds vary where the cancel lands: before the publish, while the producer thread is
+    publishing, after the publish took the waiter but before its wakeup, or after it.
+    """
+    rounds = 1000
+
+    async def main() -> tuple[Counter[str], Counter[bool]]:
+        if strategy_name == "pooled":
+            strategy: Strategy[Any]
+            strategy, pool = counting_pooled(Freshness.never())
+        else:
+            strategy = make(strategy_name, Freshness.never())
+        # Which way each cancel went, for the strategies whose sources leave the waiter
+        # list: True = left it before the publish, False = the publish had taken it.
+        forgotten: Counter[bool] = Counter()
+        forget = getattr(strategy, "forget", None)
+        if forget is not None:
+
+            def counting_forget(source: object) -> bool:
+                left = bool(forget(source))
+                forgotten[left] += 1
+                return left
+
+            strategy.forget = counting_forget  # type: ignore[attr-defined]
+        loop = asyncio.get_running_loop()
+        requests: queue.SimpleQueue[tuple[int, asyncio.Future[None]] | None] = (
+            queue.SimpleQueue()
+        )
+
+        def produce() -> None:
+            while (request := requests.get()) is not None:
+                value, published = request
+                strategy.publish(value)
+                loop.call_soon_threadsafe(published.set_result, None)
+
+        producer = threading.Thread(target=produce)
+        producer.start()
+        jitter = random.Random(7)
+        outcomes: Counter[str] = Counter()
+        try:
+            for value in range(rounds):
+                caller = asyncio.ensure_future(consume(strategy.get()))
+                await asyncio.sleep(0)
+                published = loop.create_future()
+                requests.put((value, published))
+                where = jitter.randrange(4)
+                if where == 1:
+                    busy_wait(jitter.uniform(0, 200e-6))  # the producer runs meanwhile
+                elif where == 2:
+                    await published
+                elif where == 3:
+                    await spin(jitter.randrange(1, 4))
+                caller.cancel()
+                try:
+                    assert await caller == value
+                    outcomes["value"] += 1
+                except asyncio.CancelledError:
+                    outcomes["cancelled"] += 1
+                await published
+        finally:
+            requests.put(None)
+            producer.join(5)
+        if isinstance(strategy, Pooled):
+            assert pool.returned == rounds
+            assert len(pool) == pool.created <= pool.capacity  # every source is home
+        return outcomes, forgotten
+
+    outcomes, forgotten = run(main())
+    assert sum(outcomes.values()) == rounds
+    assert outcomes["cancelled"] > 0
+    assert outcomes["value"] > 0
+    if strategy_name in ("handwritten", "manual_reset", "pooled"):
+        assert forgotten[True] > 0
+        assert forgotten[False] > 0
+
+
+# -- pooled: bounded, returned exactly once, never delivered to a recycled caller ----------
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("capacity", [16, 128])
+def test_pooled_ten_thousand_cancelled_waits_return_every_source_exactly_once(
+    run: Any, capacity: int
+) -> None:
+    batch, batches = 100, 100
+
+    async def main() -> None:
+        strategy, pool = counting_pooled(Freshness.never(), capacity)
+        for _ in range(batches):
+            waiters = [asyncio.ensure_future(consume(strategy.get())) for _ in range(batch)]
+            await asyncio.sleep(0)
+            for waiter in waiters:
+                waiter.cancel()
+            outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+            assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+            assert len(pool) <= capacity
+        assert pool.returned == batch * batches
+        if capacity >= batch:
+            assert pool.created == batch  # the pool fed every later batch
+            assert len(pool) == batch
+        else:
+            assert len(pool) == capacity
+        # The strategy still works after all that.
+        waiter = asyncio.ensure_future(consume(strategy.get()))
+        await asyncio.sleep(0)
+        strategy.publish("still alive")
+        assert await waiter == "still alive"
+
+    run(main())
+
+
+def test_pooled_a_late_publish_never_reaches_a_recycled_caller(run: Any) -> None:
+    async def main() -> None:
+        strategy, pool = counting_pooled(Freshness.never(), capacity=4)
+        deliveries: list[tuple[str, Any]] = []
+
+        async def caller(tag: str) -> None:
+            deliveries.append((tag, await strategy.get()))
+
+        old = asyncio.ensure_future(caller("old"))
+        await spin()
+        old.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await old
+        assert (pool.created, pool.returned, len(pool)) == (1, 1, 1)
+        new = asyncio.ensure_future(caller("new"))
+        await spin()
+        assert (pool.created, len(pool)) == (1, 0)  # the new caller has the old source
+        strategy.publish("late")
+        await new
+        await spin()
+        assert deliveries == [("new", "late")]
+        assert (pool.created, pool.returned, len(pool)) == (1, 2, 1)
+
+    run(main())
+
+
+def test_pooled_a_publish_that_took_a_caller_before_its_cancel_is_dropped(run: Any) -> None:
+    async def main() -> None:
+        strategy, pool = counting_pooled(Freshness.never(), capacity=4)
+        deliveries: list[tuple[str, Any]] = []
+
+        async def caller(tag: str) -> None:
+            deliveries.append((tag, await strategy.get()))
+
+        old = asyncio.ensure_future(caller("old"))
+        await spin()
+        strategy.publish("for the old caller")  # takes the waiter; its wakeup is queued
+        old.cancel()  # too late to leave the waiter list: the Task cancels on wakeup
+        new = asyncio.ensure_future(caller("new"))
+        with pytest.raises(asyncio.CancelledError):
+            await old
+        await spin()
+        assert not new.done()
+        assert pool.returned == 1  # the old caller's source, with its value dropped
+        strategy.publish("for the new caller")
+        await new
+        assert deliveries == [("new", "for the new caller")]
+        assert pool.returned == 2
+        assert len(pool) == pool.created
+
+    run(main())
+
+
+def test_pooled_a_value_task_awaited_twice_is_caught(run: Any) -> None:
+    async def main() -> None:
+        strategy, pool = counting_pooled(Freshness.never())
+        call = strategy.get()
+        strategy.publish(1)
+        assert await call == 1
+        with pytest.raises(RuntimeError, match=r"^this ValueTask was already awaited"):
+            await call
+        assert pool.returned == 1
+
+    run(main())
+
+
+def test_cached_result_hands_out_one_done_future_per_published_value(run: Any) -> None:
+    async def main() -> None:
+        strategy = make("cached_result", Freshness.always())
+        strategy.publish(1)
+        first = strategy.get()
+        assert strategy.get() is first
+        strategy.publish(2)
+        second = strategy.get()
+        assert second is not first
+        assert drive(consume(second)) == 2
+
+    run(main())

@@ -289,6 +289,7 @@ class Scenario:
     reference: str = "future_per_call"
     deterministic: bool = True  # exact allocation counts repeat; the gate checks only these
     default_ops: tuple[int, int] = (10_000, 20_000)  # run lengths for the allocation counter
+    message_bytes: int | None = None  # set where an operation moves a message (throughput)
 
 
 def _target(variant: str, freshness: Freshness, loop: asyncio.AbstractEventLoop,

@@ -1,0 +1,99 @@
+"""`vts bench`: measure a slice of the matrix into reports/runs/<id>/, then report it.
+
+Default: this interpreter x both loops x every strategy and scenario, allocations,
+latency distribution and pyperf in its light mode. Ends with the summary table, the HTML
+report and where both are.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vts import results
+from vts.commands._select import (
+    add_slice_arguments,
+    selected_loops,
+    selected_pythons,
+    selected_scenarios,
+    selected_variants,
+)
+from vts.environments import ROOT, select
+from vts.measure.runner import CellSpec, plan, run_matrix
+
+help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
+
+RUNS = ROOT / "reports" / "runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_slice_arguments(parser)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--fast", dest="mode", action="store_const", const="fast",
+                      help="pyperf with 3 worker processes (the default)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="pyperf's own defaults (20 worker processes; slow, steadier)")
+    mode.add_argument("--allocs-only", dest="mode", action="store_const", const="allocs-only",
+                      help="exact allocations and latency distribution only, no pyperf")
+    parser.add_argument("--memray", action="store_true",
+                        help="also capture every cell with memray (flamegraph, top sites)")
+    parser.add_argument("-o", "--out", type=Path, help="run directory (default reports/runs/<id>)")
+    parser.add_argument("--no-report", action="store_true", help="do not write report.html")
+    parser.set_defaults(mode="fast")
+
+
+def bench(args: argparse.Namespace, console: Console) -> Path:
+    """Run the slice; returns the path of results.json."""
+    scenarios = selected_scenarios(args)
+    variants = selected_variants(args, scenarios)
+    loops = selected_loops(args)
+    interpreters = select(selected_pythons(args))
+    specs: list[CellSpec] = list(plan(scenarios, variants, interpreters, loops))
+    if not specs:
+        from vts.errors import UsageError
+
+        raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
+    run = results.new_run(args.mode, results.machine_metadata(), {
+        s.name: {"operation": s.operation, "reference": s.reference,
+                 "deterministic": s.deterministic} for s in scenarios})
+    run_dir = args.out or RUNS / run["run_id"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {args.mode})")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=len(specs))
+
+        def advance(spec: CellSpec, cell: dict[str, object]) -> None:
+            if cell["status"] != "ok":
+                console.print(f"[red]failed[/red] {spec.id}: {cell['error']}")
+            progress.update(task, advance=1, description=spec.id)
+
+        run_matrix(specs, run, run_dir, mode=args.mode, memray=args.memray, on_cell=advance)
+    return run_dir / "results.json"
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    path = bench(args, console)
+    from vts.report.terminal import print_summary
+
+    print_summary(results.load(path), console)
+    console.print(f"results: {path}")
+    if not args.no_report:
+        from vts.commands import report
+
+        report.run(argparse.Namespace(results=[path], output=None, format="html",
+                                      baseline=None))
+    failed = sum(cell["status"] != "ok" for cell in results.load(path)["cells"])
+    return 1 if failed else 0
+
+
+def measure_for_gate(args: argparse.Namespace) -> Path:
+    """The gate's quick measurement: allocations only, this interpreter, both loops."""
+    quick = argparse.Namespace(strategy=None, scenario=None, loop=None, python=None,
+                               mode="allocs-only", memray=False, out=None, no_report=True)
+    return bench(quick, Console(stderr=True))

@@ -49,7 +49,8 @@ def capture(scenario_name: str, variant: str, loop_kind: str, path: Path, ops: i
 def top_sites(stats: dict[str, Any], limit: int = 10) -> list[dict[str, Any]]:
     """The allocation sites with the most allocations, from `memray stats --json`
     (whose locations read "function:file:line")."""
-    by_size = {entry["location"]: entry["size"] for entry in stats.get("top_allocations_by_size", [])}
+    by_size = {entry["location"]: entry["size"]
+               for entry in stats.get("top_allocations_by_size", [])}
     out = []
     for entry in stats.get("top_allocations_by_count", [])[:limit]:
         function, _, where = entry["location"].partition(":")

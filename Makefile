@@ -17,7 +17,7 @@ bench: $(STAMP)
 	$(BIN)/vts bench $(ARGS)
 
 bench-pytest: $(STAMP)
-	$(BIN)/python -m pytest benchmarks/ --benchmark-only --benchmark-group-by=param:scenario \
+	$(BIN)/python -m pytest benchmarks/ --benchmark-only --benchmark-group-by=param:scenario -p no:cacheprovider \
 		--benchmark-json=reports/pytest-benchmark.json $(ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,1 @@
+"""pytest-benchmark over the suite's scenarios (run with `make bench-pytest`)."""

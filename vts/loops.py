@@ -40,7 +40,7 @@ def loop_version(kind: str) -> str:
     if kind == "uvloop" and loop_available("uvloop"):
         import uvloop
 
-        return str(uvloop.__version__)
+        return str(getattr(uvloop, "__version__", "unknown"))
     import platform
 
     return platform.python_version()

@@ -98,7 +98,7 @@ class PcMonitor:
         self.strategy: Strategy[PcStatistics] = strategy_class(strategy)(freshness, loop=self._loop)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         self.samples = 0
         self.errors = 0
         self._start()

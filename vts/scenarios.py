@@ -17,6 +17,7 @@ cost cancels in the allocation counter's difference of two run lengths).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -368,8 +369,8 @@ def all_scenarios() -> dict[str, Scenario]:
 
 
 def _load_plugins() -> None:
-    try:
-        import vts.socket_scenarios  # noqa: F401  (registers socket-<size> scenarios)
+    try:  # registers the socket-<size> scenarios
+        importlib.import_module("vts.socket_scenarios")
     except ModuleNotFoundError as exc:
         if exc.name != "vts.socket_scenarios":
             raise

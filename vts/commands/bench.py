@@ -59,7 +59,7 @@ def bench(args: argparse.Namespace, console: Console) -> Path:
     run = results.new_run(args.mode, results.machine_metadata(), {
         s.name: {"operation": s.operation, "reference": s.reference,
                  "deterministic": s.deterministic} for s in scenarios})
-    run_dir = args.out or RUNS / run["run_id"]
+    run_dir: Path = args.out or RUNS / str(run["run_id"])
     run_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"measuring {len(specs)} cells into {run_dir} (mode {args.mode})")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

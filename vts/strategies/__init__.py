@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from vts.errors import UsageError
 from vts.strategies.base import Freshness, Strategy
 from vts.strategies.cached_result import CachedResult
@@ -11,12 +13,12 @@ from vts.strategies.manual_reset import ManualReset
 from vts.strategies.pooled import Pooled
 
 # Name -> class, in the order reports list them (the reference first).
-STRATEGIES: dict[str, type[Strategy[object]]] = {
-    cls.name: cls for cls in (FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled)
-}
+_ORDER: tuple[type[Strategy[Any]], ...] = (
+    FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled)
+STRATEGIES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _ORDER}
 
 
-def strategy_class(name: str) -> type[Strategy[object]]:
+def strategy_class(name: str) -> type[Strategy[Any]]:
     """The strategy registered as `name`; a UsageError lists the valid names."""
     try:
         return STRATEGIES[name]

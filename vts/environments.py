@@ -24,7 +24,7 @@ from vts.errors import UsageError
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".venvs"
 # What a cell needs under another interpreter (the CLI, report and gate stay in .venv).
-CELL_REQUIREMENTS = ("setuptools", "pyperf", "memray", "psutil", "uvloop")
+CELL_REQUIREMENTS = ("setuptools>=77", "pyperf", "memray", "psutil", "uvloop")
 MIN_VERSION = (3, 10)
 
 

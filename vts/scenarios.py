@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -369,11 +370,11 @@ def all_scenarios() -> dict[str, Scenario]:
 
 
 def _load_plugins() -> None:
-    try:  # registers the socket-<size> scenarios
-        importlib.import_module("vts.socket_scenarios")
-    except ModuleNotFoundError as exc:
-        if exc.name != "vts.socket_scenarios":
-            raise
+    """Import the modules that register more scenarios: the socket scenarios, and any
+    named in VTS_PLUGINS (comma-separated; the tests add a crashing and a leaky cell)."""
+    names = ["vts.socket_scenarios", *filter(None, os.environ.get("VTS_PLUGINS", "").split(","))]
+    for name in names:
+        importlib.import_module(name)
 
 
 __all__ = ["FLOOR", "SCENARIOS", "Scenario", "Workload", "all_scenarios", "register", "scenario"]

@@ -65,14 +65,19 @@ def _one_line(text: str) -> str:
 
 
 def _run(cmd: list[str], timeout: float) -> str:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}
+    # The repository first, so every interpreter measures this source; a PYTHONPATH the
+    # caller set (the tests' plugins) stays after it.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                               cwd=ROOT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise CellError(f"timed out after {timeout:g} s") from None
     if done.returncode != 0:
-        raise CellError(_one_line(done.stderr or done.stdout))
+        last = _one_line(done.stderr or done.stdout)
+        raise CellError(last if last != "no output" else
+                        f"exited with code {done.returncode} and no output")
     return done.stdout
 
 

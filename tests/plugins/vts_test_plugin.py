@@ -1,0 +1,40 @@
+"""Test-only cells, loaded by the measuring subprocesses through VTS_PLUGINS.
+
+`test-wait` runs the real `wait` workload with `pooled` and `pooled_leaky`, a pooled
+strategy that keeps one extra object per operation (the regression the gate must catch);
+`test-crash` has a variant that kills its process and one that raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from vts.scenarios import Scenario, WaitWorkload, Workload, register
+from vts.strategies import Freshness
+from vts.strategies.pooled import Pooled
+
+
+class PooledLeaky(Pooled[Any]):
+    name = "pooled_leaky"
+
+    def get(self) -> Any:
+        self.kept = object()  # one allocation per call, the injected regression
+        return Pooled.get(self)  # not super(): its proxy would allocate too
+
+
+def _open_wait(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    cls = PooledLeaky if variant == "pooled_leaky" else Pooled
+    return WaitWorkload(cls(Freshness.never(), loop=loop), loop)
+
+
+def _open_crash(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    if variant == "segfault_like":
+        os._exit(3)
+    raise RuntimeError("this cell always fails")
+
+
+register(Scenario("test-wait", "the wait workload, for the gate tests",
+                  ("pooled", "pooled_leaky"), _open_wait))
+register(Scenario("test-crash", "a cell that crashes", ("segfault_like", "raises"), _open_crash))

@@ -1,0 +1,90 @@
+"""The measurement engine end to end: real subprocesses, real pyperf, the real gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from vts import results
+from vts.cli import main
+from vts.environments import Interpreter, current_version
+from vts.measure.runner import CellSpec, run_matrix
+from vts.scenarios import scenario
+
+PLUGINS = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture
+def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(PLUGINS))
+    monkeypatch.setenv("VTS_PLUGINS", "vts_test_plugin")
+    monkeypatch.syspath_prepend(str(PLUGINS))
+
+
+def _specs(scenario_name: str, variants: list[str]) -> list[CellSpec]:
+    here = Interpreter(current_version(), Path(sys.executable))
+    return [CellSpec(scenario(scenario_name), variant, here, "asyncio") for variant in variants]
+
+
+def _run(tmp_path: Path, specs: list[CellSpec], mode: str = "allocs-only") -> results.Run:
+    run = results.new_run(mode, {"hostname": "test"}, {})
+    return run_matrix(specs, run, tmp_path, mode=mode, memray=False)
+
+
+def test_a_failing_cell_does_not_stop_the_run(plugins: None, tmp_path: Path) -> None:
+    specs = _specs("test-crash", ["segfault_like", "raises"]) + _specs("test-wait", ["pooled"])
+    _run(tmp_path, specs)
+    saved = results.load(tmp_path / "results.json")
+    by_id = {cell["id"]: cell for cell in saved["cells"]}
+    assert [cell["status"] for cell in saved["cells"]] == ["failed", "failed", "ok"]
+    assert by_id[f"raises/test-crash/{current_version()}/asyncio"]["error"] == (
+        "RuntimeError: this cell always fails")
+    assert by_id[f"segfault_like/test-crash/{current_version()}/asyncio"]["error"] == (
+        "exited with code 3 and no output")
+    assert by_id[f"pooled/test-wait/{current_version()}/asyncio"]["allocs"]["allocs_per_op"] > 0
+
+
+def test_the_gate_fails_on_one_extra_allocation_per_op(plugins: None, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    run = _run(tmp_path, _specs("test-wait", ["pooled", "pooled_leaky"]))
+    allocs = {cell["strategy"]: cell["allocs"]["allocs_per_op"] for cell in run["cells"]}
+    assert allocs["pooled_leaky"] == allocs["pooled"] + 1  # exactly the injected object
+    # The baseline says the leaky variant used to cost what pooled costs.
+    baseline = json.loads((tmp_path / "results.json").read_text())
+    for cell in baseline["cells"]:
+        cell["allocs"]["allocs_per_op"] = allocs["pooled"]
+    baseline_path = tmp_path / "baseline.json"
+    results.write_atomic(baseline_path, baseline)
+    code = main(["gate", str(tmp_path / "results.json"), "--baseline", str(baseline_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"pooled_leaky/test-wait/{current_version()}/asyncio" in out
+    assert f"pooled/test-wait/{current_version()}/asyncio" not in out.replace("pooled_leaky", "")
+
+
+def test_the_gate_exits_2_on_a_corrupt_baseline(plugins: None, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _run(tmp_path, _specs("test-wait", ["pooled"]))
+    corrupt = tmp_path / "baseline.json"
+    corrupt.write_text("{not json")
+    assert main(["gate", str(tmp_path / "results.json"), "--baseline", str(corrupt)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.slow
+def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
+    run = _run(tmp_path, _specs("fresh", ["cached_result"]), mode="fast")
+    (cell,) = run["cells"]
+    assert cell["status"] == "ok", cell["error"]
+    path = tmp_path / cell["timing"]["pyperf_json"]
+    bench = pyperf.Benchmark.load(str(path))
+    assert bench.get_metadata()["vts_scenario"] == "fresh"
+    assert cell["timing"]["mean_ns"] == pytest.approx(bench.mean() * 1e9)
+    stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(path)],
+                           capture_output=True, text=True, check=True)
+    assert "Mean +- std dev" in stats.stdout

@@ -48,7 +48,7 @@ def environment(loop: str) -> dict[str, Any]:
 
 def measure_cell(
     scenario_name: str, variant: str, loop_kind: str, *, ops: tuple[int, int] | None = None,
-    latency_ops: int = 5_000, with_latency: bool = True,
+    latency_ops: int | None = None, with_latency: bool = True,
 ) -> dict[str, Any]:
     """Measure one cell in this process."""
     definition = scenario(scenario_name)
@@ -62,7 +62,9 @@ def measure_cell(
         )
         latency = None
         if with_latency:
-            samples = loop.run_until_complete(workload.run_timed(latency_ops))
+            # As many operations as the counter's long run (fan-out to 1000 is slow).
+            count = latency_ops or min(5_000, long)
+            samples = loop.run_until_complete(workload.run_timed(count))
             latency = summarise(samples)
     finally:
         workload.close()
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", required=True)
     parser.add_argument("--loop", required=True)
     parser.add_argument("--ops", type=int, nargs=2, metavar=("SHORT", "LONG"))
-    parser.add_argument("--latency-ops", type=int, default=5_000)
+    parser.add_argument("--latency-ops", type=int, default=None)
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args(argv)
     result = measure_cell(

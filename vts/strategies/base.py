@@ -112,11 +112,14 @@ class Strategy(ABC, Generic[T]):
         if waiters:
             self._deliver(waiters, None, error)
 
-    def _take_waiters(self) -> list[Any]:
-        # Caller holds self._lock.
+    def _take_waiters(self) -> list[Any] | None:
+        # Caller holds self._lock. Never hand out the live list, even empty: the caller
+        # tests it after releasing the lock, when a new waiter may have joined it; that
+        # waiter would be woken by this publish yet stay registered for the next one.
         waiters = self._waiters
-        if waiters:
-            self._waiters = []
+        if not waiters:
+            return None
+        self._waiters = []
         return waiters
 
     def _on_loop_thread(self) -> bool:

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -287,6 +287,57 @@ def test_a_producer_thread_publishes_and_waiters_resume_on_the_loop_thread(
         results = await asyncio.gather(*waiters)
         producer.join(5)
         assert results == [("from a thread", loop_thread)] * 100
+
+    run(main())
+
+
+class HookedLock:
+    """A lock that runs a hook once, just after a release: a deterministic interleaving."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.after_release: Callable[[], object] | None = None
+
+    def acquire(self) -> bool:
+        return self._lock.acquire()
+
+    def release(self) -> None:
+        self._lock.release()
+        hook, self.after_release = self.after_release, None
+        if hook is not None:
+            hook()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+@pytest.mark.parametrize("outcome", ["publish", "fail"])
+def test_a_waiter_that_registers_just_after_a_publish_waits_for_the_next_one(
+    strategy_name: str, run: Any, outcome: str
+) -> None:
+    """Regression: with no waiters, publish used to keep a reference to the live waiter
+    list and test it after releasing the lock; a waiter registering in that gap was
+    completed by this publish yet stayed registered, so the next publish completed it a
+    second time (AlreadyCompletedError in the producer, the rest of its batch stranded;
+    for pooled, a stale value could reach a recycled source)."""
+
+    async def main() -> None:
+        strategy = make(strategy_name, Freshness.never())
+        lock = strategy._lock = HookedLock()  # type: ignore[assignment]
+        late: list[Any] = []
+        lock.after_release = lambda: late.append(strategy.get())
+        if outcome == "publish":
+            strategy.publish("before the waiter")
+        else:
+            strategy.fail(OSError("before the waiter"))
+        waiter = asyncio.ensure_future(consume(late[0]))
+        await spin()
+        assert not waiter.done()
+        strategy.publish("after the waiter")  # raised AlreadyCompletedError before the fix
+        assert await waiter == "after the waiter"
 
     run(main())
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from vts.core import ManualResetCore, status_of
+from vts.core import VERSION_SPAN, ManualResetCore, next_version, status_of
 from vts.valuetask import (
     AlreadyCompletedError,
     CompletionFlags,
@@ -145,6 +145,27 @@ def test_a_completed_result_is_not_readable_with_the_token_of_the_previous_versi
     with pytest.raises(TokenMismatchError, match=token_mismatch(0, 1)):
         source.get_result(0)
     assert source.get_result(1) == "second"
+
+
+def test_versions_wrap_like_a_16_bit_token(source_kind: SourceKind) -> None:
+    """.NET's token is a short; vts counts modulo VERSION_SPAN (2**14) through preallocated
+    ints. A token is rejected after one reset and accepted again only after exactly
+    VERSION_SPAN resets."""
+    assert VERSION_SPAN == 1 << 14
+    assert next_version(VERSION_SPAN - 1) == 0
+    source = source_kind.make()
+    source.reset()
+    with pytest.raises(TokenMismatchError, match=token_mismatch(0, 1)):
+        source.get_status(0)
+    for _ in range(VERSION_SPAN - 2):
+        source.reset()
+    assert source.version == VERSION_SPAN - 1
+    with pytest.raises(TokenMismatchError, match=token_mismatch(0, VERSION_SPAN - 1)):
+        source.get_status(0)
+    source.reset()
+    assert source.version == 0
+    source_kind.complete(source, "again")
+    assert source.get_result(0) == "again"
 
 
 # -- get_result ----------------------------------------------------------------------

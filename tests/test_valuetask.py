@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import traceback
 from collections.abc import Coroutine
@@ -274,6 +275,43 @@ def test_completion_from_another_thread_resumes_the_awaiter_on_its_loop_thread(
         producer.join(5)
         assert seen["status when produced"] is SourceStatus.PENDING
         assert seen["producer"] is producer is not loop_thread
+
+    run(main())
+
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+
+def test_the_awaiter_resumes_in_its_own_task_context(source_kind: SourceKind, run: Any) -> None:
+    async def awaiter(vt: ValueTask[Any]) -> tuple[str, str, str]:
+        request_id.set("set by the awaiting task")
+        before = request_id.get()
+        await vt
+        after = request_id.get()
+        # Resumed in the Task's own context, not in a copy: what it sets now is still
+        # there after the next ordinary suspension.
+        request_id.set("set after the resume")
+        await asyncio.sleep(0)
+        return before, after, request_id.get()
+
+    async def main() -> None:
+        source, vt = make_vt(source_kind)
+
+        def produce() -> None:
+            request_id.set("set by the producer")
+            source_kind.complete(source, 1)
+
+        task = asyncio.ensure_future(awaiter(vt))
+        await asyncio.sleep(0)
+        producer = threading.Thread(target=produce)
+        producer.start()
+        assert await task == (
+            "set by the awaiting task",
+            "set by the awaiting task",
+            "set after the resume",
+        )
+        producer.join(5)
+        assert request_id.get() == "none"  # nothing leaked into the caller's context
 
     run(main())
 

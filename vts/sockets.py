@@ -1,8 +1,8 @@
 """ReceiveSource: one reusable receive source per connected socket (AwaitableSocketAsyncEventArgs).
 
-Rule 1: one receive at a time. A receive that has to wait is outstanding until its ValueTask
-        is awaited (or `result()` taken); a second receive meanwhile raises
-        `ReceiveInProgressError`. A receive that completes at once returns a plain result.
+Rule 1: one receive at a time. A receive that does not complete at once (it waits, or it
+        failed) is outstanding until its ValueTask is awaited (or `result()` taken); a
+        second receive meanwhile raises `ReceiveInProgressError`.
 Rule 2: the returned memoryview aliases the source's single buffer: it is valid until the
         next receive starts. Copy it (`bytes(view)`) to keep it longer.
 Rule 3: bytes are never lost or reordered by the source: a cancelled receive keeps what it
@@ -29,8 +29,10 @@ is rejected from then on.
 The reader is removed lazily: after a completion it stays registered, so a receiver that keeps
 waiting (request/response) pays `add_reader`/`remove_reader` once, not per receive; the first
 readable event that finds no receive waiting removes it (the poll is level-triggered, so
-leaving it registered with nobody reading would spin the loop). While it is registered, a new
-receive skips the `recv_into` attempt and waits for it: a failed attempt costs an exception
+leaving it registered with nobody reading would spin the loop). A receive skips the
+`recv_into` attempt when the socket is known to be empty (the last read got EAGAIN or came
+back short, and the registered reader has not fired since; .NET's SocketAsyncContext keeps
+the same "no readiness since the last EAGAIN" rule): a failed attempt costs an exception
 (4 allocations, ~1 us), and the reader reports data on the next loop pass anyway.
 
 Failure results: the peer closing mid-message raises `asyncio.IncompleteReadError` (an
@@ -46,12 +48,20 @@ import asyncio
 import socket
 
 from vts.core import COMPLETED, EMPTY, ManualResetCore
-from vts.valuetask import NotCompletedError, SourceAwaiter, ValueTask, ValueTaskError
+from vts.valuetask import (
+    NotCompletedError,
+    SourceAwaiter,
+    ValueTask,
+    ValueTaskError,
+    source_task,
+)
 
 DEFAULT_CAPACITY = 65536
 
 _get_running_loop = asyncio._get_running_loop  # C function: None when no loop runs
-_from_source = ValueTask.from_source  # bound once: a classmethod lookup allocates per call
+
+# Ints above 256 are allocated by every arithmetic operation that yields one, so the paths
+# below skip the arithmetic when the head is 0 (a message read straight to the front).
 
 
 class ReceiveInProgressError(ValueTaskError):
@@ -74,9 +84,13 @@ class ReceiveSourceClosedError(ValueTaskError):
 class ReceiveSource(ManualResetCore[memoryview]):
     """A reusable receive source for one connected non-blocking socket.
 
-    Trades: no future, no coroutine and no reader registration per receive, and a result
-    that is a view into one preallocated buffer, at the price of the two rules above: one
-    receive at a time, and a view that the next receive overwrites.
+    Trades: no future, no coroutine, no exception and no reader registration per receive,
+    and a result that is a view into one preallocated buffer, at the price of the rules
+    above: one receive at a time, and a view that the next receive overwrites. What it
+    cannot shed on CPython: a ValueTask object and its `__await__` generator per receive
+    (two allocations where an `async def` that returns at once costs one), and, when a
+    receive waits, the duck-typed bridge between the source and the Task (see
+    vts.valuetask.SourceAwaiter): a waiting receive costs more than awaiting a plain future.
 
     `read_ahead=True` (the default) reads whatever fits the buffer and serves the next
     receives from it without a system call; the source then owns the socket's receive side.
@@ -89,12 +103,14 @@ class ReceiveSource(ManualResetCore[memoryview]):
         "_awaiter",
         "_buffer",
         "_closed",
+        "_drained",
         "_fd",
         "_head",
         "_minimum",
         "_on_readable_cb",
         "_reader_loop",
         "_recv_into",
+        "_result_count",
         "_result_head",
         "_result_view",
         "_tail",
@@ -126,9 +142,13 @@ class ReceiveSource(ManualResetCore[memoryview]):
         self._tail = 0
         self._wanted = 0  # > 0 while a receive is under way: at most this many bytes ...
         self._minimum = 0  # ... and it completes once it has this many
+        # The last result view, reused while results keep one place and length (len() of a
+        # view would allocate its int, so the length is kept beside it).
+        self._result_view = self._view[:0]
         self._result_head = 0
-        self._result_view = self._view[:0]  # reused while results keep one place and length
+        self._result_count = 0
         self._reader_loop: asyncio.AbstractEventLoop | None = None
+        self._drained = False  # the last read emptied the socket, and no readable event since
         self._on_readable_cb = self._on_readable  # bound once: add_reader gets no new method
         self._awaiter: SourceAwaiter | None = None
         self._closed = False
@@ -140,22 +160,23 @@ class ReceiveSource(ManualResetCore[memoryview]):
 
         Raises `asyncio.IncompleteReadError` (with the partial bytes) if the peer closes first.
         """
-        # The hot path, inlined (a call costs ~100 ns; an int above 256 is an allocation):
-        # the message was read ahead and no receive is under way. _start + _take otherwise.
-        head = self._head
-        end = head + nbytes
-        if (
-            end <= self._tail
-            and nbytes > 0
-            and not (self._wanted or self._closed)
-            and self._state == EMPTY
-        ):
-            self._head = end
-            view = self._result_view
-            if head != self._result_head or len(view) != nbytes:
-                view = self._result_view = self._view[head:end]
-                self._result_head = head
-            return ValueTask(view)
+        # The hot path, inlined (a call costs ~100 ns): the message was read ahead and no
+        # receive is under way. _start + _take otherwise.
+        head, tail = self._head, self._tail
+        if tail > head:
+            end = head + nbytes
+            if (
+                end <= tail
+                and nbytes > 0
+                and not (self._wanted or self._closed)
+                and self._state == EMPTY
+            ):
+                self._head = end
+                view = self._result_view
+                if head != self._result_head or nbytes != self._result_count:
+                    view = self._result_view = self._view[head:end]
+                    self._result_head, self._result_count = head, nbytes
+                return ValueTask(view)
         if not 0 < nbytes <= self.capacity:
             raise ValueError(f"nbytes must be in 1..{self.capacity} (the capacity), got {nbytes}")
         return self._start(nbytes, nbytes)
@@ -180,15 +201,15 @@ class ReceiveSource(ManualResetCore[memoryview]):
         self._wanted, self._minimum = wanted, minimum
         if tail - head >= minimum:  # served from bytes read ahead: no system call
             return ValueTask(self._take())
-        if head + wanted > self.capacity:
+        if head and head + wanted > self.capacity:
             self._compact()
-        if self._reader_loop is None:  # else the reader is watching: let it report (see top)
+        if self._drained and self._reader_loop is not None:
+            self._watch()  # known to be empty: the reader reports the next data (see top)
+        else:
             view = self._attempt()
             if view is not None:  # completed at once: a plain result, the core stays idle
                 return ValueTask(view)
-        else:
-            self._watch()  # (a no-op unless the source moved to another loop)
-        return _from_source(self, self._version)  # waiting, or failed at once
+        return source_task(self, self._version)  # waiting, or failed at once
 
     def _compact(self) -> None:
         """Move the unread bytes to the front, so the message fits behind them."""
@@ -203,14 +224,16 @@ class ReceiveSource(ManualResetCore[memoryview]):
     def _attempt(self) -> memoryview | None:
         """Read once. The message when it is whole; else None, and either the reader is
         watching the socket or the core was completed with the error."""
-        tail = self._tail
-        limit = self.capacity if self.read_ahead else self._head + self._wanted
+        head, tail = self._head, self._tail
+        wanted = self._wanted
+        limit = self.capacity if self.read_ahead else (head + wanted if head else wanted)
         try:
             if tail:
                 got = self._recv_into(self._view[tail:limit])
             else:
                 got = self._recv_into(self._view, limit)
         except (BlockingIOError, InterruptedError):
+            self._drained = True
             self._watch()
             return None
         except Exception as exc:  # a reset connection, a closed fd: the awaiter's to handle
@@ -218,8 +241,9 @@ class ReceiveSource(ManualResetCore[memoryview]):
             return None
         if got == 0:
             return self._at_eof()
-        self._tail = tail = tail + got
-        if tail - self._head >= self._minimum:
+        self._tail = tail = tail + got if tail else got
+        self._drained = tail < limit  # a short read emptied the socket's queue
+        if (tail - head if head else tail) >= self._minimum:
             return self._take()
         self._watch()  # a partial message: the rest is rarely there yet, so wait, not retry
         return None
@@ -227,15 +251,16 @@ class ReceiveSource(ManualResetCore[memoryview]):
     def _take(self) -> memoryview:
         """End the receive with what is buffered (up to what it wanted): the result view."""
         head, tail = self._head, self._tail
-        end = head + self._wanted
-        if end > tail:  # not min(): on 3.11 it allocates an iterator over its arguments
-            end = tail
+        count = tail - head if head else tail
+        if count > self._wanted:
+            count = self._wanted
+        end = head + count if head else count
         self._wanted = 0
         self._head = end
         view = self._result_view
-        if head != self._result_head or len(view) != end - head:
+        if head != self._result_head or count != self._result_count:
             view = self._result_view = self._view[head:end]
-            self._result_head = head
+            self._result_head, self._result_count = head, count
         return view
 
     def _fail(self, exc: BaseException) -> None:
@@ -270,6 +295,7 @@ class ReceiveSource(ManualResetCore[memoryview]):
             loop.remove_reader(self._fd)
 
     def _on_readable(self) -> None:
+        self._drained = False
         if self._wanted:
             view = self._attempt()
             if view is not None:

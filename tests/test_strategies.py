@@ -411,9 +411,7 @@ def test_cancelling_a_caller_while_a_thread_publishes(strategy_name: str, run: A
 
             strategy.forget = counting_forget  # type: ignore[attr-defined]
         loop = asyncio.get_running_loop()
-        requests: queue.SimpleQueue[tuple[int, asyncio.Future[None]] | None] = (
-            queue.SimpleQueue()
-        )
+        requests: queue.SimpleQueue[tuple[int, asyncio.Future[None]] | None] = queue.SimpleQueue()
 
         def produce() -> None:
             while (request := requests.get()) is not None:

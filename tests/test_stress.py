@@ -83,9 +83,7 @@ async def until_done(
         raise producer_errors[0]
 
 
-def recording_errors(
-    errors: list[BaseException], body: Callable[..., None]
-) -> Callable[..., None]:
+def recording_errors(errors: list[BaseException], body: Callable[..., None]) -> Callable[..., None]:
     """A thread target that keeps the exception that ended it (else it is only printed)."""
 
     def run(*args: Any) -> None:
@@ -138,9 +136,7 @@ def core_completer(core: ManualResetCore[Any]) -> Any:
 @pytest.mark.timeout(120)
 @pytest.mark.usefixtures("fast_switching")
 @pytest.mark.parametrize("source_type", ["manual_reset", "pooled", "handwritten"])
-def test_producer_threads_complete_sources_awaited_on_one_loop(
-    run: Any, source_type: str
-) -> None:
+def test_producer_threads_complete_sources_awaited_on_one_loop(run: Any, source_type: str) -> None:
     async def main() -> tuple[Counter[str], set[tuple[int, int]]]:
         requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         producer_errors: list[BaseException] = []

@@ -343,9 +343,10 @@ def test_a_completion_racing_on_completed_runs_the_continuation_exactly_once(
         thread.join(50)
         assert not thread.is_alive()
     assert [len(ran) for ran in calls] == [1] * iterations
-    # Both orders happened: the race was real, on both sides of the Sentinel.
+    # Which side ran it depends on the scheduler (both orders are pinned deterministically
+    # by the waiting/sentinel tests); here it must be one of the two racing threads.
     ran_on = {ran[0] for ran in calls}
-    assert ran_on == set(threads)
+    assert ran_on and ran_on <= set(threads)
     assert [source.get_result(0) for source in sources] == list(range(iterations))
 
 

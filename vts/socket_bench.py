@@ -11,11 +11,17 @@ through one of the receive paths of `RECEIVE_PATHS`, each the best honest versio
 - `buffered_protocol`: an `asyncio.BufferedProtocol` reading into one 256 KiB buffer; a
   coroutine and a view per message, a future per message that has to wait.
 - `reusable_source`: `vts.sockets.ReceiveSource.receive_exactly` with the same 256 KiB
-  buffer and read-ahead: a ValueTask per message, no future, no coroutine.
+  buffer and read-ahead: a ValueTask (and its await's generator) per message, no future, no
+  coroutine; a receive that waits goes through the source's one reusable SourceAwaiter.
+
+Latency is per `await receive(size)`. It is comparable between paths only with care: the
+pull paths (`sock_recv_into`, `reusable_source`) read and copy inside the receive, while a
+transport reads in the loop between receives, so its receives are short and its reads
+show up in throughput only. Throughput (MB = 10**6 bytes) is the fair comparison.
 
 Where the bytes come from (`FEEDS`), the same for every path:
 
-- `stream`: a sender thread keeps the connection full (blocking `sendall` of a 1 MiB block
+- `stream`: a sender thread keeps the connection full (blocking `sendall` of an 8 MiB block
   of messages, which releases the GIL while it sends), so the receiver is the bottleneck.
   Throughput and latency are measured on this feed; its allocation counts mix the
   synchronous and the waiting path as timing falls, so they are not exactly repeatable.
@@ -51,7 +57,9 @@ from vts.sockets import ReceiveSource
 MESSAGE_SIZES: tuple[int, ...] = (64, 4096, 65536)
 FEEDS: tuple[str, ...] = ("stream", "lockstep", "ready")
 BUFFER_BYTES = 256 * 1024  # the read buffer of buffered_protocol and reusable_source
-BLOCK_BYTES = 1024 * 1024  # what the sender thread hands to one sendall
+# What the sender thread hands to one sendall. It takes the GIL between blocks only: with
+# 1 MiB blocks, 4 KiB runs came out 2.1 or 4.2 GB/s from one run to the next, not with 8 MiB.
+BLOCK_BYTES = 8 * 1024 * 1024
 MAX_SECONDS = 10.0  # run_receives stops early after this long
 SEND_TIMEOUT = 10.0  # the loop-side sends of lockstep/ready never block longer
 
@@ -260,7 +268,7 @@ def _opener(path: str) -> OpenReceiver:
 
 @cache
 def payload_block(size: int) -> bytes:
-    """The messages the sender repeats: 1 MiB (at least one message) of seeded random bytes,
+    """The messages the sender repeats: 8 MiB (at least one message) of seeded random bytes,
     so every message of a block differs and a lost or repeated one changes the checksum."""
     per_block = max(1, BLOCK_BYTES // size)
     return random.Random(size).randbytes(per_block * size)
@@ -530,21 +538,23 @@ def measure_table(
     count: int,
     feeds: list[str],
     repeat_runs: int = 3,
+    min_bytes: int = 0,
 ) -> list[dict[str, Any]]:
-    """Every path x size x loop: the fastest of `repeat_runs` run_receives (each on a fresh
-    loop and connection; the others lost time to the rest of the machine) plus
-    allocs/receive for each feed."""
+    """Every path x size x loop: the fastest of `repeat_runs` run_receives of
+    max(count, min_bytes // size) messages (each on a fresh loop and connection; the others
+    lost time to the rest of the machine) plus allocs/receive for each feed."""
     from vts.measure.allocs import measure_batch
 
     rows = []
     for loop_kind in loops:
         for size in sizes:
+            messages = max(count, min_bytes // size)
             for path in paths:
                 runs = []
                 for _ in repeat(None, repeat_runs):
                     loop = new_event_loop(loop_kind)
                     try:
-                        runs.append(loop.run_until_complete(run_receives(path, size, count)))
+                        runs.append(loop.run_until_complete(run_receives(path, size, messages)))
                     finally:
                         loop.close()
                 figures = max(runs, key=lambda run: run.msgs_per_s)
@@ -581,6 +591,9 @@ def _format(rows: list[dict[str, Any]], feeds: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=20_000, help="messages per timed run")
+    parser.add_argument(
+        "--min-bytes", type=int, default=64 << 20, help="and at least this many bytes per run"
+    )
     parser.add_argument("--paths", default=",".join(RECEIVE_PATHS))
     parser.add_argument("--sizes", default=",".join(map(str, MESSAGE_SIZES)))
     parser.add_argument("--loops", default=",".join(available_loops()))
@@ -595,6 +608,7 @@ def main(argv: list[str] | None = None) -> None:
         args.count,
         feeds,
         args.repeat,
+        args.min_bytes,
     )
     print(_format(rows, feeds))
 

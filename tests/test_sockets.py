@@ -295,6 +295,30 @@ def test_cancel_after_completion_loses_to_the_result(run: Run, pair: Any) -> Non
     run(main())
 
 
+def test_an_await_cancelled_after_its_receive_completed_gives_the_message_back(
+    run: Run, pair: Any
+) -> None:
+    """What a Task does when it is cancelled between the completion and its resumption:
+    the CancelledError is thrown in at the await's suspension point."""
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(4)
+        suspended = pending.__await__()
+        next(suspended)  # suspended on the source's awaiter
+        server.sendall(b"abcdwxyz")
+        await asyncio.sleep(0.01)
+        assert pending.is_completed
+        with pytest.raises(asyncio.CancelledError):
+            suspended.throw(asyncio.CancelledError())
+        assert bytes(await source.receive_exactly(4)) == b"abcd"
+        assert bytes(await source.receive_exactly(4)) == b"wxyz"
+        source.close()
+
+    run(main())
+
+
 def test_a_second_concurrent_receive_is_rejected(run: Run, pair: Any) -> None:
     client, server = pair
 

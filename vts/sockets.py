@@ -6,7 +6,8 @@ Rule 1: one receive at a time. A receive that does not complete at once (it wait
 Rule 2: the returned memoryview aliases the source's single buffer: it is valid until the
         next receive starts. Copy it (`bytes(view)`) to keep it longer.
 Rule 3: bytes are never lost or reordered by the source: a cancelled receive keeps what it
-        already got for the next one, and bytes read ahead are served by the next receives.
+        already got for the next one, an await cancelled after its receive completed gives
+        the message back, and bytes read ahead are served by the next receives.
 Rule 4: loop-thread only, like the socket methods of the loop it runs on.
 
 Theory of operation. The buffer holds the received, unread bytes at `[head:tail]`. A receive
@@ -79,6 +80,19 @@ class ReceiveSourceClosedError(ValueTaskError):
 
     def __init__(self) -> None:
         super().__init__("this ReceiveSource is closed; create a new one to receive again")
+
+
+class _ReceiveAwaiter(SourceAwaiter):
+    """The source's one bridge. An await interrupted after its receive completed (the Task
+    was cancelled before it resumed) puts the message back, so the next receive gets it."""
+
+    __slots__ = ()
+
+    def abandon(self) -> None:
+        source = self._source
+        if isinstance(source, ReceiveSource):
+            source._unread(self._token)
+        super().abandon()
 
 
 class ReceiveSource(ManualResetCore[memoryview]):
@@ -314,7 +328,7 @@ class ReceiveSource(ManualResetCore[memoryview]):
         """The one bridge of this source, re-armed for `token`."""
         awaiter = self._awaiter
         if awaiter is None:
-            awaiter = self._awaiter = SourceAwaiter(self, token)
+            awaiter = self._awaiter = _ReceiveAwaiter(self, token)
         else:
             awaiter.rearm(self, token)
         return awaiter
@@ -328,6 +342,11 @@ class ReceiveSource(ManualResetCore[memoryview]):
             return ManualResetCore.get_result(self, token)  # not super(): no proxy object
         finally:
             self.reset()
+
+    def _unread(self, token: int) -> None:
+        """Give the completed receive's message back to the buffer (Rule 3)."""
+        if token == self._version and self._state >= COMPLETED and self._exception is None:
+            self._head = self._result_head
 
     def cancel(self, token: int) -> bool:
         """Abandon a pending receive (bytes received so far stay for the next one)."""

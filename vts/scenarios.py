@@ -109,20 +109,19 @@ class SharedFutureFloor:
 # -- workloads ------------------------------------------------------------------------
 
 
-class FreshWorkload:
-    """One operation: `await get()` of a value that is always fresh."""
+class AwaitLoop:
+    """One operation: `await get()`, nothing else (the fresh and monitor workloads)."""
 
-    def __init__(self, target: GetPublish) -> None:
-        self.target = target
-        target.publish(VALUE)
+    def __init__(self, get: Callable[[], Any]) -> None:
+        self.get = get
 
     async def run(self, n: int) -> None:
-        get = self.target.get
+        get = self.get
         for _ in repeat(None, n):
             await get()
 
     async def run_timed(self, n: int) -> list[int]:
-        get, perf, samples = self.target.get, _perf_ns, []
+        get, perf, samples = self.get, _perf_ns, []
         for _ in repeat(None, n):
             start = perf()
             await get()
@@ -131,6 +130,14 @@ class FreshWorkload:
 
     def close(self) -> None:
         pass
+
+
+class FreshWorkload(AwaitLoop):
+    """One operation: `await get()` of a value that is always fresh."""
+
+    def __init__(self, target: GetPublish) -> None:
+        target.publish(VALUE)
+        super().__init__(target.get)
 
 
 class WaitWorkload:
@@ -252,7 +259,7 @@ class FanoutWorkload:
         pass
 
 
-class MonitorWorkload:
+class MonitorWorkload(AwaitLoop):
     """One operation: `await monitor.get_statistics()` with the real psutil sampler thread
     (every 2 ms, values fresh for 1 ms): a mix of cached and waiting calls, end to end.
     Not deterministic in allocations (it depends on timing), so the gate skips it."""
@@ -261,19 +268,7 @@ class MonitorWorkload:
         from vts.monitor import PcMonitor
 
         self.monitor = PcMonitor(strategy, interval=0.002, max_age=0.001, loop=loop)
-
-    async def run(self, n: int) -> None:
-        get = self.monitor.get_statistics
-        for _ in repeat(None, n):
-            await get()
-
-    async def run_timed(self, n: int) -> list[int]:
-        get, perf, samples = self.monitor.get_statistics, _perf_ns, []
-        for _ in repeat(None, n):
-            start = perf()
-            await get()
-            samples.append(perf() - start)
-        return samples
+        super().__init__(self.monitor.get_statistics)
 
     def close(self) -> None:
         self.monitor.close()

@@ -112,6 +112,18 @@ class Strategy(ABC, Generic[T]):
         if waiters:
             self._deliver(waiters, None, error)
 
+    def _register(self, waiter: Any) -> tuple[T, float] | None:
+        """Add `waiter` to the waiter list, unless a publish made the cache fresh since
+        `get()` looked: then return that sample instead (and register nothing)."""
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
+            if self._is_fresh():
+                return self._sample
+            self._waiters.append(waiter)
+            return None
+        finally:
+            self._lock.release()
+
     def _take_waiters(self) -> list[Any] | None:
         # Caller holds self._lock. Never hand out the live list, even empty: the caller
         # tests it after releasing the lock, when a new waiter may have joined it; that
@@ -142,4 +154,26 @@ class Strategy(ABC, Generic[T]):
         """Wake `waiters` with `value` or `error`; called on the publishing thread."""
 
 
-__all__ = ["Freshness", "Strategy"]
+class SourceStrategy(Strategy[T]):
+    """A strategy whose waiters are ValueTask sources with `complete(value, error)` and
+    `cancel(token)`; a source that gives up leaves the waiter list through `forget`."""
+
+    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
+        # On the publishing thread: each source posts its own continuation to its loop.
+        for source in waiters:
+            source.complete(value, error)
+
+    def forget(self, source: object) -> bool:
+        """Remove a waiter that gave up; False if a publish already took it."""
+        self._lock.acquire()  # see LOCKING in vts.core
+        try:
+            try:
+                self._waiters.remove(source)
+            except ValueError:
+                return False
+        finally:
+            self._lock.release()
+        return True
+
+
+__all__ = ["Freshness", "SourceStrategy", "Strategy"]

@@ -46,15 +46,9 @@ class FuturePerCall(Strategy[T]):
 
     def _wait(self) -> asyncio.Future[T]:
         future = self.loop.create_future()
-        self._lock.acquire()  # see LOCKING in vts.core
-        try:
-            sample = self._sample
-            if sample is not None and self._is_fresh():  # published while we got here
-                future.set_result(sample[0])
-            else:
-                self._waiters.append(future)
-        finally:
-            self._lock.release()
+        sample = self._register(future)
+        if sample is not None:  # published while we got here
+            future.set_result(sample[0])
         return future
 
     def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:

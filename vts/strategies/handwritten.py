@@ -24,7 +24,7 @@ import threading
 from typing import Any, TypeVar
 
 from vts.core import dispatch, next_version
-from vts.strategies.base import Strategy
+from vts.strategies.base import SourceStrategy
 from vts.valuetask import (
     CANCELED,
     FAULTED,
@@ -174,7 +174,7 @@ class HandwrittenSource:
         return True
 
 
-class Handwritten(Strategy[T]):
+class Handwritten(SourceStrategy[T]):
     name = "handwritten"
 
     def _fresh(self, value: T) -> ValueTask[T]:
@@ -182,29 +182,7 @@ class Handwritten(Strategy[T]):
 
     def _wait(self) -> ValueTask[T]:
         source = HandwrittenSource(self, self._lock)
-        self._lock.acquire()  # see LOCKING in vts.core
-        try:
-            sample = self._sample if self._is_fresh() else None
-            if sample is None:
-                self._waiters.append(source)
-        finally:
-            self._lock.release()
+        sample = self._register(source)
         if sample is not None:  # published while we got here
             return self._fresh(sample[0])
         return source_task(source, 0)
-
-    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
-        for source in waiters:
-            source.complete(value, error)
-
-    def forget(self, source: object) -> bool:
-        """Remove a waiter that gave up; False if a publish already took it."""
-        self._lock.acquire()  # see LOCKING in vts.core
-        try:
-            try:
-                self._waiters.remove(source)
-            except ValueError:
-                return False
-        finally:
-            self._lock.release()
-        return True

@@ -15,7 +15,7 @@ import asyncio
 from typing import Any, TypeVar
 
 from vts.core import ManualResetCore
-from vts.strategies.base import Strategy
+from vts.strategies.base import SourceStrategy
 from vts.valuetask import ValueTask, source_task
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ class WaiterSource(ManualResetCore[Any]):
         return True
 
 
-class ManualReset(Strategy[T]):
+class ManualReset(SourceStrategy[T]):
     name = "manual_reset"
 
     def _fresh(self, value: T) -> ValueTask[T]:
@@ -58,30 +58,8 @@ class ManualReset(Strategy[T]):
 
     def _wait(self) -> ValueTask[T]:
         source = self._new_source()
-        self._lock.acquire()  # see LOCKING in vts.core
-        try:
-            sample = self._sample if self._is_fresh() else None
-            if sample is None:
-                self._waiters.append(source)
-        finally:
-            self._lock.release()
+        sample = self._register(source)
         if sample is not None:  # published while we got here
             self._drop_source(source)
             return self._fresh(sample[0])
         return source_task(source, source._version)
-
-    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
-        for source in waiters:
-            source.complete(value, error)
-
-    def forget(self, source: object) -> bool:
-        """Remove a waiter that gave up; False if a publish already took it."""
-        self._lock.acquire()  # see LOCKING in vts.core
-        try:
-            try:
-                self._waiters.remove(source)
-            except ValueError:
-                return False
-        finally:
-            self._lock.release()
-        return True

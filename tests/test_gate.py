@@ -302,3 +302,29 @@ def test_fixtures_are_valid_results() -> None:
                  "gate_baseline_other_env.json", "baseline_small.json", "run_small.json"):
         assert _cells(results.load(FIXTURES / name))
     json.loads((FIXTURES / "gate_baseline_schema2.json").read_text(encoding="utf-8"))
+
+
+def _one_cell_run(allocs_per_op: float, ops: list[int]) -> dict[str, object]:
+    from vts import results
+
+    run = results.new_run("allocs-only", {"hostname": "test"}, {})
+    results.add_cell(run, {
+        "id": "pooled/fanout-100/3.11/asyncio", "strategy": "pooled", "scenario": "fanout-100",
+        "python": "3.11", "loop": "asyncio", "status": "ok", "error": None,
+        "allocs": {"allocs_per_op": allocs_per_op, "bytes_per_op": 0.0, "gc_per_1k_ops": 0.0,
+                   "ops": ops},
+    })
+    return run
+
+
+def test_a_difference_within_the_figures_resolution_is_not_a_regression() -> None:
+    from vts.gate import compare, resolution
+
+    baseline = _one_cell_run(1245.19, [100, 200])
+    jittered = _one_cell_run(1245.21, [100, 200])  # +2 allocations over 100 ops
+    assert resolution(jittered["cells"][0]) == 0.04  # type: ignore[index]
+    assert compare(jittered, baseline).exit_code == 0
+    one_more = _one_cell_run(1246.19, [100, 200])  # one allocation more per operation
+    gate = compare(one_more, baseline)
+    assert gate.exit_code == 1
+    assert [diff.cell_id for diff in gate.regressions] == ["pooled/fanout-100/3.11/asyncio"]

@@ -224,6 +224,7 @@ class SourceAwaiter:
         If the operation completed, its result is consumed and dropped (a pooled source
         returns to its pool there); if it is still pending, it is cancelled.
         """
+        self._callback = None  # the Task is leaving: the resume already posted must not run
         source, token = self._source, self._token
         try:
             status = source.get_status(token)
@@ -241,8 +242,19 @@ def _resume(awaiter: SourceAwaiter) -> None:
     # The continuation every bridge registers: a plain function, so registering it
     # allocates no bound method.
     callback = awaiter._callback
-    if callback is not None:
-        callback(awaiter)
+    if callback is None:  # abandoned, or this registration already resumed its Task
+        return
+    try:
+        status = awaiter._source.get_status(awaiter._token)
+    except TokenMismatchError:
+        return
+    if status is PENDING:
+        # A stale resume: posted for an abandoned registration of a reused (pooled)
+        # awaiter that has since been re-armed for another Task, whose own operation has
+        # not completed. Its real resume comes later.
+        return
+    awaiter._callback = None  # one resume per registration, even if a stale one comes too
+    callback(awaiter)
 
 
 def source_task(source: ValueTaskSource[T], token: int) -> ValueTask[T]:

@@ -500,6 +500,11 @@ def test_allocations_per_receive_stay_constant_over_10000_receives(
     with make_batch("reusable_source", 64, event_loop_kind, feed) as batch:
         short = allocs.measure_batch(batch, short=2000, long=4000, warmup=500, rounds=6)
         long = allocs.measure_batch(batch, short=5000, long=10_000, warmup=500, rounds=6)
-    assert short.allocs_per_op == long.allocs_per_op
+    # Equal within the shorter measurement's resolution (a run's fixed cost can still
+    # differ by a few allocations: vts.gate.FIXED_COST_JITTER over 2,000 receives).
+    from vts.gate import FIXED_COST_JITTER
+
+    resolution = FIXED_COST_JITTER / 2000
+    assert abs(short.allocs_per_op - long.allocs_per_op) <= resolution
     if feed == "ready":  # the synchronous path: the ValueTask and its await's generator
-        assert short.allocs_per_op == 2.0
+        assert abs(long.allocs_per_op - 2.0) <= FIXED_COST_JITTER / 5000

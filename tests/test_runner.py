@@ -13,6 +13,7 @@ import pytest
 from vts import results
 from vts.cli import main
 from vts.environments import Interpreter, current_version
+from vts.gate import FIXED_COST_JITTER
 from vts.measure.runner import CellSpec, run_matrix
 from vts.scenarios import scenario
 
@@ -53,7 +54,8 @@ def test_the_gate_fails_on_one_extra_allocation_per_op(plugins: None, tmp_path: 
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     run = _run(tmp_path, _specs("test-wait", ["pooled", "pooled_leaky"]))
     allocs = {cell["strategy"]: cell["allocs"]["allocs_per_op"] for cell in run["cells"]}
-    assert allocs["pooled_leaky"] == allocs["pooled"] + 1  # exactly the injected object
+    # Exactly the injected object, within the two figures' resolution (vts.gate).
+    assert abs(allocs["pooled_leaky"] - allocs["pooled"] - 1) <= 2 * FIXED_COST_JITTER / 10_000
     # The baseline says the leaky variant used to cost what pooled costs.
     baseline = json.loads((tmp_path / "results.json").read_text())
     for cell in baseline["cells"]:

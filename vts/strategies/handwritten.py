@@ -164,7 +164,12 @@ class HandwrittenSource:
         finally:
             self._lock.release()
         if previous is not None:
-            dispatch(previous, self._state, self._loop, self._context, False)
+            state, loop, context = self._state, self._loop, self._context
+            # Let go of the awaiter (it points back at this source: a reference cycle
+            # for the garbage collector otherwise); the slot keeps `previous`, so a
+            # second on_completed is still caught.
+            self._state = self._context = None
+            dispatch(previous, state, loop, context, False)
 
     def cancel(self, token: int) -> bool:
         """Abandon the wait: leave the owner's waiter list, complete as cancelled."""

@@ -82,11 +82,21 @@ def fanout_k(scenario: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_SIZE_SUFFIX = {"": 1, "k": 1024, "m": 1024 * 1024}
+
+
+def _socket_bytes(name: str) -> int | None:
+    """The message size of a `socket-<size>` scenario (64, 4k, 64k), else None."""
+    match = re.fullmatch(r"socket-(\d+)([km]?)", name)
+    return int(match.group(1)) * _SIZE_SUFFIX[match.group(2)] if match else None
+
+
 def scenario_sort_key(name: str) -> tuple[int, int, str]:
     k = fanout_k(name)
-    base = "fanout" if k is not None else name
+    size = _socket_bytes(name)
+    base = "fanout" if k is not None else "socket" if size is not None else name
     rank = SCENARIO_ORDER.index(base) if base in SCENARIO_ORDER else len(SCENARIO_ORDER)
-    return rank, k or 0, name
+    return rank, k or size or 0, name
 
 
 def strategy_sort_key(name: str, reference: str = DEFAULT_REFERENCE) -> tuple[int, str]:

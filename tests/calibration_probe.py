@@ -27,7 +27,8 @@ def stub_packages() -> Path:
     """Register `vts` and `vts.measure` without running their `__init__`; return vts's dir.
 
     `vts/__init__.py` re-exports the public surface, which may import third-party packages
-    the bare interpreters lack; the probe needs only `vts.measure.allocs` (stdlib only).
+    the bare interpreters lack; the probe needs only `vts.measure.allocs` and
+    `vts.measure.calibration` (stdlib only).
     """
     spec = importlib.machinery.PathFinder.find_spec("vts")
     if spec is None or not spec.submodule_search_locations:
@@ -76,9 +77,9 @@ def load_counter(shared: Path) -> None:
 def main() -> None:
     vts_dir = stub_packages()
     load_counter(build(vts_dir / "measure" / "_alloccount.c", Path(sys.argv[1])))
-    from vts.measure import allocs
+    from vts.measure import calibration
 
-    figures = {name: case() for name, case in allocs.CALIBRATION.items()}
+    figures = {name: case() for name, case in calibration.CALIBRATION.items()}
     json.dump(
         {
             "version": list(sys.version_info[:2]),

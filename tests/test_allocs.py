@@ -17,15 +17,8 @@ from pathlib import Path
 import pytest
 
 from vts.measure import _alloccount
-from vts.measure.allocs import (
-    CALIBRATION,
-    EXPECTED_CALIBRATION,
-    AllocationFigures,
-    calibrate,
-    measure_async,
-    measure_batch,
-    measure_sync,
-)
+from vts.measure.allocs import AllocationFigures, measure_async, measure_batch, measure_sync
+from vts.measure.calibration import CALIBRATION, EXPECTED_CALIBRATION, calibrate
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = REPO / "tests" / "calibration_probe.py"

@@ -81,7 +81,14 @@ def run(args: argparse.Namespace) -> int:
     path = bench(args, console)
     from vts.report.terminal import print_summary
 
-    print_summary(results.load(path), console)
+    saved = results.load(path)
+    print_summary(saved, console)
+    for key, environment in saved["environments"].items():
+        check = environment.get("counter_calibration") or {}
+        if check and not check.get("calibrated"):
+            console.print(f"[yellow]warning[/yellow]: the allocation counter is not calibrated "
+                          f"on {key} ({check.get('reason') or check.get('mismatches')}); "
+                          "do not trust its allocation counts there")
     console.print(f"results: {path}")
     if not args.no_report:
         from vts.commands import report

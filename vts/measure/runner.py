@@ -154,18 +154,32 @@ def run_matrix(
     """Measure every cell in order, writing results.json after each one."""
     path = run_dir / "results.json"
     pythons: dict[str, Path] = {}
+    calibrated: dict[str, Any] = {}
     for spec in specs:
         version = spec.interpreter.version
         if version not in pythons:
             pythons[version] = ensure(spec.interpreter)
+            calibrated[version] = calibration(pythons[version])
         cell = measure(spec, pythons[version], run_dir, mode, memray)
         environment = cell.pop("environment")
         if environment is not None:
+            environment["counter_calibration"] = calibrated[version]
             run["environments"][results.env_key(version, spec.loop)] = environment
         results.add_cell(run, cell)
         results.write_atomic(path, run)
         on_cell(spec, cell)
     return run
+
+
+def calibration(python: Path) -> dict[str, Any]:
+    """The counter's calibration check under `python` (recorded with its environments:
+    counts are trusted only where it says calibrated)."""
+    try:
+        result: dict[str, Any] = json.loads(
+            _run([str(python), "-m", "vts.measure.calibration"], CELL_TIMEOUT))
+    except CellError as exc:
+        return {"calibrated": False, "mismatches": {}, "reason": str(exc)}
+    return result
 
 
 def plan(scenarios: list[Scenario], variants: list[str] | None,

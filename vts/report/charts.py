@@ -144,7 +144,8 @@ def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str 
 
 
 def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> str | None:
-    """Allocations and mean time per op against K (log x), one line per strategy."""
+    """Allocations and mean time per *waiter* (per op / K) against K (log x), one line per
+    strategy: a flat line is a constant cost per waiter, a rising one grows with K."""
     fan = [c for c in cells if c["scenario"] in ks]
     if len({c["scenario"] for c in fan}) < 2:
         return None
@@ -152,12 +153,12 @@ def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> st
     palette = colors(strategies)
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2))
-        panels = (("allocs", "allocs_per_op", "allocations / op", 1.0),
-                  ("timing", "mean_ns", "mean time / op (µs)", 1e-3))
+        panels = (("allocs", "allocs_per_op", "allocations / waiter", 1.0),
+                  ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3))
         for ax, (section, key, title, scale) in zip(axes, panels, strict=True):
             for strategy in strategies:
                 points = sorted(
-                    (ks[c["scenario"]], value * scale) for c in fan
+                    (ks[c["scenario"]], value * scale / ks[c["scenario"]]) for c in fan
                     if c["strategy"] == strategy and ok(c)
                     and (value := figure(c, section, key)) is not None)
                 if points:

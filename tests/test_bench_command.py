@@ -55,9 +55,10 @@ def test_an_interrupted_run_keeps_every_cell_it_measured(tmp_path: Path) -> None
         process.kill()
         pytest.fail("no cell was written within 120 s")
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "error: interrupted" in err
+    assert f"the cells measured so far are in {path}" in " ".join(out.split())
     saved = results.load(path)  # still a valid results file
     measured = [cell for cell in saved["cells"] if cell["status"] == "ok"]
     assert measured and len(saved["cells"]) < 6

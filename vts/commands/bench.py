@@ -72,12 +72,20 @@ def bench(args: argparse.Namespace, console: Console) -> Path:
                 console.print(f"[red]failed[/red] {spec.id}: {cell['error']}")
             progress.update(task, advance=1, description=spec.id)
 
-        run_matrix(specs, run, run_dir, mode=args.mode, memray=args.memray, on_cell=advance)
+        try:
+            run_matrix(specs, run, run_dir, mode=args.mode, memray=args.memray,
+                       on_cell=advance)
+        except KeyboardInterrupt:
+            # results.json was rewritten after every cell: say where, then stop as usual.
+            console.print(f"interrupted: the cells measured so far are in "
+                          f"{run_dir / 'results.json'}")
+            raise
     return run_dir / "results.json"
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    # Not a terminal (make's log, CI): wide enough that the table's names are not cut.
+    console = Console() if Console().is_terminal else Console(width=160)
     path = bench(args, console)
     from vts.report.terminal import print_summary
 

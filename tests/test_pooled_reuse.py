@@ -39,3 +39,18 @@ def test_closing_a_suspended_coroutine_does_not_wake_the_sources_next_user() -> 
         assert len(strategy.pool) == 1
 
     asyncio.run(scenario())
+
+
+def test_task_cancel_message_reaches_the_awaiter() -> None:
+    async def scenario() -> str:
+        strategy: Pooled[int] = Pooled(Freshness.never())
+        task = asyncio.ensure_future(strategy.get())  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        task.cancel("the producer went away")
+        try:
+            await task
+        except asyncio.CancelledError as exc:
+            return str(exc.args[0]) if exc.args else ""
+        return "not cancelled"
+
+    assert asyncio.run(scenario()) == "the producer went away"

@@ -164,7 +164,8 @@ class SourceAwaiter:
     ValueTask calls the source's `get_result` once the Task resumes.
     """
 
-    __slots__ = ("_asyncio_future_blocking", "_callback", "_loop", "_source", "_token")
+    __slots__ = (
+        "_asyncio_future_blocking", "_callback", "_cancel_message", "_loop", "_source", "_token")
 
     def __init__(self, source: ValueTaskSource[Any], token: int) -> None:
         self.rearm(source, token)
@@ -175,6 +176,7 @@ class SourceAwaiter:
         self._token = token
         self._loop = asyncio.get_running_loop()
         self._callback: Callable[[Any], object] | None = None
+        self._cancel_message: object = None
         # Task.__step reads this flag: True means "suspend me on this object".
         self._asyncio_future_blocking = True
 
@@ -207,12 +209,15 @@ class SourceAwaiter:
 
     def result(self) -> None:
         if self._source.get_status(self._token) is CANCELED:
-            raise asyncio.CancelledError()
+            if self._cancel_message is None:
+                raise asyncio.CancelledError()
+            raise asyncio.CancelledError(self._cancel_message)
 
     def exception(self) -> BaseException | None:
         return None
 
     def cancel(self, msg: object = None) -> bool:
+        self._cancel_message = msg  # Task.cancel(msg) reaches the awaiter, as with a Future
         source = self._source
         if isinstance(source, CancellableSource):
             return source.cancel(self._token)

@@ -10,6 +10,7 @@ measures the same source.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -120,6 +121,7 @@ def _build_counter(python: Path) -> None:
         raise UsageError(f"could not build the allocation counter with {python}: {tail[0]}")
 
 
+@functools.cache  # once per process: plan() and run_matrix() both ask for each interpreter
 def ensure(interpreter: Interpreter) -> Path:
     """The python executable of a ready environment for `interpreter` (built if needed)."""
     if interpreter.is_current:

@@ -22,6 +22,7 @@ from vts.commands._select import (
     selected_variants,
 )
 from vts.environments import ROOT, select
+from vts.errors import UsageError
 from vts.measure.runner import CellSpec, plan, run_matrix
 
 help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
@@ -53,8 +54,6 @@ def bench(args: argparse.Namespace, console: Console) -> Path:
     interpreters = select(selected_pythons(args))
     specs: list[CellSpec] = list(plan(scenarios, variants, interpreters, loops))
     if not specs:
-        from vts.errors import UsageError
-
         raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
     run = results.new_run(args.mode, results.machine_metadata(), {
         s.name: {"operation": s.operation, "reference": s.reference,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     strategies = Table("strategy", "what it trades", title="Strategies")
     for name, cls in STRATEGIES.items():
-        doc = (cls.__module__ and __import__(cls.__module__, fromlist=["x"]).__doc__) or ""
+        doc = sys.modules[cls.__module__].__doc__ or ""
         strategies.add_row(name, doc.strip().splitlines()[0])
     console.print(strategies)
     scenarios = Table("scenario", "one operation is", "variants", title="Scenarios")

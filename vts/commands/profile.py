@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +13,7 @@ from vts.environments import ROOT, ensure, select
 from vts.errors import UsageError
 from vts.loops import LOOPS
 from vts.measure.memray_cell import MEMRAY_NOTE
+from vts.measure.runner import CELL_TIMEOUT, CellError, run_python
 from vts.scenarios import scenario
 
 help = "profile one cell with memray (flamegraph that opens offline, top allocation sites)"
@@ -37,16 +37,14 @@ def run(args: argparse.Namespace) -> int:
     interpreter = select([args.python] if args.python else None)[0]
     python = ensure(interpreter)
     out_dir = args.out / "memray"
-    done = subprocess.run(
-        [str(python), "-m", "vts.measure.memray_cell", "--scenario", args.scenario,
-         "--variant", args.strategy, "--loop", args.loop, "--out-dir", str(out_dir),
-         "--ops", str(args.ops)],
-        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""},
-    )
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no output"]
-        raise UsageError(f"profiling failed: {lines[-1]}")
-    summary = json.loads(done.stdout)
+    try:
+        stdout = run_python(
+            [str(python), "-m", "vts.measure.memray_cell", "--scenario", args.scenario,
+             "--variant", args.strategy, "--loop", args.loop, "--out-dir", str(out_dir),
+             "--ops", str(args.ops)], CELL_TIMEOUT)
+    except CellError as exc:
+        raise UsageError(f"profiling failed: {exc}") from None
+    summary = json.loads(stdout)
     console = Console()
     table = Table("allocations", "bytes", "site", title=f"top sites: {args.strategy}/"
                   f"{args.scenario}/{interpreter.version}/{args.loop} ({args.ops} ops)")

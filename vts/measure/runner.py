@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +63,9 @@ def _one_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _run(cmd: list[str], timeout: float) -> str:
+def run_python(cmd: list[str], timeout: float) -> str:
+    """Run a vts module in a subprocess with the repository on PYTHONPATH; its stdout, or
+    CellError with its last line of output."""
     # The repository first, so every interpreter measures this source; a PYTHONPATH the
     # caller set (the tests' plugins) stays after it.
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
@@ -99,7 +100,7 @@ def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
     try:
         # The gate's quick mode needs no latency distribution.
         quick = ["--no-latency"] if mode == "allocs-only" else []
-        measured = json.loads(_run([str(python), "-m", "vts.measure.cell", *own, *quick],
+        measured = json.loads(run_python([str(python), "-m", "vts.measure.cell", *own, *quick],
                                    timeout))
         cell["allocs"], cell["latency"] = measured["allocs"], measured["latency"]
         environment = measured["environment"]
@@ -108,7 +109,7 @@ def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
             _throughput(cell, spec.scenario)
         if memray:
             out = run_dir / "memray"
-            cell["memray"] = json.loads(_run(
+            cell["memray"] = json.loads(run_python(
                 [str(python), "-m", "vts.measure.memray_cell", *own, "--out-dir", str(out)],
                 timeout))
     except CellError as exc:
@@ -123,7 +124,7 @@ def _pyperf(spec: CellSpec, python: Path, run_dir: Path, mode: str, own: list[st
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    _run([str(python), "-m", "vts.measure.pyperf_cell", *own, *PYPERF_ARGS[mode], "--quiet",
+    run_python([str(python), "-m", "vts.measure.pyperf_cell", *own, *PYPERF_ARGS[mode], "--quiet",
           "-o", str(path)], timeout)
     import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
 
@@ -176,7 +177,7 @@ def calibration(python: Path) -> dict[str, Any]:
     counts are trusted only where it says calibrated)."""
     try:
         result: dict[str, Any] = json.loads(
-            _run([str(python), "-m", "vts.measure.calibration"], CELL_TIMEOUT))
+            run_python([str(python), "-m", "vts.measure.calibration"], CELL_TIMEOUT))
     except CellError as exc:
         return {"calibrated": False, "mismatches": {}, "reason": str(exc)}
     return result
@@ -194,8 +195,4 @@ def plan(scenarios: list[Scenario], variants: list[str] | None,
                         yield CellSpec(scenario, variant, interpreter, loop)
 
 
-def python_executable() -> str:
-    return sys.executable
-
-
-__all__ = ["PYPERF_ARGS", "CellSpec", "measure", "plan", "run_matrix"]
+__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "measure", "plan", "run_matrix", "run_python"]

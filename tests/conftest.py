@@ -6,9 +6,11 @@ its coroutine with `run_in_loop(kind, coro)` or the `run` fixture. A fresh loop 
 no state leaks from one test into the next.
 
 `source_kind` runs a protocol test once per source type (ManualResetCore,
-HandwrittenSource, WaiterSource, PooledSource) through one small adapter, since the
-producer side is spelled differently (`set_result` / `set_exception` on the core,
-`complete(value, error)` on the strategies' sources).
+HandwrittenSource, WaiterSource, PooledSource, ReceiveSource) through one small adapter,
+since the producer side is spelled differently (`set_result` / `set_exception` on the
+cores, `complete(value, error)` on the strategies' sources). The socket receive source is
+completed through its core here, as its reader completes it; its sockets are closed when
+the test ends.
 
 The loop's exception handler records instead of logging: an error in a callback (a
 duplicated wakeup, a continuation that raised) fails the test that caused it, instead of
@@ -18,14 +20,16 @@ scrolling past as a log line.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
 
 from vts.core import ManualResetCore
+from vts.sockets import ReceiveSource
 from vts.strategies.handwritten import Handwritten, HandwrittenSource
 from vts.strategies.manual_reset import ManualReset, WaiterSource
 from vts.strategies.pooled import Pooled, PooledSource
@@ -127,8 +131,11 @@ class SourceKind:
         """Make a consumed source ready for its next version, as its owner would.
 
         A PooledSource reset itself and went back to its pool in `get_result`: rent it
-        again (the pool hands back the same object). The others are reset by hand.
+        again (the pool hands back the same object); a ReceiveSource reset itself there
+        too. The others are reset by hand.
         """
+        if isinstance(source, ReceiveSource):
+            return source
         if isinstance(source, PooledSource):
             assert source.in_pool
             again = source._pool.rent()
@@ -146,16 +153,29 @@ def _handwritten_source() -> HandwrittenSource:
     return HandwrittenSource(Handwritten(), threading.Lock())
 
 
+_open_sockets: list[socket.socket] = []  # closed by the source_kind fixture
+
+
+def _receive_source() -> ReceiveSource:
+    reading, writing = socket.socketpair()
+    _open_sockets.extend((reading, writing))
+    reading.setblocking(False)
+    return ReceiveSource(reading)
+
+
 SOURCE_KINDS = (
     SourceKind("ManualResetCore", ManualResetCore),
     SourceKind("HandwrittenSource", _handwritten_source),
     SourceKind("WaiterSource", lambda: WaiterSource(ManualReset())),
     SourceKind("PooledSource", lambda: Pooled().pool.rent()),
+    SourceKind("ReceiveSource", _receive_source),
 )
 
 
 @pytest.fixture(params=SOURCE_KINDS, ids=str)
-def source_kind(request: pytest.FixtureRequest) -> SourceKind:
+def source_kind(request: pytest.FixtureRequest) -> Iterator[SourceKind]:
     """Each source type in turn, behind the SourceKind adapter."""
     kind: SourceKind = request.param
-    return kind
+    yield kind
+    while _open_sockets:
+        _open_sockets.pop().close()

@@ -1,8 +1,9 @@
 """vts.core: the .NET reference semantics of a ValueTask source, pinned for every source type.
 
 Most tests run once per source type (`source_kind`: ManualResetCore, HandwrittenSource,
-WaiterSource, PooledSource), since every one of them must obey the same protocol. The
-`run_continuations_asynchronously` switch exists only on ManualResetCore.
+WaiterSource, PooledSource, ReceiveSource), since every one of them must obey the same
+protocol. The `run_continuations_asynchronously` switch exists only on ManualResetCore
+(and the sources built on it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,12 @@ ALREADY_COMPLETED = r"^the operation was already completed; call reset\(\) befor
 MULTIPLE_AWAITS = (
     r"^multiple awaits detected: a continuation is already registered for this version; "
     r"call \.as_future\(\) to share one result between awaiters$"
+)
+
+
+NO_CONTINUATION_MESSAGE = (
+    r"^continuation must not be None: pass the callable on_completed\(\) should run when "
+    r"the operation completes$"
 )
 
 
@@ -260,10 +268,10 @@ def test_on_completed_twice_after_completion_raises(source_kind: SourceKind) -> 
     source = source_kind.make()
     source_kind.complete(source, 1)
     first, second = Calls(), Calls()
-    source.on_completed(first, "first", 0, NONE)  # completed already: runs at once
-    assert first.states == ["first"]
+    source.on_completed(first, "first", 0, NONE)  # completed already: queued
     with pytest.raises(MultipleAwaitError, match=MULTIPLE_AWAITS):
         source.on_completed(second, "second", 0, NONE)
+    first.wait()
     assert second.calls == []
     assert first.states == ["first"]
 
@@ -277,6 +285,29 @@ def test_a_reset_allows_a_new_continuation(source_kind: SourceKind) -> None:
         assert calls.states == [version]
         assert source.get_result(version) == version * 10
         source = source_kind.recycle(source)
+
+
+@pytest.mark.parametrize("token", [0, 7], ids=["current", "wrong"])
+def test_on_completed_with_no_continuation_raises_type_error_and_registers_nothing(
+    source_kind: SourceKind, token: int
+) -> None:
+    """.NET's ArgumentNullException(nameof(continuation)): raised before the token is
+    checked, and the slot stays free for the real awaiter."""
+    source = source_kind.make()
+    with pytest.raises(TypeError, match=NO_CONTINUATION_MESSAGE):
+        source.on_completed(None, "state", token, NONE)
+    calls = Calls()
+    source.on_completed(calls, "real", 0, NONE)  # no MultipleAwaitError: nothing was taken
+    source_kind.complete(source, 1)
+    assert calls.states == ["real"]
+    source = source_kind.make()
+    source_kind.complete(source, 1)
+    with pytest.raises(TypeError, match=NO_CONTINUATION_MESSAGE):
+        source.on_completed(None, "state", token, NONE)  # nothing queued either
+    late = Calls()
+    source.on_completed(late, "late", 0, NONE)
+    late.wait()
+    assert late.states == ["late"]
 
 
 # -- where and when the continuation runs -----------------------------------------------
@@ -294,14 +325,37 @@ def test_flags_none_run_the_continuation_inline_on_the_completing_thread(
     assert calls.calls == [("state", producer)]
 
 
-def test_a_late_registration_runs_the_continuation_inline_on_the_registering_thread(
-    source_kind: SourceKind,
+@pytest.mark.parametrize("flags", [NONE, FLOW, SCHED], ids=["none", "flow", "sched"])
+def test_a_late_registration_without_a_loop_is_queued_to_a_worker_thread(
+    source_kind: SourceKind, flags: CompletionFlags
 ) -> None:
+    """.NET's OnCompleted never runs a continuation inline when the operation already
+    completed: it queues it (here to a worker thread when no loop runs), whatever the
+    flags say, so the registering caller's stack never dives into it."""
     source = source_kind.make()
     source_kind.complete(source, 1)
     calls = Calls()
-    source.on_completed(calls, "state", 0, NONE)
-    assert calls.calls == [("state", threading.current_thread())]
+    source.on_completed(calls, "state", 0, flags)
+    calls.wait()
+    [(state, thread)] = calls.calls
+    assert state == "state"
+    assert thread is not threading.current_thread()
+
+
+@pytest.mark.parametrize("flags", [NONE, FLOW, SCHED], ids=["none", "flow", "sched"])
+def test_a_late_registration_on_a_loop_is_queued_to_that_loop(
+    source_kind: SourceKind, run: Any, flags: CompletionFlags
+) -> None:
+    async def main() -> None:
+        source = source_kind.make()
+        source_kind.complete(source, 1)
+        calls = Calls()
+        source.on_completed(calls, "state", 0, flags)
+        assert calls.calls == []  # queued with call_soon, not run inline
+        await asyncio.sleep(0)
+        assert calls.calls == [("state", threading.current_thread())]
+
+    run(main())
 
 
 @pytest.mark.timeout(60)
@@ -342,11 +396,15 @@ def test_a_completion_racing_on_completed_runs_the_continuation_exactly_once(
     for thread in threads:
         thread.join(50)
         assert not thread.is_alive()
+    # A registration that found the value already there queued its continuation to a
+    # worker thread: wait for those to run.
+    deadline = time.monotonic() + 30
+    while any(not ran for ran in calls) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert [len(ran) for ran in calls] == [1] * iterations
-    # Which side ran it depends on the scheduler (both orders are pinned deterministically
-    # by the waiting/sentinel tests); here it must be one of the two racing threads.
-    ran_on = {ran[0] for ran in calls}
-    assert ran_on and ran_on <= set(threads)
+    # Which side won depends on the scheduler (both orders are pinned deterministically
+    # by the waiting/sentinel tests): the completing thread ran it inline, or a worker.
+    assert threads[0] not in {ran[0] for ran in calls}
     assert [source.get_result(0) for source in sources] == list(range(iterations))
 
 
@@ -356,12 +414,15 @@ def test_an_inline_continuation_that_reads_the_result_at_once_does_not_deadlock(
     source_kind: SourceKind, registered_first: bool
 ) -> None:
     """The article's first bug: the completing thread runs the continuation inline, the
-    continuation calls get_result at once, and get_result must not wait on the producer."""
+    continuation calls get_result at once, and get_result must not wait on the producer.
+    (Registered after the completion, it runs on a worker thread instead.)"""
     source = source_kind.make()
     results: list[tuple[object, threading.Thread]] = []
+    ran = threading.Event()
 
     def continuation(state: object) -> None:
         results.append((source.get_result(0), threading.current_thread()))
+        ran.set()
 
     def produce() -> None:
         source_kind.complete(source, "sample")
@@ -374,7 +435,10 @@ def test_an_inline_continuation_that_reads_the_result_at_once_does_not_deadlock(
     producer.start()
     producer.join(5)
     assert not producer.is_alive(), "the producer deadlocked"
-    assert results == [("sample", producer)]
+    assert ran.wait(5), "the continuation never ran"
+    [(value, thread)] = results
+    assert value == "sample"
+    assert (thread is producer) == registered_first
 
 
 # -- execution context ---------------------------------------------------------------
@@ -388,10 +452,12 @@ def test_flow_execution_context_runs_the_continuation_in_the_awaiters_context(
 ) -> None:
     source = source_kind.make()
     seen: list[str] = []
+    ran = threading.Event()
 
     def continuation(state: object) -> None:
         seen.append(sensor.get())
         sensor.set("set by the continuation")
+        ran.set()
 
     def produce() -> None:
         sensor.set("producer")
@@ -402,7 +468,7 @@ def test_flow_execution_context_runs_the_continuation_in_the_awaiters_context(
         if not registered_first:
             produce_in_thread()
         source.on_completed(continuation, None, 0, FLOW)
-        # When it ran inline it ran in a copy: what it set did not leak into the awaiter.
+        # It runs in a copy: what it set does not leak into the awaiter.
         assert sensor.get() == "awaiter"
         sensor.set("changed after on_completed")
         if registered_first:
@@ -415,6 +481,7 @@ def test_flow_execution_context_runs_the_continuation_in_the_awaiters_context(
         producer.join(5)
 
     contextvars.Context().run(run_in_fresh_context)
+    assert ran.wait(5), "the continuation never ran"
     assert seen == ["awaiter"]
 
 
@@ -432,6 +499,76 @@ def test_without_flow_execution_context_the_continuation_sees_the_producers_cont
 
     contextvars.Context().run(produce)
     assert seen == ["producer"]
+
+
+def _context_seen(seen: list[dict[object, object]], event: threading.Event) -> Any:
+    """A continuation that records every variable set in the context it runs in."""
+
+    def continuation(state: object) -> None:
+        seen.append(dict(contextvars.copy_context().items()))
+        event.set()
+
+    return continuation
+
+
+def test_without_flow_execution_context_a_late_registration_runs_in_a_fresh_empty_context(
+    source_kind: SourceKind, run: Any
+) -> None:
+    """.NET runs it under the default context; call_soon would copy the registering
+    code's context instead."""
+
+    async def main() -> None:
+        source = source_kind.make()
+        source_kind.complete(source, 1)
+        sensor.set("set by the registering code")
+        seen: list[dict[object, object]] = []
+        source.on_completed(_context_seen(seen, threading.Event()), None, 0, NONE)
+        await asyncio.sleep(0)
+        assert seen == [{}]
+
+    run(main())
+
+
+def test_without_flow_execution_context_a_late_registration_on_a_worker_sees_nothing(
+    source_kind: SourceKind,
+) -> None:
+    def register() -> None:
+        sensor.set("set by the registering code")
+        source.on_completed(_context_seen(seen, ran), None, 0, NONE)
+
+    source = source_kind.make()
+    source_kind.complete(source, 1)
+    seen: list[dict[object, object]] = []
+    ran = threading.Event()
+    contextvars.Context().run(register)
+    assert ran.wait(5), "the continuation never ran"
+    assert seen == [{}]
+
+
+def test_without_flow_execution_context_a_posted_completion_runs_in_a_fresh_empty_context(
+    source_kind: SourceKind, run: Any
+) -> None:
+    """Registered first with USE_SCHEDULING_CONTEXT and completed from a thread: the
+    producer's contextvars do not travel to the loop with the continuation."""
+
+    async def main() -> None:
+        source = source_kind.make()
+        seen: list[dict[object, object]] = []
+        ran = asyncio.Event()
+        record = _context_seen(seen, threading.Event())
+        source.on_completed(lambda state: (record(state), ran.set()), None, 0, SCHED)
+
+        def produce() -> None:
+            sensor.set("set by the producer")
+            source_kind.complete(source, 1)
+
+        producer = threading.Thread(target=contextvars.Context().run, args=(produce,))
+        producer.start()
+        await asyncio.wait_for(ran.wait(), 5)
+        producer.join(5)
+        assert seen == [{}]
+
+    run(main())
 
 
 def test_an_explicit_context_is_the_one_the_continuation_runs_in(source_kind: SourceKind) -> None:

@@ -5,8 +5,9 @@ The model is the table in vts/core.py's docstring: one version moves EMPTY -> WA
 two); reset() starts the next version from EMPTY. Every rule states what the model
 expects, an exact error or an exact value; the invariants check that a continuation ran
 exactly once for every version that was both registered and completed, and never
-otherwise. Continuations are registered with flags NONE, so they run inline and the
-model stays synchronous.
+otherwise. Continuations are registered with flags NONE: registered before the
+completion they run inline; registered after it they are queued to a worker thread (never
+inline), and the rule waits for that one, so the model stays synchronous.
 
 The same machine runs against the two hand-made sources that must obey the same table
 (HandwrittenSource, WaiterSource); PooledSource is excluded, since its get_result also
@@ -58,6 +59,7 @@ class SourceMachine(RuleBasedStateMachine):
         self.error: BaseException | None = None
         self.calls: Counter[int] = Counter()  # version registered -> invocations
         self.done_versions: set[int] = set()
+        self.ran = threading.Event()  # a queued continuation ran
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -66,7 +68,8 @@ class SourceMachine(RuleBasedStateMachine):
 
     def continuation(self, registered_for: object) -> None:
         assert isinstance(registered_for, int)
-        self.calls[registered_for] += 1
+        self.calls[registered_for] += 1  # one writer at a time: the rule waits for it
+        self.ran.set()
 
     def complete(self, value: object, error: BaseException | None) -> None:
         if error is None:
@@ -123,10 +126,12 @@ class SourceMachine(RuleBasedStateMachine):
             with pytest.raises(MultipleAwaitError, match=r"^multiple awaits detected: "):
                 register(self.continuation, self.version, token, CompletionFlags.NONE)
         else:
+            self.ran.clear()
             register(self.continuation, self.version, token, CompletionFlags.NONE)
             if self.state == EMPTY:
                 self.state = WAITING
-            else:
+            else:  # completed already: queued to a worker thread
+                assert self.ran.wait(5), "the queued continuation never ran"
                 self.state = DONE
                 self.done_versions.add(self.version)
 

@@ -34,7 +34,7 @@ from vts.socket_bench import (
     run_receives,
 )
 from vts.sockets import ReceiveInProgressError, ReceiveSource, ReceiveSourceClosedError
-from vts.valuetask import AlreadyAwaitedError, TokenMismatchError
+from vts.valuetask import AlreadyAwaitedError, MultipleAwaitError, TokenMismatchError, ValueTask
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -334,6 +334,35 @@ def test_a_second_concurrent_receive_is_rejected(run: Run, pair: Any) -> None:
         source.close()
 
     run(main())
+
+
+@pytest.mark.timeout(30)
+def test_a_second_concurrent_await_of_one_receive_raises_in_its_task(run: Run, pair: Any) -> None:
+    """A copy of a pending receive's ValueTask awaited in a second Task: that Task raises
+    MultipleAwaitError (the source's one awaiter stays the first Task's), the first gets
+    the message."""
+    client, server = pair
+
+    async def main() -> None:
+        source = ReceiveSource(client)
+        pending = source.receive_exactly(4)
+        copy = ValueTask.from_source(source, source.version)
+        first = asyncio.ensure_future(_await(pending))
+        await _ticks()
+        second = asyncio.ensure_future(_await(copy))
+        await _ticks()
+        assert second.done(), "the second await never finished"
+        with pytest.raises(MultipleAwaitError, match=r"^multiple awaits detected: "):
+            second.result()
+        server.sendall(b"data")
+        assert bytes(await asyncio.wait_for(first, 5)) == b"data"
+        source.close()
+
+    run(main())
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def test_a_consumed_receive_is_rejected_by_its_token(run: Run, pair: Any) -> None:

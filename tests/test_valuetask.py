@@ -423,3 +423,83 @@ def test_a_stale_token_through_the_bridge_is_rejected(run: Any) -> None:
             await vt
 
     run(main())
+
+
+# -- two concurrent awaits of one operation ----------------------------------------------
+
+
+async def _ticks(n: int = 5) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+@pytest.mark.timeout(30)
+def test_a_second_concurrent_await_raises_in_the_second_task_and_the_first_gets_its_value(
+    source_kind: SourceKind, run: Any
+) -> None:
+    """Two ValueTasks of one (source, token), each awaited in its own Task: the second
+    Task raises MultipleAwaitError at its await (not in the loop's exception handler,
+    which would leave it pending forever), and the first still gets the value."""
+
+    async def main() -> None:
+        source, vt = make_vt(source_kind)
+        copy = ValueTask.from_source(source, source.version)
+        first = asyncio.ensure_future(consume(vt))
+        await _ticks()  # the first Task is suspended on the operation
+        second = asyncio.ensure_future(consume(copy))
+        await _ticks()
+        assert second.done(), "the second await never finished"
+        with pytest.raises(MultipleAwaitError, match=MULTIPLE_AWAITS) as raised:
+            second.result()
+        assert "consume" in [f.name for f in traceback.extract_tb(raised.value.__traceback__)]
+        assert not first.done()
+        source_kind.complete(source, "value")
+        assert await asyncio.wait_for(first, 5) == "value"
+
+    run(main())
+
+
+@pytest.mark.timeout(30)
+def test_cancelling_the_refused_second_await_leaves_the_first_alone(
+    source_kind: SourceKind, run: Any
+) -> None:
+    async def main() -> None:
+        source, vt = make_vt(source_kind)
+        first = asyncio.ensure_future(consume(vt))
+        await _ticks()
+        second = asyncio.ensure_future(consume(ValueTask.from_source(source, source.version)))
+        await asyncio.sleep(0)  # suspended on its refused awaiter, woken next pass
+        second.cancel()
+        await _ticks()
+        assert second.cancelled()
+        assert source.get_status(source.version) is SourceStatus.PENDING
+        source_kind.complete(source, "value")
+        assert await asyncio.wait_for(first, 5) == "value"
+
+    run(main())
+
+
+@pytest.mark.timeout(30)
+def test_a_copy_awaited_after_the_completion_never_leaves_the_first_waiting(
+    source_kind: SourceKind, run: Any
+) -> None:
+    """The copy finds the operation complete and reads it synchronously before the first
+    Task resumed. A source whose get_result consumes the operation (pooled, socket) moved
+    on: the first Task raises TokenMismatchError instead of waiting forever."""
+
+    async def main() -> None:
+        source, vt = make_vt(source_kind)
+        token = source.version
+        first = asyncio.ensure_future(consume(vt))
+        await _ticks()
+        source_kind.complete(source, "value")
+        assert await consume(ValueTask.from_source(source, token)) == "value"
+        done, _ = await asyncio.wait({first}, timeout=5)
+        assert done == {first}, "the first await never finished"
+        if source.version == token:  # get_result does not consume: both read the value
+            assert first.result() == "value"
+        else:
+            with pytest.raises(TokenMismatchError):
+                first.result()
+
+    run(main())

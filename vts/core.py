@@ -20,14 +20,24 @@ and the completion runs the continuation. Python has no compare-and-swap, so the
 is made atomic by a `threading.Lock` per core (about 100 ns, no allocation); pooling a
 source amortises the lock with the rest of it.
 
-Where a continuation runs: with `USE_SCHEDULING_CONTEXT`, on the event loop that was
-running when `on_completed` was called, always through `call_soon` (same thread) or
-`call_soon_threadsafe` (another thread): an asyncio Task cannot be resumed inline from
-inside another Task. Without it, inline on the completing thread, unless
-`run_continuations_asynchronously` is set, in which case it is posted to the awaiter's
-loop, or to a fresh thread when there was none. With `FLOW_EXECUTION_CONTEXT` it runs in
-the awaiter's `contextvars.Context` (the one passed as `context=`, else a copy of the
-current one).
+Where a continuation runs (.NET's rules, `dispatch` and `post` below):
+
+- Registered after the completion (the Sentinel case): always queued, never run inline
+  inside `on_completed`, whatever the flags say: to the event loop running in the
+  registering thread (the captured one), else to a new worker thread (.NET's thread pool).
+- Registered before: with `USE_SCHEDULING_CONTEXT`, on the event loop that was running
+  when `on_completed` was called, through `call_soon` (same thread) or
+  `call_soon_threadsafe` (another thread): an asyncio Task cannot be resumed inline from
+  inside another Task. Without it, inline on the completing thread, unless
+  `run_continuations_asynchronously` is set: then posted to the registering thread's loop,
+  or to a new worker thread when there was none.
+- Its contextvars: with `FLOW_EXECUTION_CONTEXT`, the awaiter's `contextvars.Context` (the
+  one passed as `context=`, else a copy of the registering code's). Without it nothing
+  flows (.NET's default context): a queued continuation runs in a fresh, empty
+  `contextvars.Context()`, an inline one in whatever context the completing code has.
+  An explicit `context=` is always the one it runs in.
+- `on_completed(None, ...)` raises TypeError (`NO_CONTINUATION`) before the token is
+  checked, and registers nothing.
 
 LOCKING: every lock in vts is taken as `lock.acquire()` / `try` / `finally: release()`,
 never `with lock:`, because `with` binds `__enter__` and `__exit__` as two new method
@@ -47,6 +57,7 @@ from vts.valuetask import (
     CANCELED,
     FAULTED,
     FLOW_CONTEXT_BIT,
+    NO_CONTINUATION,
     PENDING,
     SUCCEEDED,
     USE_LOOP_BIT,
@@ -86,23 +97,58 @@ def dispatch(
     context: contextvars.Context | None,
     run_asynchronously: bool,
 ) -> None:
-    """Run a continuation where its registration asked (shared by every source type)."""
+    """Run a continuation registered before the completion, where its registration asked
+    (shared by every source type)."""
     if loop is not None:
-        if _get_running_loop() is loop:
-            loop.call_soon(continuation, state, context=context)
-        else:
-            loop.call_soon_threadsafe(continuation, state, context=context)
+        _post_to_loop(continuation, state, loop, context)
     elif run_asynchronously:
-        runner = context.run if context is not None else _call
-        threading.Thread(target=runner, args=(continuation, state), daemon=True).start()
+        _start_worker(continuation, state, context)
     elif context is not None:
         context.run(continuation, state)
     else:
-        continuation(state)
+        continuation(state)  # inline, in the completing code's own context
 
 
-def _call(continuation: Continuation, state: object) -> None:
-    continuation(state)
+def post(
+    continuation: Continuation,
+    state: object,
+    loop: asyncio.AbstractEventLoop | None,
+    context: contextvars.Context | None,
+) -> None:
+    """Queue a continuation registered after the completion; never run it inline.
+
+    To `loop` (the one captured at registration), else to the loop running in this
+    thread, else to a new worker thread. `context` None means nothing flows: it runs in
+    a fresh, empty Context.
+    """
+    if loop is None:
+        loop = _get_running_loop()
+    if loop is not None:
+        _post_to_loop(continuation, state, loop, context)
+    else:
+        _start_worker(continuation, state, context)
+
+
+def _post_to_loop(
+    continuation: Continuation,
+    state: object,
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context | None,
+) -> None:
+    if context is None:
+        context = contextvars.Context()  # call_soon would copy the poster's context
+    if _get_running_loop() is loop:
+        loop.call_soon(continuation, state, context=context)
+    else:
+        loop.call_soon_threadsafe(continuation, state, context=context)
+
+
+def _start_worker(
+    continuation: Continuation, state: object, context: contextvars.Context | None
+) -> None:
+    if context is None:
+        context = contextvars.Context()  # explicit: on 3.14 a thread may inherit one
+    threading.Thread(target=context.run, args=(continuation, state), daemon=True).start()
 
 
 class ManualResetCore(Generic[T]):
@@ -228,6 +274,8 @@ class ManualResetCore(Generic[T]):
         *,
         context: contextvars.Context | None = None,
     ) -> None:
+        if continuation is None:
+            raise TypeError(NO_CONTINUATION)
         self._check(token)
         bits = int(flags)  # plain int bits: IntFlag operators allocate
         loop = None
@@ -248,7 +296,9 @@ class ManualResetCore(Generic[T]):
         finally:
             self._lock.release()
         if current == COMPLETED:  # the Sentinel case: completed before we registered
-            self._invoke()
+            # Queued, never inline (see the top); let go of the awaiter as _invoke does.
+            self._continuation = self._continuation_state = self._context = None
+            post(continuation, state, loop, context)
 
     def get_result(self, token: int) -> T:
         self._check(token)
@@ -269,4 +319,4 @@ def status_of(core: ManualResetCore[Any]) -> SourceStatus:
     return core.get_status(core.version)
 
 
-__all__ = ["VERSION_SPAN", "ManualResetCore", "dispatch", "next_version", "status_of"]
+__all__ = ["VERSION_SPAN", "ManualResetCore", "dispatch", "next_version", "post", "status_of"]

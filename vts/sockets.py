@@ -325,10 +325,13 @@ class ReceiveSource(ManualResetCore[memoryview]):
     # -- the protocol -------------------------------------------------------------------
 
     def awaiter_for(self, token: int) -> SourceAwaiter:
-        """The one bridge of this source, re-armed for `token`."""
+        """The one bridge of this source, re-armed for `token`; a new one while it is
+        registered (a second concurrent await, which its on_completed then refuses)."""
         awaiter = self._awaiter
         if awaiter is None:
             awaiter = self._awaiter = _ReceiveAwaiter(self, token)
+        elif awaiter.registered:
+            return SourceAwaiter(self, token)
         else:
             awaiter.rearm(self, token)
         return awaiter

@@ -24,6 +24,12 @@ for an exact C Future, so the bridge costs a few allocations a suspension (measu
 One deviation from .NET: `on_completed` takes an optional `context=`. Python cannot read
 the current `contextvars.Context` without copying it, and an asyncio Task must resume in
 its own context object, not a copy, so the bridge passes the Task's context through.
+
+Misuse reaches the awaiting Task, never the loop: an error that `on_completed` raises
+inside the bridge's `add_done_callback` (a second concurrent await of one operation:
+`MultipleAwaitError`) would otherwise go to the loop's exception handler and leave that
+Task waiting forever. The bridge keeps the error and wakes its Task at once; the Task
+raises it at its `await`, and the first awaiter keeps its registration and its value.
 """
 
 from __future__ import annotations
@@ -116,6 +122,14 @@ class MultipleAwaitError(ValueTaskError):
         )
 
 
+# The TypeError `on_completed(None, ...)` raises, before the token is checked (.NET's
+# ArgumentNullException(nameof(continuation))): every source type raises this text.
+NO_CONTINUATION = (
+    "continuation must not be None: pass the callable on_completed() should run when the "
+    "operation completes"
+)
+
+
 class AlreadyAwaitedError(ValueTaskError):
     """A source-backed ValueTask was awaited a second time."""
 
@@ -162,10 +176,22 @@ class SourceAwaiter:
     `Task.__wakeup` and `Task.cancel` call, and nothing else. It does not consume the
     result: `result()` only says whether to resume or to raise CancelledError, and the
     ValueTask calls the source's `get_result` once the Task resumes.
+
+    When the source refuses the registration (`on_completed` raises, e.g.
+    MultipleAwaitError for a second concurrent await), the awaiter keeps the error, wakes
+    its Task at once, and raises it from `result()`; it never touches the operation
+    again, which belongs to the first awaiter.
     """
 
     __slots__ = (
-        "_asyncio_future_blocking", "_callback", "_cancel_message", "_loop", "_source", "_token")
+        "_asyncio_future_blocking",
+        "_callback",
+        "_cancel_message",
+        "_error",
+        "_loop",
+        "_source",
+        "_token",
+    )
 
     def __init__(self, source: ValueTaskSource[Any], token: int) -> None:
         self.rearm(source, token)
@@ -177,13 +203,22 @@ class SourceAwaiter:
         self._loop = asyncio.get_running_loop()
         self._callback: Callable[[Any], object] | None = None
         self._cancel_message: object = None
+        self._error: BaseException | None = None  # the refused registration's error
         # Task.__step reads this flag: True means "suspend me on this object".
         self._asyncio_future_blocking = True
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
 
+    @property
+    def registered(self) -> bool:
+        """True from `add_done_callback` until the Task is resumed or leaves: a source
+        that hands out one reusable awaiter must not re-arm it meanwhile."""
+        return self._callback is not None
+
     def done(self) -> bool:
+        if self._error is not None:
+            return True
         return self._source.get_status(self._token) is not PENDING
 
     def cancelled(self) -> bool:
@@ -195,19 +230,25 @@ class SourceAwaiter:
         if self._callback is not None:
             raise MultipleAwaitError()
         self._callback = fn
-        self._source.on_completed(
-            _resume,
-            self,
-            self._token,
-            _BRIDGE_FLAGS,
-            context=context,
-        )
+        try:
+            self._source.on_completed(_resume, self, self._token, _BRIDGE_FLAGS, context=context)
+        except Exception as error:
+            # Raised from here it would reach the loop's exception handler (Task.__step
+            # calls this outside its try) and the Task would wait forever: wake the Task
+            # now instead, and result() raises the error in it. Without its traceback,
+            # which would hold this frame and so this awaiter (a reference cycle).
+            self._callback = None
+            self._error = error.with_traceback(None)
+            self._loop.call_soon(fn, self, context=context)
 
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
         # The source owns the registration; the Task only calls this when it is torn down.
         return 0
 
     def result(self) -> None:
+        error = self._error
+        if error is not None:
+            raise error
         if self._source.get_status(self._token) is CANCELED:
             if self._cancel_message is None:
                 raise asyncio.CancelledError()
@@ -217,6 +258,8 @@ class SourceAwaiter:
         return None
 
     def cancel(self, msg: object = None) -> bool:
+        if self._error is not None:
+            return False  # never registered: the operation is the first awaiter's
         self._cancel_message = msg  # Task.cancel(msg) reaches the awaiter, as with a Future
         source = self._source
         if isinstance(source, CancellableSource):
@@ -230,6 +273,8 @@ class SourceAwaiter:
         returns to its pool there); if it is still pending, it is cancelled.
         """
         self._callback = None  # the Task is leaving: the resume already posted must not run
+        if self._error is not None:
+            return  # never registered: the operation is the first awaiter's
         source, token = self._source, self._token
         try:
             status = source.get_status(token)
@@ -252,6 +297,11 @@ def _resume(awaiter: SourceAwaiter) -> None:
     try:
         status = awaiter._source.get_status(awaiter._token)
     except TokenMismatchError:
+        # Someone else consumed this operation while its Task waited (a copy of the
+        # ValueTask awaited after it completed): wake the Task, whose result() raises the
+        # mismatch, rather than leave it waiting forever.
+        awaiter._callback = None
+        callback(awaiter)
         return
     if status is PENDING:
         # A stale resume: posted for an abandoned registration of a reused (pooled)
@@ -399,6 +449,7 @@ _new_value_task = object.__new__
 __all__ = [
     "CANCELED",
     "FAULTED",
+    "NO_CONTINUATION",
     "PENDING",
     "SUCCEEDED",
     "AlreadyAwaitedError",

@@ -3,7 +3,8 @@
 One small source object per waiting call, with the article's fields: a result or an
 exception, the continuation slot with its Sentinel, the captured loop and context, and a
 version. `on_completed` swaps the continuation in; if the slot already holds the Sentinel
-the value arrived concurrently and the continuation runs now; if it holds another
+the value arrived first and the continuation is queued (to the registering thread's loop,
+else a worker thread: .NET never runs it inline there); if it holds another
 continuation, that is a second await ("multiple awaits detected").
 
 Python has no CompareExchange: the swap is made atomic by the *strategy's* lock, shared
@@ -23,12 +24,13 @@ import contextvars
 import threading
 from typing import Any, TypeVar
 
-from vts.core import dispatch, next_version
+from vts.core import dispatch, next_version, post
 from vts.strategies.base import SourceStrategy
 from vts.valuetask import (
     CANCELED,
     FAULTED,
     FLOW_CONTEXT_BIT,
+    NO_CONTINUATION,
     PENDING,
     SUCCEEDED,
     USE_LOOP_BIT,
@@ -113,6 +115,8 @@ class HandwrittenSource:
         *,
         context: contextvars.Context | None = None,
     ) -> None:
+        if continuation is None:
+            raise TypeError(NO_CONTINUATION)
         self._check(token)
         loop = None
         bits = int(flags)  # plain int bits: IntFlag operators allocate
@@ -134,8 +138,8 @@ class HandwrittenSource:
                 self._continuation = continuation
         finally:
             self._lock.release()
-        if previous is _SENTINEL:  # completed concurrently: run it now
-            dispatch(continuation, state, loop, context, False)
+        if previous is _SENTINEL:  # completed already: queue it, never run it inline
+            post(continuation, state, loop, context)
         elif previous is not None:
             raise MultipleAwaitError()
 

@@ -39,10 +39,13 @@ class PooledSource(WaiterSource):
         self.in_pool = False
 
     def awaiter_for(self, token: int) -> SourceAwaiter:
-        """The one bridge of this source, re-armed for `token`."""
+        """The one bridge of this source, re-armed for `token`; a new one while it is
+        registered (a second concurrent await, which its on_completed then refuses)."""
         awaiter = self._awaiter
         if awaiter is None:
             awaiter = self._awaiter = SourceAwaiter(self, token)
+        elif awaiter.registered:
+            return SourceAwaiter(self, token)
         else:
             awaiter.rearm(self, token)
         return awaiter

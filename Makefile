@@ -7,7 +7,7 @@ ARGS   ?=
 
 .PHONY: bench bench-pytest test lint gate report profile matrix clean
 
-$(STAMP): pyproject.toml setup.py vts/measure/_alloccount.c
+$(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,uvloop]'
@@ -40,4 +40,4 @@ matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)
 
 clean:
-	rm -rf $(VENV) .venvs build *.egg-info vts/measure/*.so
+	rm -rf $(VENV) .venvs build *.egg-info vts/suite/measure/*.so

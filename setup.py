@@ -1,9 +1,9 @@
-"""Builds the exact allocation counter, a tiny C extension (vts/measure/_alloccount.c)."""
+"""Builds the exact allocation counter, a tiny C extension (vts/suite/measure/_alloccount.c)."""
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        Extension("vts.measure._alloccount", sources=["vts/measure/_alloccount.c"]),
+        Extension("vts.suite.measure._alloccount", sources=["vts/suite/measure/_alloccount.c"]),
     ]
 )

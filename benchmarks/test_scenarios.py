@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from vts.loops import available_loops, new_event_loop
-from vts.scenarios import all_scenarios
+from vts.suite.loops import available_loops, new_event_loop
+from vts.suite.scenarios import all_scenarios
 
 OPS = 200
 SCENARIOS = ("fresh", "wait", "thread", "fanout-10", "fanout-100")

@@ -3,7 +3,7 @@
 
     scripts/screenshot_report.py REPORT.html OUT.png [--window 1400x2000]
 
-Uses the same helper as tests/test_browser.py (vts.report.browser).
+Uses the same helper as tests/test_browser.py (vts.suite.report.browser).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from vts.report.browser import find_chromium, screenshot
+from vts.suite.report.browser import find_chromium, screenshot
 
 
 def main() -> int:

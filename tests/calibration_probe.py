@@ -24,17 +24,19 @@ EXIT_NO_HEADERS = 3
 
 
 def stub_packages() -> Path:
-    """Register `vts` and `vts.measure` without running their `__init__`; return vts's dir.
+    """Register `vts`, `vts.suite` and `vts.suite.measure` without running their `__init__`;
+    return vts's directory.
 
     `vts/__init__.py` re-exports the public surface, which may import third-party packages
-    the bare interpreters lack; the probe needs only `vts.measure.allocs` and
-    `vts.measure.calibration` (stdlib only).
+    the bare interpreters lack; the probe needs only `vts.suite.measure.allocs` and
+    `vts.suite.measure.calibration` (stdlib only).
     """
     spec = importlib.machinery.PathFinder.find_spec("vts")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("error: package 'vts' not found; set PYTHONPATH to the source tree")
     vts_dir = Path(next(iter(spec.submodule_search_locations)))
-    for name, path in (("vts", vts_dir), ("vts.measure", vts_dir / "measure")):
+    for name, path in (("vts", vts_dir), ("vts.suite", vts_dir / "suite"),
+                       ("vts.suite.measure", vts_dir / "suite" / "measure")):
         package = types.ModuleType(name)
         package.__path__ = [str(path)]
         sys.modules[name] = package
@@ -66,7 +68,7 @@ def build(source: Path, build_dir: Path) -> Path:
 
 
 def load_counter(shared: Path) -> None:
-    name = "vts.measure._alloccount"
+    name = "vts.suite.measure._alloccount"
     spec = importlib.util.spec_from_file_location(name, shared)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -76,8 +78,8 @@ def load_counter(shared: Path) -> None:
 
 def main() -> None:
     vts_dir = stub_packages()
-    load_counter(build(vts_dir / "measure" / "_alloccount.c", Path(sys.argv[1])))
-    from vts.measure import calibration
+    load_counter(build(vts_dir / "suite" / "measure" / "_alloccount.c", Path(sys.argv[1])))
+    from vts.suite.measure import calibration
 
     figures = {name: case() for name, case in calibration.CALIBRATION.items()}
     json.dump(

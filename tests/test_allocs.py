@@ -1,4 +1,4 @@
-"""vts.measure.allocs: exact pinned calibration, a harness that costs 0 per op, determinism,
+"""vts.suite.measure.allocs: exact pinned calibration, a harness that costs 0 per op, determinism,
 and the same calibration on every installed interpreter 3.10+ (the counter built there)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from vts.measure import _alloccount
-from vts.measure.allocs import AllocationFigures, measure_async, measure_batch, measure_sync
-from vts.measure.calibration import CALIBRATION, EXPECTED_CALIBRATION, calibrate
+from vts.suite.measure import _alloccount
+from vts.suite.measure.allocs import AllocationFigures, measure_async, measure_batch, measure_sync
+from vts.suite.measure.calibration import CALIBRATION, EXPECTED_CALIBRATION, calibrate
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = REPO / "tests" / "calibration_probe.py"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vts import results
+from vts.suite import results
 
 ROOT = Path(__file__).resolve().parents[1]
 

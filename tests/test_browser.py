@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from vts import gate, results
-from vts.report import html
-from vts.report.browser import find_chromium, run_page, screenshot
+from vts.suite import atomic, gate, results
+from vts.suite.report import html
+from vts.suite.report.browser import find_chromium, run_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run["cells"].append(hostile)
     baseline = results.load(FIXTURES / "baseline_small.json")
     path = tmp_path_factory.mktemp("browser") / "report.html"
-    html.write(path, html.render(run, gate=gate.compare(run, baseline),
+    atomic.write_text(path, html.render(run, gate=gate.compare(run, baseline),
                                  baseline_name="baseline_small.json"))
     return path
 

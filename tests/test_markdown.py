@@ -1,4 +1,4 @@
-"""vts.report.markdown: a golden summary, escaping, and `vts report --format markdown`.
+"""vts.suite.report.markdown: a golden summary, escaping, and `vts report --format markdown`.
 
 The golden file is regenerated (after a deliberate change, then reviewed) with:
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from vts import gate, results
-from vts.cli import main
-from vts.report import markdown
+from vts.suite import gate, results
+from vts.suite.cli import main
+from vts.suite.report import markdown
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -1,12 +1,14 @@
 """The public surface of `vts` is pinned: a change to it is a deliberate change here."""
 
+import pytest
+
 import vts
 
 EXPECTED = [
     "STRATEGIES", "AlreadyAwaitedError", "AlreadyCompletedError", "CancellableSource",
     "CompletionFlags", "DoubleReturnError", "Freshness", "ManualResetCore",
     "MultipleAwaitError", "NotCompletedError", "PcMonitor", "PcStatistics", "Pool",
-    "SourceAwaiter", "SourceStatus", "Strategy", "TokenMismatchError", "UsageError",
+    "SourceAwaiter", "SourceStatus", "Strategy", "TokenMismatchError", "UnknownNameError",
     "ValueTask", "ValueTaskError", "ValueTaskSource", "strategy_class",
 ]
 
@@ -23,3 +25,11 @@ def test_every_public_name_resolves() -> None:
 def test_strategy_registry_names() -> None:
     assert list(vts.STRATEGIES) == [
         "future_per_call", "cached_result", "handwritten", "manual_reset", "pooled"]
+
+
+def test_unknown_strategy_is_a_lookup_error_naming_the_choices() -> None:
+    with pytest.raises(vts.UnknownNameError) as caught:
+        vts.strategy_class("nope")
+    assert isinstance(caught.value, LookupError)
+    assert str(caught.value) == (
+        "unknown strategy 'nope'; choose from: " + ", ".join(vts.STRATEGIES))

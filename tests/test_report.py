@@ -12,18 +12,11 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from vts import gate, results
-from vts.cli import main
-from vts.report import (
-    DASH,
-    charts,
-    environment_views,
-    fmt_count,
-    fmt_ns,
-    fmt_signed,
-    html,
-    terminal,
-)
+from vts.suite import gate, results
+from vts.suite.cli import main
+from vts.suite.formatting import DASH, fmt_count, fmt_ns, fmt_signed
+from vts.suite.report import charts, html, terminal
+from vts.suite.report.views import environment_views
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOSTILE = "<script>alert(1)</script>"

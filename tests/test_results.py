@@ -1,4 +1,4 @@
-"""vts.results: atomic writes, one-line load errors, merge, cell helpers."""
+"""vts.suite.results: atomic writes, one-line load errors, merge, cell helpers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from vts import results
-from vts.errors import UsageError
+from vts.suite import results
+from vts.suite.errors import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def test_fixture_loads() -> None:
 
 WRITER = """
 import sys
-from vts.results import write_atomic
+from vts.suite.results import write_atomic
 path = sys.argv[1]
 cells = [{"id": f"s/{i}/3.11/asyncio", "payload": "x" * 200} for i in range(5000)]
 n = 0

@@ -10,12 +10,12 @@ from pathlib import Path
 import pyperf
 import pytest
 
-from vts import results
-from vts.cli import main
-from vts.environments import Interpreter, current_version
-from vts.gate import FIXED_COST_JITTER
-from vts.measure.runner import CellSpec, run_matrix
-from vts.scenarios import scenario
+from vts.suite import results
+from vts.suite.cli import main
+from vts.suite.environments import Interpreter, current_version
+from vts.suite.gate import FIXED_COST_JITTER
+from vts.suite.measure.runner import CellSpec, run_matrix
+from vts.suite.scenarios import scenario
 
 PLUGINS = Path(__file__).parent / "plugins"
 
@@ -54,7 +54,7 @@ def test_the_gate_fails_on_one_extra_allocation_per_op(plugins: None, tmp_path: 
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     run = _run(tmp_path, _specs("test-wait", ["pooled", "pooled_leaky"]))
     allocs = {cell["strategy"]: cell["allocs"]["allocs_per_op"] for cell in run["cells"]}
-    # Exactly the injected object, within the two figures' resolution (vts.gate).
+    # Exactly the injected object, within the two figures' resolution (vts.suite.gate).
     assert abs(allocs["pooled_leaky"] - allocs["pooled"] - 1) <= 2 * FIXED_COST_JITTER / 10_000
     # The baseline says the leaky variant used to cost what pooled costs.
     baseline = json.loads((tmp_path / "results.json").read_text())

@@ -1,4 +1,4 @@
-"""vts.sockets and vts.socket_bench: the reusable receive source and the four receive paths.
+"""vts.sockets and vts.suite.scenarios.sockets: the reusable receive source, the four paths.
 
 Every test runs on asyncio and uvloop (`run` / `event_loop_kind` from conftest; the loop's
 exception handler fails a test when a callback raised, e.g. a receive completed twice).
@@ -9,6 +9,7 @@ read by the code under test, the server end is blocking and written by the test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import random
 import re
@@ -23,20 +24,31 @@ from typing import Any
 import psutil
 import pytest
 
-from vts.loops import new_event_loop
-from vts.socket_bench import (
+from vts.sockets import ReceiveInProgressError, ReceiveSource, ReceiveSourceClosedError
+from vts.suite.loops import new_event_loop
+from vts.suite.scenarios.sockets import (
     FEEDS,
     MESSAGE_SIZES,
     RECEIVE_PATHS,
+    SocketWorkload,
     connected_pair,
     expected_checksum,
-    make_batch,
     run_receives,
 )
-from vts.sockets import ReceiveInProgressError, ReceiveSource, ReceiveSourceClosedError
 from vts.valuetask import AlreadyAwaitedError, MultipleAwaitError, TokenMismatchError, ValueTask
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
+
+
+@contextlib.contextmanager
+def socket_batch(path: str, size: int, loop_kind: str, feed: str) -> Iterator[SocketWorkload]:
+    """A SocketWorkload on a loop of its own; both closed on exit."""
+    loop = new_event_loop(loop_kind)
+    try:
+        with SocketWorkload(path, size, loop, feed) as workload:
+            yield workload
+    finally:
+        loop.close()
 
 IN_PROGRESS = (
     r"^a receive is already outstanding on this source; await its ValueTask \(or cancel it\) "
@@ -499,7 +511,7 @@ def test_a_full_run_of_every_path_leaks_no_fd_and_warns_nothing(event_loop_kind:
             finally:
                 loop.close()
             for feed in FEEDS:
-                with make_batch(path, 4096, event_loop_kind, feed) as batch:
+                with socket_batch(path, 4096, event_loop_kind, feed) as batch:
                     batch(50)
         gc.collect()
     assert process.num_fds() == before
@@ -524,14 +536,14 @@ def test_allocations_per_receive_stay_constant_over_10000_receives(
     Six rounds: a whole run now and then costs 1-3 allocations more (on either loop, about
     one run in four); the counter keeps each length's cheapest run, and six rounds make it
     very unlikely that no run of a length is clean."""
-    allocs = pytest.importorskip("vts.measure.allocs")
-    pytest.importorskip("vts.measure._alloccount")
-    with make_batch("reusable_source", 64, event_loop_kind, feed) as batch:
+    allocs = pytest.importorskip("vts.suite.measure.allocs")
+    pytest.importorskip("vts.suite.measure._alloccount")
+    with socket_batch("reusable_source", 64, event_loop_kind, feed) as batch:
         short = allocs.measure_batch(batch, short=2000, long=4000, warmup=500, rounds=6)
         long = allocs.measure_batch(batch, short=5000, long=10_000, warmup=500, rounds=6)
     # Equal within the shorter measurement's resolution (a run's fixed cost can still
-    # differ by a few allocations: vts.gate.FIXED_COST_JITTER over 2,000 receives).
-    from vts.gate import FIXED_COST_JITTER
+    # differ by a few allocations: vts.suite.gate.FIXED_COST_JITTER over 2,000 receives).
+    from vts.suite.gate import FIXED_COST_JITTER
 
     resolution = FIXED_COST_JITTER / 2000
     assert abs(short.allocs_per_op - long.allocs_per_op) <= resolution

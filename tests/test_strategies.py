@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from vts.errors import UsageError
+from vts.errors import UnknownNameError
 from vts.pool import Pool
 from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
 from vts.strategies.pooled import DEFAULT_CAPACITY, Pooled, PooledSource
@@ -107,9 +107,9 @@ def test_the_registry_lists_the_five_strategies_reference_first() -> None:
         assert strategy_class(name) is cls
 
 
-def test_an_unknown_strategy_name_is_a_usage_error() -> None:
+def test_an_unknown_strategy_name_is_a_lookup_error() -> None:
     with pytest.raises(
-        UsageError,
+        UnknownNameError,
         match=(
             r"^unknown strategy 'fastest'; choose from: future_per_call, cached_result, "
             r"handwritten, manual_reset, pooled$"

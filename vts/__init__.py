@@ -2,7 +2,18 @@
 
 The public surface: the protocol (`ValueTask`, `ValueTaskSource`, ...), the reusable core
 (`ManualResetCore`), the bounded `Pool`, the strategies and `PcMonitor`. The suite
-(scenarios, runners, reports, gate) is reached through the `vts` command.
+(`vts.suite`: scenarios, runners, reports, gate) is reached through the `vts` command.
+
+The package has two halves, and imports run one way (tests/test_layout.py holds it):
+
+- the library, `vts` itself: `valuetask` (the protocol, ValueTask, the awaiter bridge),
+  `core` (ManualResetCore), `pool`, `strategies` (the interface, one module per strategy,
+  the registry), `sockets` (a reusable receive source), `monitor` (PcMonitor), `errors`;
+- the measuring suite, `vts.suite`, built on the library: scenarios, the allocation
+  counter and the runners, results, the gate, the reports and the `vts` command. The
+  library imports nothing from it.
+
+"The article" in docstrings is the write-up this port follows (docs/article.md).
 
 Importing this package imports no third-party module except psutil (for PcMonitor, on
 first use), so the measurement subprocesses stay small.
@@ -13,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from vts.core import ManualResetCore
-from vts.errors import UsageError
+from vts.errors import UnknownNameError
 from vts.pool import DoubleReturnError, Pool
 from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
 from vts.valuetask import (
@@ -51,7 +62,7 @@ __all__ = [
     "SourceStatus",
     "Strategy",
     "TokenMismatchError",
-    "UsageError",
+    "UnknownNameError",
     "ValueTask",
     "ValueTaskError",
     "ValueTaskSource",

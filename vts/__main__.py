@@ -1,7 +1,8 @@
-"""`python -m vts` runs the `vts` command."""
+"""`python -m vts` runs the `vts` command (the suite's entry point; the library itself
+imports nothing from the suite)."""
 
 import sys
 
-from vts.cli import main
+from vts.suite.cli import main
 
 sys.exit(main())

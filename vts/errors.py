@@ -1,16 +1,19 @@
-"""The one user-error type of the suite.
+"""The library's one lookup error: a name that no registry knows.
 
-Raised deep, printed once at the edge (`vts.cli`) as ``error: <message>`` with exit code 2.
-Programming errors stay ordinary exceptions, so a bug still shows its traceback.
+The library raises it; the suite's command line prints it as one ``error:`` line with exit
+code 2, as it does its own `UsageError`. A `LookupError`, so ``except KeyError`` code that
+expected a dict lookup does not silently miss it, and ``except LookupError`` catches it.
 """
 
 from __future__ import annotations
 
 
-class UsageError(Exception):
-    """Bad input from the user: an unknown name, a missing or corrupt file, a bad option.
+class UnknownNameError(LookupError):
+    """A strategy (or other registered thing) asked for by a name that is not registered.
 
-    The message is one line that says what was wrong and, where it helps, what to do instead.
+    The message is one line naming what was asked for and the valid names.
     """
 
-    exit_code = 2
+    def __str__(self) -> str:
+        # LookupError's KeyError-style repr quoting does not apply: the message is the text.
+        return str(self.args[0]) if self.args else ""

@@ -11,9 +11,10 @@ import asyncio
 import os
 from typing import Any
 
-from vts.scenarios import Scenario, WaitWorkload, Workload, register
 from vts.strategies import Freshness
 from vts.strategies.pooled import Pooled
+from vts.suite.scenarios import Scenario, Workload, register
+from vts.suite.scenarios.workloads import WaitWorkload
 
 
 class PooledLeaky(Pooled[Any]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vts.errors import UsageError
+from vts.errors import UnknownNameError
 from vts.strategies.base import Freshness, Strategy
 from vts.strategies.cached_result import CachedResult
 from vts.strategies.future_per_call import FuturePerCall
@@ -19,11 +19,11 @@ STRATEGIES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _ORDER}
 
 
 def strategy_class(name: str) -> type[Strategy[Any]]:
-    """The strategy registered as `name`; a UsageError lists the valid names."""
+    """The strategy registered as `name`; an UnknownNameError lists the valid names."""
     try:
         return STRATEGIES[name]
     except KeyError:
-        raise UsageError(
+        raise UnknownNameError(
             f"unknown strategy {name!r}; choose from: {', '.join(STRATEGIES)}"
         ) from None
 

@@ -1,0 +1,45 @@
+"""The `vts` command (also `python -m vts`): parse, dispatch, print user errors once.
+
+Subcommands live in `vts.suite.commands`, one module each. A `UsageError` anywhere below,
+or the library's `UnknownNameError` (an unknown strategy name), becomes one line on stderr
+and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from vts.errors import UnknownNameError
+from vts.suite.commands import SUBCOMMANDS
+from vts.suite.errors import UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vts", description="What does an await cost? Measure five awaitable strategies."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in SUBCOMMANDS.items():
+        command = sub.add_parser(name, help=module.help, description=module.help)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (UsageError, UnknownNameError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return UsageError.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; results written so far are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

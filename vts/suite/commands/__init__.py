@@ -1,0 +1,24 @@
+"""One module per `vts` subcommand, in workflow order.
+
+Each module exposes ``help: str``, ``add_arguments(parser)`` and ``run(args) -> int``; the
+return value is the exit code (0 ok, 1 the verdict failed, 2 unusable input). Commands
+that use each other call typed functions (`bench.bench`, `report.write_report`), never
+another command's `run` with a hand-built Namespace.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from vts.suite.commands import baseline, bench, gate, list_, monitor, profile, report
+
+# Subcommand name -> module, in the order `vts --help` lists them.
+SUBCOMMANDS: dict[str, ModuleType] = {
+    "list": list_,
+    "bench": bench,
+    "profile": profile,
+    "report": report,
+    "gate": gate,
+    "baseline": baseline,
+    "monitor": monitor,
+}

@@ -1,0 +1,79 @@
+"""The slice options every measuring subcommand shares (strategies, scenarios, loops...).
+
+`Slice` is the typed form of those options: commands that measure on another's behalf
+(`vts gate --measure`) build one directly instead of a hand-made argparse.Namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from vts.strategies import STRATEGIES
+from vts.suite.errors import UsageError
+from vts.suite.loops import LOOPS
+from vts.suite.scenarios import FLOOR, Scenario, all_scenarios, scenario
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def add_slice_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-s", "--strategy", action="append", metavar="NAME",
+                        help="strategies (repeat or comma-separate; 'floor' is the bare "
+                             "reference); default: all")
+    parser.add_argument("-c", "--scenario", action="append", metavar="NAME",
+                        help="scenarios (repeat or comma-separate); default: all")
+    parser.add_argument("-l", "--loop", action="append", metavar="NAME",
+                        help=f"event loops ({', '.join(LOOPS)}); default: both where installed")
+    parser.add_argument("-p", "--python", action="append", metavar="X.Y",
+                        help="interpreters (versions like 3.12, or 'all'); default: this one")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which cells to measure; None means every one there is (this interpreter, for
+    `pythons`)."""
+
+    strategies: list[str] | None = None
+    scenarios: list[str] | None = None
+    loops: list[str] | None = None
+    pythons: list[str] | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Slice:
+        return cls(_names(args.strategy), _names(args.scenario), _names(args.loop),
+                   _names(args.python))
+
+
+def selected_scenarios(chosen: Slice) -> list[Scenario]:
+    names = chosen.scenarios
+    if names is None:
+        return list(all_scenarios().values())
+    return [scenario(name) for name in names]
+
+
+def selected_variants(chosen: Slice, scenarios: list[Scenario]) -> list[str] | None:
+    names = chosen.strategies
+    if names is None:
+        return None
+    known = {FLOOR, *STRATEGIES} | {v for s in scenarios for v in s.variants}
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown strategy {name!r}; choose from: {', '.join(sorted(known))}")
+    return names
+
+
+def selected_loops(chosen: Slice) -> list[str]:
+    names = chosen.loops or list(LOOPS)
+    for name in names:
+        if name not in LOOPS:
+            raise UsageError(f"unknown event loop {name!r}; choose from: {', '.join(LOOPS)}")
+    return names
+
+
+def selected_pythons(chosen: Slice) -> list[str] | None:
+    return chosen.pythons

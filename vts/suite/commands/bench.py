@@ -1,0 +1,129 @@
+"""`vts bench`: measure a slice of the matrix into reports/runs/<id>/, then report it.
+
+Default: this interpreter x both loops x every strategy and scenario, allocations,
+latency distribution and pyperf in its light mode. Ends with the summary table, the HTML
+report and where both are.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vts.suite import results
+from vts.suite.commands._select import (
+    Slice,
+    add_slice_arguments,
+    selected_loops,
+    selected_pythons,
+    selected_scenarios,
+    selected_variants,
+)
+from vts.suite.commands.report import write_report
+from vts.suite.environments import ROOT, select
+from vts.suite.errors import UsageError
+from vts.suite.measure.runner import CellSpec, plan, run_matrix
+from vts.suite.scenarios import all_scenarios
+
+help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
+
+RUNS = ROOT / "reports" / "runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_slice_arguments(parser)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--fast", dest="mode", action="store_const", const="fast",
+                      help="pyperf with 3 worker processes (the default)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="pyperf's own defaults (20 worker processes; slow, steadier)")
+    mode.add_argument("--allocs-only", dest="mode", action="store_const", const="allocs-only",
+                      help="exact allocations and latency distribution only, no pyperf")
+    parser.add_argument("--memray", action="store_true",
+                        help="also capture every cell with memray (flamegraph, top sites)")
+    parser.add_argument("-o", "--out", type=Path, help="run directory (default reports/runs/<id>)")
+    parser.add_argument("--no-report", action="store_true", help="do not write report.html")
+    parser.set_defaults(mode="fast")
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `vts bench` measures and how; `vts gate --measure` builds one of its own."""
+
+    chosen: Slice = field(default_factory=Slice)
+    mode: str = "fast"  # fast | full | allocs-only
+    memray: bool = False
+    out: Path | None = None  # the run directory; default reports/runs/<id>
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BenchOptions:
+        return cls(Slice.from_args(args), args.mode, args.memray, args.out)
+
+
+def bench(options: BenchOptions, console: Console) -> Path:
+    """Run the slice; returns the path of results.json."""
+    scenarios = selected_scenarios(options.chosen)
+    variants = selected_variants(options.chosen, scenarios)
+    loops = selected_loops(options.chosen)
+    interpreters = select(selected_pythons(options.chosen))
+    specs: list[CellSpec] = list(plan(scenarios, variants, interpreters, loops))
+    if not specs:
+        raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
+    run = results.new_run(options.mode, results.machine_metadata(), {
+        s.name: {"operation": s.operation, "reference": s.reference,
+                 "deterministic": s.deterministic} for s in scenarios})
+    run_dir: Path = options.out or RUNS / str(run["run_id"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode})")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=len(specs))
+
+        def advance(spec: CellSpec, cell: dict[str, object]) -> None:
+            if cell["status"] != "ok":
+                console.print(f"[red]failed[/red] {spec.id}: {cell['error']}")
+            progress.update(task, advance=1, description=spec.id)
+
+        try:
+            run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
+                       on_cell=advance)
+        except KeyboardInterrupt:
+            # results.json was rewritten after every cell: say where, then stop as usual.
+            console.print(f"interrupted: the cells measured so far are in "
+                          f"{run_dir / 'results.json'}")
+            raise
+    return run_dir / "results.json"
+
+
+def run(args: argparse.Namespace) -> int:
+    # Not a terminal (make's log, CI): wide enough that the table's names are not cut.
+    console = Console() if Console().is_terminal else Console(width=160)
+    path = bench(BenchOptions.from_args(args), console)
+    from vts.suite.report.terminal import print_summary
+
+    saved = results.load(path)
+    print_summary(saved, console)
+    for key, environment in saved["environments"].items():
+        check = environment.get("counter_calibration") or {}
+        if check and not check.get("calibrated"):
+            console.print(f"[yellow]warning[/yellow]: the allocation counter is not calibrated "
+                          f"on {key} ({check.get('reason') or check.get('mismatches')}); "
+                          "do not trust its allocation counts there")
+    console.print(f"results: {path}")
+    if not args.no_report:
+        print(write_report([path]))
+    failed = sum(cell["status"] != "ok" for cell in results.load(path)["cells"])
+    return 1 if failed else 0
+
+
+def measure_for_gate() -> Path:
+    """The gate's quick measurement: allocations only, this interpreter, both loops, the
+    scenarios whose counts are deterministic (the others are never gated)."""
+    gated = [name for name, definition in all_scenarios().items() if definition.deterministic]
+    quick = BenchOptions(Slice(scenarios=gated), mode="allocs-only")
+    return bench(quick, Console(stderr=True))

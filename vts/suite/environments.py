@@ -1,0 +1,153 @@
+"""The interpreters of the matrix, each in an environment the suite builds itself.
+
+Every installed CPython 3.10+ is found (pyenv's versions, then `python3.X` on PATH). The
+interpreter running `vts` uses its own environment; any other gets `.venvs/<X.Y>/`, a
+venv with the cell runners' dependencies, and the counter extension built in place for
+it (`setup.py build_ext --inplace`: the tagged .so files of several versions sit side by
+side in vts/suite/measure/). Cells run with the repository on PYTHONPATH, so every interpreter
+measures the same source.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from vts.suite.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: vts/suite/environments.py
+VENVS = ROOT / ".venvs"
+# What a cell needs under another interpreter (the CLI, report and gate stay in .venv).
+CELL_REQUIREMENTS = ("setuptools>=77", "pyperf", "memray", "psutil", "uvloop")
+MIN_VERSION = (3, 10)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    version: str  # "3.12"
+    executable: Path
+
+    @property
+    def is_current(self) -> bool:
+        return self.version == current_version()
+
+
+def current_version() -> str:
+    return "{}.{}".format(*sys.version_info[:2])
+
+
+def _version_of(executable: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            [str(executable), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out or None
+
+
+def _candidates() -> list[Path]:
+    found: list[Path] = []
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for path in sorted((pyenv_root / "versions").glob("3.*/bin/python3")):
+        if re.fullmatch(r"3\.\d+\.\d+", path.parent.parent.name):
+            found.append(path)
+    for minor in range(MIN_VERSION[1], 20):
+        on_path = shutil.which(f"python3.{minor}")
+        if on_path:
+            found.append(Path(on_path))
+    return found
+
+
+def discover() -> dict[str, Interpreter]:
+    """Installed CPython 3.10+ by "X.Y"; the running interpreter stands for its version."""
+    found = {current_version(): Interpreter(current_version(), Path(sys.executable))}
+    for executable in _candidates():
+        version = _version_of(executable)
+        if version is None or version in found:
+            continue
+        if tuple(int(part) for part in version.split(".")) >= MIN_VERSION:
+            found[version] = Interpreter(version, executable)
+    return dict(sorted(found.items(), key=lambda item: tuple(map(int, item[0].split(".")))))
+
+
+def select(requested: list[str] | None) -> list[Interpreter]:
+    """The interpreters asked for ("all", or versions like "3.12"); default: the current."""
+    available = discover()
+    if not requested:
+        return [available[current_version()]]
+    if requested == ["all"]:
+        return list(available.values())
+    chosen = []
+    for version in requested:
+        if version not in available:
+            raise UsageError(
+                f"interpreter {version} not found; installed: {', '.join(available)}"
+            )
+        chosen.append(available[version])
+    return chosen
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in (ROOT / "vts/suite/measure/_alloccount.c", ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    digest.update(" ".join(CELL_REQUIREMENTS).encode())
+    return digest.hexdigest()[:16]
+
+
+def _counter_built(python: Path) -> bool:
+    probe = "import vts.suite.measure._alloccount"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([str(python), "-c", probe], env=env, cwd=ROOT,
+                          capture_output=True).returncode == 0
+
+
+def _build_counter(python: Path) -> None:
+    result = subprocess.run(
+        [str(python), "setup.py", "-q", "build_ext", "--inplace"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise UsageError(f"could not build the allocation counter with {python}: {tail[0]}")
+
+
+@functools.cache  # once per process: plan() and run_matrix() both ask for each interpreter
+def ensure(interpreter: Interpreter) -> Path:
+    """The python executable of a ready environment for `interpreter` (built if needed)."""
+    if interpreter.is_current:
+        python = Path(sys.executable)
+        if not _counter_built(python):
+            _build_counter(python)
+        return python
+    venv = VENVS / interpreter.version
+    python = venv / "bin" / "python"
+    stamp = venv / ".vts-ready"
+    if not (stamp.exists() and stamp.read_text() == _fingerprint() and python.exists()):
+        subprocess.run([str(interpreter.executable), "-m", "venv", "--clear", str(venv)],
+                       check=True, capture_output=True)
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *CELL_REQUIREMENTS],
+            capture_output=True, text=True,
+        )
+        if install.returncode != 0:
+            raise UsageError(
+                f"could not install the cell dependencies for Python {interpreter.version}: "
+                f"{(install.stderr.strip().splitlines() or ['pip failed'])[-1]}"
+            )
+        stamp.write_text(_fingerprint())
+    if not _counter_built(python):
+        _build_counter(python)
+    return python
+
+
+__all__ = ["Interpreter", "current_version", "discover", "ensure", "select"]

@@ -1,0 +1,59 @@
+"""The latency of one cell with pyperf: worker processes, calibration, warmups.
+
+    python -m vts.suite.measure.pyperf_cell --scenario wait --variant pooled --loop asyncio \
+        -o pooled__wait.json [--fast] [pyperf options]
+
+pyperf's Runner parses sys.argv and re-executes this module as `--worker` processes, and
+only one Runner may exist per process, so every cell is its own invocation. The value
+pyperf records is seconds per operation (`bench_time_func` divides by `loops`); the
+scenario, variant and loop are kept in the benchmark's metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import pyperf
+
+from vts.suite.loops import new_event_loop
+from vts.suite.scenarios import Workload, scenario
+
+
+def _add_own_args(cmd: list[str], args: argparse.Namespace) -> None:
+    cmd.extend(["--scenario", args.scenario, "--variant", args.variant, "--loop", args.loop])
+
+
+def main() -> None:
+    runner = pyperf.Runner(add_cmdline_args=_add_own_args)
+    runner.argparser.add_argument("--scenario", required=True)
+    runner.argparser.add_argument("--variant", required=True)
+    runner.argparser.add_argument("--loop", required=True)
+    args = runner.parse_args()
+    definition = scenario(args.scenario)
+    loop = new_event_loop(args.loop)
+    workload: Workload = definition.open(args.variant, loop)
+    run = workload.run
+    perf_counter = time.perf_counter
+
+    def time_ops(loops: int) -> float:
+        coroutine = run(loops)
+        start = perf_counter()
+        loop.run_until_complete(coroutine)
+        return perf_counter() - start
+
+    metadata: dict[str, Any] = {
+        "vts_scenario": args.scenario, "vts_variant": args.variant, "vts_loop": args.loop,
+        "description": definition.operation,
+    }
+    name = f"{args.variant}/{args.scenario}/{args.loop}"
+    try:
+        runner.bench_time_func(name, time_ops, metadata=metadata)
+    finally:
+        workload.close()
+        loop.close()
+
+
+if __name__ == "__main__":
+    main()

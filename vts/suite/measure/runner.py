@@ -1,0 +1,197 @@
+"""Runs a slice of the matrix, one subprocess per cell and measurement, into one run.
+
+For each (interpreter, loop, scenario, variant): the exact counter and the latency
+distribution (`vts.suite.measure.cell`), then pyperf (`vts.suite.measure.pyperf_cell`), then
+memray if asked (`vts.suite.measure.memray_cell`). A cell that crashes or times out is recorded as
+failed with its one-line error and the run goes on. `results.json` is rewritten
+atomically after every cell, so an interrupted run keeps everything measured so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vts.suite import results
+from vts.suite.environments import ROOT, Interpreter, ensure
+from vts.suite.scenarios import Scenario
+
+# pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
+# "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
+PYPERF_ARGS = {
+    "fast": ["--processes", "3", "--values", "3", "--warmups", "1", "--min-time", "0.05"],
+    "full": [],
+}
+CELL_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    scenario: Scenario
+    variant: str
+    interpreter: Interpreter
+    loop: str
+
+    @property
+    def id(self) -> str:
+        return results.cell_id(self.variant, self.scenario.name, self.interpreter.version,
+                               self.loop)
+
+    @property
+    def stem(self) -> str:
+        return f"{self.variant}__{self.scenario.name}__{self.interpreter.version}__{self.loop}"
+
+
+def loops_in(python: Path, loops: list[str]) -> list[str]:
+    """The loops of `loops` that import under `python` (uvloop may not install)."""
+    available = []
+    for loop in loops:
+        ok = subprocess.run([str(python), "-c", f"import {loop}"], capture_output=True)
+        if ok.returncode == 0:
+            available.append(loop)
+    return available
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def run_python(cmd: list[str], timeout: float) -> str:
+    """Run a vts module in a subprocess with the repository on PYTHONPATH; its stdout, or
+    CellError with its last line of output."""
+    # The repository first, so every interpreter measures this source; a PYTHONPATH the
+    # caller set (the tests' plugins) stays after it.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=ROOT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise CellError(f"timed out after {timeout:g} s") from None
+    if done.returncode != 0:
+        last = _one_line(done.stderr or done.stdout)
+        raise CellError(last if last != "no output" else
+                        f"exited with code {done.returncode} and no output")
+    return done.stdout
+
+
+class CellError(Exception):
+    """A cell's subprocess failed; the message is its last line of output."""
+
+
+def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
+            memray: bool, timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
+    """Measure one cell; returns the cell dict (status ok or failed) and its environment."""
+    cell: dict[str, Any] = {
+        "id": spec.id, "strategy": spec.variant, "scenario": spec.scenario.name,
+        "python": spec.interpreter.version, "loop": spec.loop, "status": "ok", "error": None,
+        "allocs": None, "timing": None, "latency": None, "memray": None, "extra": {},
+        "deterministic": spec.scenario.deterministic,
+    }
+    own = ["--scenario", spec.scenario.name, "--variant", spec.variant, "--loop", spec.loop]
+    environment = None
+    try:
+        # The gate's quick mode needs no latency distribution.
+        quick = ["--no-latency"] if mode == "allocs-only" else []
+        measured = json.loads(run_python(
+            [str(python), "-m", "vts.suite.measure.cell", *own, *quick], timeout))
+        cell["allocs"], cell["latency"] = measured["allocs"], measured["latency"]
+        environment = measured["environment"]
+        if mode in PYPERF_ARGS:
+            cell["timing"] = _pyperf(spec, python, run_dir, mode, own, timeout)
+            _throughput(cell, spec.scenario)
+        if memray:
+            out = run_dir / "memray"
+            cell["memray"] = json.loads(run_python(
+                [str(python), "-m", "vts.suite.measure.memray_cell", *own, "--out-dir", str(out)],
+                timeout))
+    except CellError as exc:
+        cell["status"], cell["error"] = "failed", str(exc)
+    cell["environment"] = environment
+    return cell
+
+
+def _pyperf(spec: CellSpec, python: Path, run_dir: Path, mode: str, own: list[str],
+            timeout: float) -> dict[str, Any]:
+    relative = f"pyperf/{spec.stem}.json"
+    path = run_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    run_python([str(python), "-m", "vts.suite.measure.pyperf_cell", *own, *PYPERF_ARGS[mode],
+                "--quiet", "-o", str(path)], timeout)
+    import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
+
+    bench = pyperf.Benchmark.load(str(path))
+    values = bench.get_values()
+    return {
+        "mean_ns": bench.mean() * 1e9,
+        "stdev_ns": (bench.stdev() if len(values) > 1 else 0.0) * 1e9,
+        "median_ns": bench.median() * 1e9,
+        "values": len(values),
+        "pyperf_json": relative,
+    }
+
+
+def _throughput(cell: dict[str, Any], scenario: Scenario) -> None:
+    size = scenario.message_bytes
+    mean_ns = cell["timing"]["mean_ns"] if cell["timing"] else None
+    if size and mean_ns:
+        per_second = 1e9 / mean_ns
+        cell["extra"].update(message_bytes=size, msgs_per_s=per_second,
+                             mb_per_s=per_second * size / 1e6)
+
+
+def run_matrix(
+    specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
+    on_cell: Callable[[CellSpec, dict[str, Any]], None] = lambda spec, cell: None,
+) -> results.Run:
+    """Measure every cell in order, writing results.json after each one."""
+    path = run_dir / "results.json"
+    pythons: dict[str, Path] = {}
+    calibrated: dict[str, Any] = {}
+    for spec in specs:
+        version = spec.interpreter.version
+        if version not in pythons:
+            pythons[version] = ensure(spec.interpreter)
+            calibrated[version] = calibration(pythons[version])
+        cell = measure(spec, pythons[version], run_dir, mode, memray)
+        environment = cell.pop("environment")
+        if environment is not None:
+            environment["counter_calibration"] = calibrated[version]
+            run["environments"][results.env_key(version, spec.loop)] = environment
+        results.add_cell(run, cell)
+        results.write_atomic(path, run)
+        on_cell(spec, cell)
+    return run
+
+
+def calibration(python: Path) -> dict[str, Any]:
+    """The counter's calibration check under `python` (recorded with its environments:
+    counts are trusted only where it says calibrated)."""
+    try:
+        result: dict[str, Any] = json.loads(
+            run_python([str(python), "-m", "vts.suite.measure.calibration"], CELL_TIMEOUT))
+    except CellError as exc:
+        return {"calibrated": False, "mismatches": {}, "reason": str(exc)}
+    return result
+
+
+def plan(scenarios: list[Scenario], variants: list[str] | None,
+         interpreters: list[Interpreter], loops: list[str]) -> Iterator[CellSpec]:
+    """Every cell of the slice, interpreter by interpreter (loops checked per interpreter)."""
+    for interpreter in interpreters:
+        python = ensure(interpreter)
+        for loop in loops_in(python, loops):
+            for scenario in scenarios:
+                for variant in scenario.variants:
+                    if variants is None or variant in variants:
+                        yield CellSpec(scenario, variant, interpreter, loop)
+
+
+__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "measure", "plan", "run_matrix", "run_python"]

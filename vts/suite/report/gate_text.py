@@ -1,0 +1,53 @@
+"""The gate's verdict as plain text, for a terminal or a CI log (`vts gate`).
+
+The gate decides (`vts.suite.gate`); this renders. Markdown and HTML render the same
+verdict in `markdown` and `html`, with the same numbers from `vts.suite.formatting`.
+"""
+
+from __future__ import annotations
+
+from vts.suite.formatting import fmt_count, fmt_ns, fmt_pct, fmt_signed
+from vts.suite.gate import UPDATE_COMMAND, GateResult, TimingDiff, notable_timing
+
+
+def format_text(gate: GateResult, baseline_name: str) -> str:
+    """The gate's report for a terminal or a CI log."""
+    lines = [f"gate: {gate.compared} cell(s) compared with {baseline_name} "
+             f"(allocations per op, tolerance {fmt_count(gate.tolerance)})"]
+    for diff in gate.regressions:
+        lines.append(f"  REGRESSION {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
+                     f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
+    for failed in gate.failed:
+        lines.append(f"  FAILED     {failed.cell_id}: {failed.error} "
+                     f"(baseline {fmt_count(failed.baseline)})")
+    for diff in gate.improvements:
+        lines.append(f"  improved   {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
+                     f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
+    if gate.improvements:
+        lines.append(f"  {len(gate.improvements)} improvement(s): record them with "
+                     f"`{UPDATE_COMMAND}`")
+    if gate.new:
+        lines.append(f"  {len(gate.new)} cell(s) not in the baseline: add them with "
+                     f"`{UPDATE_COMMAND}`")
+    notable = notable_timing(gate)
+    if notable:
+        rule = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"
+                if gate.timing_threshold is not None else "reported, not gated")
+        lines.append(f"timing (mean per op, {rule}):")
+        for timing in notable:
+            lines.append(f"  {_timing_flag(gate, timing)} {timing.cell_id}: "
+                         f"{fmt_ns(timing.baseline_ns)} -> {fmt_ns(timing.now_ns)} "
+                         f"({fmt_pct(timing.change)}, {_significance(timing)})")
+    lines.extend(f"warning: {warning}" for warning in gate.warnings)
+    lines.append(f"verdict: {gate.verdict()}")
+    return "\n".join(lines) + "\n"
+
+
+def _timing_flag(gate: GateResult, timing: TimingDiff) -> str:
+    return "SLOWER    " if timing in gate.timing_regressions else "          "
+
+
+def _significance(timing: TimingDiff) -> str:
+    if timing.significant is None:
+        return "not tested"
+    return "significant" if timing.significant else "not significant"

@@ -1,0 +1,111 @@
+"""The Markdown summary: the report's tables per environment plus the gate's diff.
+
+For CI job summaries and pull-request comments (GitHub-flavoured tables). Every name is
+escaped for both Markdown (`|`, backslash, backticks) and the HTML a renderer would let
+through (`<`, `>`, `&`).
+"""
+
+from __future__ import annotations
+
+import html
+
+from vts.suite import results
+from vts.suite.formatting import DASH, fmt_count, fmt_ns, fmt_pct, fmt_signed
+from vts.suite.gate import UPDATE_COMMAND, GateResult, notable_timing
+from vts.suite.report.views import environment_views, operation_of, scenario_sort_key
+
+COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio", "Allocated/op",
+           "Above floor", "Bytes/op", "GC/1k ops")
+_ALIGN = ("---", "---", *("---:",) * (len(COLUMNS) - 2))
+
+
+def escape(text: object) -> str:
+    """`text` safe inside a Markdown table cell."""
+    escaped = html.escape(str(text), quote=False)
+    for char in ("\\", "|", "`", "*", "[", "]"):
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped.replace("\n", " ")
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def render(run: results.Run, gate: GateResult | None = None, baseline_name: str = "",
+           gate_error: str | None = None) -> str:
+    """The whole summary: a heading, one table per environment, then the gate's diff."""
+    lines = [f"## vts results {escape(run['run_id'])}", "",
+             f"{escape(run['created'])} · mode {escape(run['mode'])} · "
+             f"{escape(run['machine'].get('hostname', DASH))}, "
+             f"{escape(run['machine'].get('cpu_model', DASH))}", ""]
+    for view in environment_views(run, gate):
+        info = view.info
+        detail = " ".join(str(p) for p in (info.get("implementation"), info.get("python_full"))
+                          if p)
+        lines += [f"### {escape(view.key)}", ""]
+        if detail:
+            lines += [f"{escape(detail)}, loop {escape(view.loop)} "
+                      f"{escape(info.get('loop_version', ''))}".rstrip(), ""]
+        lines += [_row(list(COLUMNS)), _row(list(_ALIGN))]
+        for table in view.tables:
+            for row in table.rows:
+                name = escape(row.strategy) + (" (ref)" if row.is_reference else "")
+                if row.failed:
+                    figures = [f"failed: {escape(row.error)}", *(DASH,) * 8]
+                else:
+                    allocs = row.allocs + (
+                        (" ▲" if row.change == "regression" else " ▼") if row.change else "")
+                    figures = [row.mean, row.stdev, row.median, row.p99, row.ratio, allocs,
+                               row.above_floor, row.bytes, row.gc]
+                lines.append(_row([escape(table.scenario), name, *figures]))
+        lines.append("")
+    scenarios = sorted(run["scenarios"], key=scenario_sort_key)
+    if scenarios:
+        lines += ["Operations: " + "; ".join(
+            f"**{escape(s)}**: {escape(operation_of(run, s) or DASH)}" for s in scenarios), ""]
+    if gate is not None:
+        lines += gate_lines(gate, baseline_name)
+    elif gate_error:
+        lines += ["### Baseline", "", escape(gate_error), ""]
+    return "\n".join(lines)
+
+
+def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
+    """The gate's diff as Markdown lines (also `vts gate --markdown`)."""
+    lines = [f"### Gate: allocations per op vs {escape(baseline_name)}", "",
+             f"**{escape(gate.verdict())}**: {gate.compared} cells compared "
+             f"(tolerance {fmt_count(gate.tolerance)}), {len(gate.regressions)} regressed, "
+             f"{len(gate.improvements)} improved, {len(gate.unchanged)} unchanged"
+             + (f", {len(gate.new)} not in the baseline" if gate.new else "") + ".", ""]
+    if gate.regressions or gate.improvements or gate.failed:
+        lines += [_row(["Cell", "Baseline", "Now", "Delta", "Change"]),
+                  _row(["---", "---:", "---:", "---:", "---"])]
+        for diff in gate.regressions:
+            lines.append(_row([escape(diff.cell_id), fmt_count(diff.baseline),
+                               fmt_count(diff.now), fmt_signed(diff.delta), "▲ regression"]))
+        for failed in gate.failed:
+            lines.append(_row([escape(failed.cell_id), fmt_count(failed.baseline), DASH, DASH,
+                               f"failed: {escape(failed.error)}"]))
+        for diff in gate.improvements:
+            lines.append(_row([escape(diff.cell_id), fmt_count(diff.baseline),
+                               fmt_count(diff.now), fmt_signed(diff.delta), "▼ improvement"]))
+        lines.append("")
+    if gate.improvements or gate.new:
+        lines += [f"Record improvements and new cells with `{UPDATE_COMMAND}`.", ""]
+    timing = notable_timing(gate)
+    if timing:
+        gated = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"
+                 if gate.timing_threshold is not None else "reported, not gated")
+        lines += [f"Timing changes of 5% or more (mean per op, {gated}):", "",
+                  _row(["Cell", "Baseline", "Now", "Change", "Significant"]),
+                  _row(["---", "---:", "---:", "---:", "---"])]
+        for t in timing:
+            significant = ("not tested" if t.significant is None
+                           else "yes" if t.significant else "no")
+            lines.append(_row([escape(t.cell_id), fmt_ns(t.baseline_ns), fmt_ns(t.now_ns),
+                               fmt_pct(t.change), significant]))
+        lines.append("")
+    lines += [f"warning: {escape(w)}" for w in gate.warnings]
+    if gate.warnings:
+        lines.append("")
+    return lines

@@ -1,0 +1,225 @@
+"""The report's view models: per environment, per scenario, a table of formatted rows.
+
+Rule 1: reports read results only (and the gate's verdict); they never re-measure.
+Rule 2: a missing figure is shown as DASH, never as 0; a failed cell shows its error.
+Rule 3: Ratio is the cell's mean time over the mean of its scenario's reference strategy
+(`scenarios[s].reference`, default future_per_call), as BenchmarkDotNet's Ratio column;
+Above floor is the cell's allocations per op minus those of the `floor` strategy (the bare
+await the loop itself costs) in the same scenario and environment.
+
+Every output (HTML, Markdown, terminal) builds on these views, so they show the same rows
+in the same order. Heavy imports (matplotlib, jinja2, rich) live in the format modules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vts.suite.formatting import (
+    fmt_bytes,
+    fmt_count,
+    fmt_ns,
+    fmt_ratio,
+    fmt_signed,
+)
+from vts.suite.gate import GateResult
+from vts.suite.results import DEFAULT_REFERENCE, Cell, Run, env_key
+
+FLOOR = "floor"
+# Display order; names not listed follow, sorted. Reports do not import the registry
+# (dependencies run one way), so this list only orders, it never selects.
+STRATEGY_ORDER = ("floor", "future_per_call", "cached_result", "handwritten", "manual_reset",
+                  "pooled")
+SCENARIO_ORDER = ("fresh", "wait", "thread", "fanout", "monitor", "socket")
+LOOP_ORDER = ("asyncio", "uvloop")
+_FANOUT = re.compile(r"^fanout-(\d+)$")
+
+
+# --- ordering ------------------------------------------------------------------------------
+
+def fanout_k(scenario: str) -> int | None:
+    """K of a `fanout-K` scenario, else None."""
+    match = _FANOUT.match(scenario)
+    return int(match.group(1)) if match else None
+
+
+_SIZE_SUFFIX = {"": 1, "k": 1024, "m": 1024 * 1024}
+
+
+def _socket_bytes(name: str) -> int | None:
+    """The message size of a `socket-<size>` scenario (64, 4k, 64k), else None."""
+    match = re.fullmatch(r"socket-(\d+)([km]?)", name)
+    return int(match.group(1)) * _SIZE_SUFFIX[match.group(2)] if match else None
+
+
+def scenario_sort_key(name: str) -> tuple[int, int, str]:
+    k = fanout_k(name)
+    size = _socket_bytes(name)
+    base = "fanout" if k is not None else "socket" if size is not None else name
+    rank = SCENARIO_ORDER.index(base) if base in SCENARIO_ORDER else len(SCENARIO_ORDER)
+    return rank, k or size or 0, name
+
+
+def strategy_sort_key(name: str, reference: str = DEFAULT_REFERENCE) -> tuple[int, str]:
+    if name == FLOOR:
+        return 0, name
+    if name == reference:
+        return 1, name
+    if name in STRATEGY_ORDER:
+        return 2 + STRATEGY_ORDER.index(name), name
+    return 2 + len(STRATEGY_ORDER), name
+
+
+def env_sort_key(python: str, loop: str) -> tuple[tuple[int, ...], int, str]:
+    version = tuple(int(p) if p.isdigit() else 0 for p in python.split("."))
+    rank = LOOP_ORDER.index(loop) if loop in LOOP_ORDER else len(LOOP_ORDER)
+    return version, rank, loop
+
+
+def reference_of(run: Run, scenario: str) -> str:
+    spec = run["scenarios"].get(scenario)
+    if isinstance(spec, dict) and spec.get("reference"):
+        return str(spec["reference"])
+    return DEFAULT_REFERENCE
+
+
+def operation_of(run: Run, scenario: str) -> str:
+    spec = run["scenarios"].get(scenario)
+    return str(spec.get("operation", "")) if isinstance(spec, dict) else ""
+
+
+# --- figures of a cell ---------------------------------------------------------------------
+
+def figure(cell: Cell, section: str, key: str) -> float | None:
+    """A number from `cell[section][key]`, or None when the cell lacks it."""
+    block = cell.get(section)
+    if not isinstance(block, dict):
+        return None
+    value = block.get(key)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def ok(cell: Cell) -> bool:
+    return bool(cell.get("status") == "ok")
+
+
+# --- views ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    """One strategy in one scenario table, every figure already formatted."""
+
+    cell_id: str
+    strategy: str
+    failed: bool
+    error: str
+    mean: str
+    stdev: str
+    median: str
+    p99: str
+    ratio: str
+    allocs: str
+    above_floor: str
+    bytes: str
+    gc: str
+    is_reference: bool
+    flamegraph: str | None  # path as the cell gives it (relative to the report when rebased)
+    flamegraph_missing: bool
+    change: str  # "regression", "improvement" or "" (against the baseline, by allocs/op)
+    change_text: str  # e.g. "+2 vs baseline 22.4"
+
+
+@dataclass(frozen=True)
+class ScenarioTable:
+    scenario: str
+    operation: str
+    reference: str
+    rows: list[Row]
+    cells: list[Cell]  # in row order, for charts
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    key: str
+    python: str
+    loop: str
+    info: dict[str, Any]
+    tables: list[ScenarioTable]
+
+    @property
+    def has_memray(self) -> bool:
+        return any(row.flamegraph for table in self.tables for row in table.rows)
+
+
+def environment_views(
+    run: Run, gate: GateResult | None = None, link_base: Path | None = None
+) -> list[EnvironmentView]:
+    """Per environment, per scenario, a table of strategies.
+
+    `gate` marks regressions and improvements; `link_base` is where flamegraph paths are
+    relative to (to flag missing files), None to skip the check.
+    """
+    changes: dict[str, tuple[str, str]] = {}
+    if gate is not None:
+        for kind, diffs in (("regression", gate.regressions),
+                            ("improvement", gate.improvements)):
+            for diff in diffs:
+                changes[diff.cell_id] = (
+                    kind, f"{fmt_signed(diff.delta)} vs baseline {fmt_count(diff.baseline)}")
+    by_env: dict[tuple[str, str], list[Cell]] = {}
+    for key, env in run["environments"].items():
+        python, _, loop = key.partition("/")
+        by_env.setdefault((str(env.get("python", python)), str(env.get("loop", loop))), [])
+    for cell in run["cells"]:
+        by_env.setdefault((str(cell["python"]), str(cell["loop"])), []).append(cell)
+    views = []
+    for python, loop in sorted(by_env, key=lambda pl: env_sort_key(*pl)):
+        key = env_key(python, loop)
+        cells = by_env[(python, loop)]
+        tables = [_table(run, scenario, [c for c in cells if c["scenario"] == scenario],
+                         changes, link_base)
+                  for scenario in sorted({c["scenario"] for c in cells}, key=scenario_sort_key)]
+        views.append(EnvironmentView(key, python, loop,
+                                     dict(run["environments"].get(key, {})), tables))
+    return views
+
+
+def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[str, str]],
+           link_base: Path | None) -> ScenarioTable:
+    reference = reference_of(run, scenario)
+    cells = sorted(cells, key=lambda c: strategy_sort_key(c["strategy"], reference))
+    by_strategy = {c["strategy"]: c for c in cells if ok(c)}
+    ref_mean = figure(by_strategy.get(reference, {}), "timing", "mean_ns")
+    floor_allocs = figure(by_strategy.get(FLOOR, {}), "allocs", "allocs_per_op")
+    rows = [_row(cell, reference, ref_mean, floor_allocs, changes, link_base) for cell in cells]
+    return ScenarioTable(scenario, operation_of(run, scenario), reference, rows, cells)
+
+
+def _row(cell: Cell, reference: str, ref_mean: float | None, floor_allocs: float | None,
+         changes: dict[str, tuple[str, str]], link_base: Path | None) -> Row:
+    mean = figure(cell, "timing", "mean_ns")
+    allocs = figure(cell, "allocs", "allocs_per_op")
+    ratio = mean / ref_mean if mean is not None and ref_mean else None
+    above = allocs - floor_allocs if allocs is not None and floor_allocs is not None else None
+    memray = cell.get("memray")
+    flamegraph = memray.get("flamegraph") if isinstance(memray, dict) else None
+    flamegraph = str(flamegraph) if flamegraph else None
+    missing = bool(flamegraph and link_base is not None
+                   and not (link_base / flamegraph).is_file())
+    change, change_text = changes.get(cell["id"], ("", ""))
+    return Row(
+        cell_id=str(cell["id"]), strategy=str(cell["strategy"]), failed=not ok(cell),
+        error=str(cell.get("error") or "failed") if not ok(cell) else "",
+        mean=fmt_ns(mean), stdev=fmt_ns(figure(cell, "timing", "stdev_ns")),
+        median=fmt_ns(figure(cell, "timing", "median_ns")),
+        p99=fmt_ns(figure(cell, "latency", "p99_ns")),
+        ratio=fmt_ratio(ratio), allocs=fmt_count(allocs), above_floor=fmt_signed(above),
+        bytes=fmt_bytes(figure(cell, "allocs", "bytes_per_op")),
+        gc=fmt_count(figure(cell, "allocs", "gc_per_1k_ops")),
+        is_reference=cell["strategy"] == reference,
+        flamegraph=flamegraph, flamegraph_missing=missing,
+        change=change, change_text=change_text,
+    )

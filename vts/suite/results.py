@@ -1,0 +1,249 @@
+"""The results.json contract (docs/results-schema.md): build, write atomically, load, merge.
+
+Rule 1: everything the report and the gate read comes from a results file; they never
+re-measure and never re-derive metadata. Rule 2: a results file on disk is always complete:
+`write_atomic` goes through the suite's one atomic writer (`vts.suite.atomic`), so a run
+killed mid-write leaves the previous version, never a torn file.
+
+Runs are plain JSON dicts (`Run`, `Cell`): the format is the contract, and plain dicts keep
+the reader and the writer from drifting apart behind a class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vts.suite import atomic
+from vts.suite.errors import UsageError
+
+# results.json schema history:
+# 1 - first version: run_id, created, mode, machine, scenarios, environments, cells
+#     (allocs / timing / latency / memray / extra per cell). A merged run adds `machines`,
+#     one entry per source run.
+SCHEMA_VERSION = 1
+
+Run = dict[str, Any]
+Cell = dict[str, Any]
+
+RUN_KEYS = (
+    "schema_version", "run_id", "created", "mode", "machine", "scenarios", "environments",
+    "cells",
+)
+CELL_KEYS = ("id", "strategy", "scenario", "python", "loop", "status")
+MODES = ("fast", "full", "allocs-only")
+DEFAULT_REFERENCE = "future_per_call"
+
+# Cell fields holding paths relative to the run's directory (see `rebase`).
+_PATH_FIELDS = (("timing", "pyperf_json"), ("memray", "flamegraph"))
+
+
+def cell_id(strategy: str, scenario: str, python: str, loop: str) -> str:
+    """The stable id of a cell: ``<strategy>/<scenario>/<python>/<loop>``."""
+    return f"{strategy}/{scenario}/{python}/{loop}"
+
+
+def env_key(python: str, loop: str) -> str:
+    """The key of an environment in ``run["environments"]``: ``<python>/<loop>``."""
+    return f"{python}/{loop}"
+
+
+def new_run(mode: str, machine: Mapping[str, Any], scenarios: Mapping[str, Any]) -> Run:
+    """An empty run: no environments, no cells yet."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}",
+        "created": now.isoformat(),
+        "mode": mode,
+        "machine": dict(machine),
+        "scenarios": {name: dict(spec) for name, spec in scenarios.items()},
+        "environments": {},
+        "cells": [],
+    }
+
+
+def add_cell(run: Run, cell: Cell) -> None:
+    """Add `cell` to `run`, replacing a cell of the same id in place."""
+    missing = [key for key in CELL_KEYS if key not in cell]
+    if missing:
+        raise ValueError(f"cell lacks {', '.join(missing)}")
+    expected = cell_id(cell["strategy"], cell["scenario"], cell["python"], cell["loop"])
+    if cell["id"] != expected:
+        raise ValueError(f"cell id {cell['id']!r} should be {expected!r}")
+    cells: list[Cell] = run["cells"]
+    for index, old in enumerate(cells):
+        if old["id"] == cell["id"]:
+            cells[index] = cell
+            return
+    cells.append(cell)
+
+
+def machine_metadata() -> dict[str, Any]:
+    """Hostname, platform, CPU, memory and the git commit of the vts checkout."""
+    import psutil  # imported here: only the process that records a run needs it
+
+    commit, dirty = _git_state(Path(__file__).resolve().parents[2])  # the repository
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "memory_total_bytes": psutil.virtual_memory().total,
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Hardware", "cpu model"):
+                return value.strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _git_state(repo: Path) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of `repo`, or (None, None) where git or the repository is missing."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit, dirty
+
+
+def write_atomic(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
+    """Write `data` as JSON to `path` atomically (`vts.suite.atomic.write_text`)."""
+    atomic.write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "") -> Run:
+    """Read and check a results file; every problem is a one-line `UsageError`.
+
+    `kind` names the file in messages ("results", "baseline"); `hint` is appended to them
+    ("; create it with ...").
+    """
+    where = Path(path)
+    suffix = f"; {hint}" if hint else ""
+    try:
+        text = where.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{where}: no such {kind} file{suffix}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"{where}: cannot read {kind} file ({reason}){suffix}") from None
+    try:
+        run = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            f"{suffix}"
+        ) from None
+    if not isinstance(run, dict):
+        raise UsageError(f"{where}: not a {kind} file (expected a JSON object){suffix}")
+    version = run.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise UsageError(
+            f"{where}: schema_version {version!r} is not supported (this vts reads "
+            f"{SCHEMA_VERSION}){suffix}"
+        )
+    missing = [key for key in RUN_KEYS if key not in run]
+    if missing:
+        raise UsageError(f"{where}: missing key(s) {', '.join(missing)}{suffix}")
+    if not isinstance(run["cells"], list):
+        raise UsageError(f"{where}: 'cells' is not a list{suffix}")
+    for index, cell in enumerate(run["cells"]):
+        if not isinstance(cell, dict):
+            raise UsageError(f"{where}: cell {index} is not a JSON object{suffix}")
+        missing = [key for key in CELL_KEYS if key not in cell]
+        if missing:
+            name = cell.get("id", f"#{index}")
+            raise UsageError(f"{where}: cell {name} lacks key(s) {', '.join(missing)}{suffix}")
+    return run
+
+
+def merge(runs: Iterable[Run]) -> Run:
+    """Several runs (of one machine or several) as one.
+
+    Later cells of the same id win, keeping the position of the first; scenarios and
+    environments are unioned (later wins); `machines` keeps each source run's machine with
+    its run_id, created and mode. `machine`, `created` and `mode` are the last run's, or
+    "mixed" for a mode that differs.
+    """
+    sources = list(runs)
+    if not sources:
+        raise ValueError("merge needs at least one run")
+    if len(sources) == 1:
+        return copy.deepcopy(sources[0])
+    machines: list[dict[str, Any]] = []
+    scenarios: dict[str, Any] = {}
+    environments: dict[str, Any] = {}
+    cells: dict[str, Cell] = {}
+    for run in sources:
+        machines.extend(machines_of(run))
+        scenarios.update(copy.deepcopy(run["scenarios"]))
+        environments.update(copy.deepcopy(run["environments"]))
+        for cell in run["cells"]:
+            cells[cell["id"]] = copy.deepcopy(cell)
+    modes = {run["mode"] for run in sources}
+    last = sources[-1]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": "+".join(dict.fromkeys(run["run_id"] for run in sources)),
+        "created": last["created"],
+        "mode": last["mode"] if len(modes) == 1 else "mixed",
+        "machine": copy.deepcopy(last["machine"]),
+        "machines": machines,
+        "scenarios": scenarios,
+        "environments": environments,
+        "cells": list(cells.values()),
+    }
+
+
+def machines_of(run: Run) -> list[dict[str, Any]]:
+    """One entry per source run: the machine plus run_id, created and mode."""
+    if "machines" in run:
+        return copy.deepcopy(list(run["machines"]))
+    return [
+        {"run_id": run["run_id"], "created": run["created"], "mode": run["mode"],
+         **copy.deepcopy(run["machine"])}
+    ]
+
+
+def rebase(run: Run, from_dir: str | os.PathLike[str], to_dir: str | os.PathLike[str]) -> Run:
+    """A copy of `run` whose relative paths (pyperf JSON, flamegraph) are relative to `to_dir`.
+
+    Paths in a results file are relative to its directory; before runs from different
+    directories are merged, or linked from a report elsewhere, rebase them.
+    """
+    source = Path(os.path.abspath(from_dir))
+    target = Path(os.path.abspath(to_dir))
+    rebased = copy.deepcopy(run)
+    for cell in rebased["cells"]:
+        for section, key in _PATH_FIELDS:
+            block = cell.get(section)
+            if isinstance(block, dict) and isinstance(block.get(key), str):
+                old = Path(block[key])
+                if not old.is_absolute():
+                    block[key] = Path(os.path.relpath(source / old, target)).as_posix()
+    return rebased

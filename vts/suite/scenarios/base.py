@@ -1,0 +1,56 @@
+"""What every scenario is made of: the `Scenario` record, the `Workload` a runner drives,
+and the rules of a measured loop.
+
+A *variant* is a strategy from the registry or `floor`, the barest code that performs
+the same wake-up, so each strategy's cost above the floor can be reported beside its
+total. Each workload exposes `run(n)` (n operations, for pyperf and the allocation counter)
+and `run_timed(n)` (the same loop with a clock read around each operation, for the latency
+distribution). The two loops are written out separately on purpose: the untimed one must
+carry no clock reads and no branches that the timed one needs.
+
+Rules for measured loops: iterate over `itertools.repeat(None, n)` (a `range` allocates
+an int per step above 256), publish a preallocated value, and bind methods before the
+loop. Everything that is not part of "one operation" happens once per `run` (its fixed
+cost cancels in the allocation counter's difference of two run lengths).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+FLOOR = "floor"
+VALUE = 7  # a small int: publishing it allocates nothing
+
+perf_ns = time.perf_counter_ns
+
+
+class Workload(Protocol):
+    def run(self, n: int) -> Coroutine[Any, Any, None]: ...
+
+    def run_timed(self, n: int) -> Coroutine[Any, Any, list[int]]: ...
+
+    def close(self) -> None: ...
+
+
+class GetPublish(Protocol):
+    """What a workload drives: a strategy, or a floor with the same two methods."""
+
+    def get(self) -> Any: ...
+
+    def publish(self, value: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    operation: str  # what one operation is, as the report says it
+    variants: tuple[str, ...]
+    open: Callable[[str, asyncio.AbstractEventLoop], Workload]
+    reference: str = "future_per_call"
+    deterministic: bool = True  # exact allocation counts repeat; the gate checks only these
+    default_ops: tuple[int, int] = (10_000, 20_000)  # run lengths for the allocation counter
+    message_bytes: int | None = None  # set where an operation moves a message (throughput)

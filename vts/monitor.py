@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -73,7 +74,8 @@ class PcMonitor:
     """Serves `PcStatistics` through a strategy chosen by name.
 
     Create it inside a running event loop (the loop timer sampler and the strategies
-    bind to it), or pass `loop=`.
+    bind to it), or pass `loop=`. `sample` and `clock` (what freshness is measured on)
+    can be injected, as the tests do.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class PcMonitor:
         sampler: SamplerKind = "thread",
         sample: Callable[[], PcStatistics] = sample_statistics,
         loop: asyncio.AbstractEventLoop | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be > 0")
@@ -94,7 +97,7 @@ class PcMonitor:
         self.sampler: SamplerKind = sampler
         self._sample = sample
         self._loop = loop if loop is not None else asyncio.get_running_loop()
-        freshness = Freshness(interval if max_age is None else max_age)
+        freshness = Freshness(interval if max_age is None else max_age, clock)
         self.strategy: Strategy[PcStatistics] = strategy_class(strategy)(freshness, loop=self._loop)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -1,0 +1,62 @@
+"""vts.suite.scenarios: the registry, and every loop scenario opening and running."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vts.strategies import STRATEGIES
+from vts.suite.errors import UsageError
+from vts.suite.scenarios import FLOOR, SCENARIOS, Scenario, all_scenarios, register, scenario
+from vts.suite.scenarios.sockets import RECEIVE_PATHS
+
+LOOP_SCENARIOS = ["fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-100",
+                  "fanout-1000", "monitor"]
+
+
+def test_the_registry_names_every_scenario_in_order() -> None:
+    assert list(all_scenarios()) == [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k"]
+
+
+def test_an_unknown_scenario_names_the_choices() -> None:
+    with pytest.raises(UsageError) as caught:
+        scenario("nope")
+    assert str(caught.value) == (
+        "unknown scenario 'nope'; choose from: " + ", ".join(all_scenarios()))
+
+
+def test_variants_and_what_the_gate_may_check() -> None:
+    for name, definition in all_scenarios().items():
+        if name.startswith("socket-"):
+            assert definition.variants == tuple(RECEIVE_PATHS)
+            assert definition.reference == "sock_recv_into"
+        elif name == "monitor":
+            assert definition.variants == tuple(STRATEGIES)
+        else:
+            assert definition.variants == (FLOOR, *STRATEGIES)
+        short, long = definition.default_ops
+        assert 0 < short < long
+    timing_bound = {n for n, d in all_scenarios().items() if not d.deterministic}
+    assert timing_bound == {"thread", "monitor", "socket-64", "socket-4k", "socket-64k"}
+
+
+def test_register_adds_a_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vts.suite.scenarios.SCENARIOS", dict(SCENARIOS))
+    extra = Scenario("extra", "nothing", ("floor",), SCENARIOS["fresh"].open)
+    register(extra)
+    assert scenario("extra") is extra
+
+
+@pytest.mark.parametrize("name", ["fresh", "wait", "thread", "fanout-10"])
+@pytest.mark.parametrize("variant", [FLOOR, *STRATEGIES])
+def test_every_loop_scenario_runs_every_variant(name: str, variant: str) -> None:
+    loop = asyncio.new_event_loop()
+    workload = scenario(name).open(variant, loop)
+    try:
+        loop.run_until_complete(workload.run(20))
+        samples = loop.run_until_complete(workload.run_timed(20))
+    finally:
+        workload.close()
+        loop.close()
+    assert len(samples) == 20 and all(sample > 0 for sample in samples)

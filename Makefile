@@ -4,14 +4,24 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+# A third-party strategy and scenario, installed like any plugin (`vts list` shows them).
+EXAMPLE := examples/vts-event-strategy
+# Test-only distributions, installed off the venv's path: a test adds one where it needs it.
+TEST_PLUGINS := $(VENV)/test-plugins
 
 .PHONY: bench bench-pytest test lint gate report profile matrix clean
 
-$(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c
+$(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c $(EXAMPLE)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,uvloop]'
+	$(BIN)/python -m pip install --quiet --no-deps -e $(EXAMPLE)
 	touch $(STAMP)
+
+$(TEST_PLUGINS)/.installed: $(STAMP) $(wildcard tests/plugins/*/pyproject.toml tests/plugins/*/*.py tests/plugins/*/*/*.py)
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/good tests/plugins/vts-test-plugin
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/broken tests/plugins/vts-broken-plugin
+	touch $@
 
 bench: $(STAMP)
 	$(BIN)/vts bench $(ARGS)
@@ -21,10 +31,10 @@ bench-pytest: $(STAMP)
 		--benchmark-json=reports/pytest-benchmark.json $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check vts tests benchmarks scripts
+	$(BIN)/ruff check vts tests benchmarks scripts examples
 	$(BIN)/mypy
 
-test: lint
+test: lint $(TEST_PLUGINS)/.installed
 	$(BIN)/python -m pytest $(ARGS)
 
 gate: $(STAMP)

@@ -20,10 +20,13 @@ scrolling past as a log line.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -45,6 +48,28 @@ except ImportError as error:  # an optional extra; not built for every interpret
     UVLOOP_MISSING = f"uvloop does not import here: {error}"
 else:
     UVLOOP_MISSING = ""
+
+
+# Test-only distributions (tests/plugins/), installed by `make test` off the venv's path.
+TEST_PLUGINS = Path(sys.prefix) / "test-plugins"
+
+
+@pytest.fixture
+def installed_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """`installed_plugin("good")`: make the test distribution that `make test` installed
+    in `.venv/test-plugins/good` visible, for this test only: on sys.path (this process)
+    and on PYTHONPATH (the measuring subprocesses)."""
+
+    def add(name: str) -> None:
+        where = TEST_PLUGINS / name
+        if not where.is_dir():
+            pytest.fail(f"{where} is missing; run 'make test', which installs the test "
+                        "distributions of tests/plugins/ there")
+        monkeypatch.syspath_prepend(str(where))
+        path = os.pathsep.join(filter(None, [str(where), os.environ.get("PYTHONPATH")]))
+        monkeypatch.setenv("PYTHONPATH", path)
+
+    return add
 
 
 def new_loop(kind: str) -> asyncio.AbstractEventLoop:

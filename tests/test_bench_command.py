@@ -26,11 +26,12 @@ def _vts(*args: str, **kwargs: object) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["-s", "nope"], "error: unknown strategy 'nope'; choose from: buffered_protocol, "
-                     "cached_result, floor, future_per_call, handwritten, manual_reset, pooled, "
+                     "cached_result, event_per_publish, floor, future_per_call, handwritten, "
+                     "manual_reset, pooled, "
                      "reusable_source, sock_recv_into, streams"),
     (["-c", "nope"], "error: unknown scenario 'nope'; choose from: fresh, wait, thread, "
                      "fanout-1, fanout-10, fanout-100, fanout-1000, monitor, socket-64, "
-                     "socket-4k, socket-64k"),
+                     "socket-4k, socket-64k, wait-timeout"),
     (["-l", "tokio"], "error: unknown event loop 'tokio'; choose from: asyncio, uvloop"),
     (["-p", "2.7"], "error: interpreter 2.7 not found; installed: "),
 ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pyperf
@@ -17,14 +18,11 @@ from vts.suite.gate import FIXED_COST_JITTER
 from vts.suite.measure.runner import CellSpec, run_matrix
 from vts.suite.scenarios import scenario
 
-PLUGINS = Path(__file__).parent / "plugins"
-
 
 @pytest.fixture
-def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(PLUGINS))
-    monkeypatch.setenv("VTS_PLUGINS", "vts_test_plugin")
-    monkeypatch.syspath_prepend(str(PLUGINS))
+def plugins(installed_plugin: Callable[[str], None]) -> None:
+    """The test-wait and test-crash scenarios, from the installed vts-test-plugin."""
+    installed_plugin("good")
 
 
 def _specs(scenario_name: str, variants: list[str]) -> list[CellSpec]:

@@ -6,22 +6,19 @@ import asyncio
 
 import pytest
 
-from vts.strategies import STRATEGIES
+from vts.strategies import all_strategies
 from vts.suite.errors import UsageError
-from vts.suite.scenarios import FLOOR, SCENARIOS, Scenario, all_scenarios, register, scenario
+from vts.suite.scenarios import BUILT_IN, FLOOR, all_scenarios, scenario
 from vts.suite.scenarios.sockets import RECEIVE_PATHS
 
 LOOP_SCENARIOS = ["fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-100",
                   "fanout-1000", "monitor"]
 
 
-def builtin() -> dict[str, Scenario]:
-    """The registry without what test plugins registered in this process."""
-    return {n: s for n, s in all_scenarios().items() if not n.startswith("test-")}
-
-
 def test_the_registry_names_every_scenario_in_order() -> None:
-    assert list(builtin()) == [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k"]
+    built_in = [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k"]
+    assert list(BUILT_IN) == built_in
+    assert list(all_scenarios())[:len(built_in)] == built_in  # installed ones follow
 
 
 def test_an_unknown_scenario_names_the_choices() -> None:
@@ -32,29 +29,24 @@ def test_an_unknown_scenario_names_the_choices() -> None:
 
 
 def test_variants_and_what_the_gate_may_check() -> None:
-    for name, definition in builtin().items():
+    for name, definition in all_scenarios().items():
+        if name not in BUILT_IN:
+            continue
         if name.startswith("socket-"):
             assert definition.variants == tuple(RECEIVE_PATHS)
             assert definition.reference == "sock_recv_into"
         elif name == "monitor":
-            assert definition.variants == tuple(STRATEGIES)
+            assert definition.variants == tuple(all_strategies())
         else:
-            assert definition.variants == (FLOOR, *STRATEGIES)
+            assert definition.variants == (FLOOR, *all_strategies())
         short, long = definition.default_ops
         assert 0 < short < long
-    timing_bound = {n for n, d in builtin().items() if not d.deterministic}
+    timing_bound = {n for n, d in BUILT_IN.items() if not d.deterministic}
     assert timing_bound == {"thread", "monitor", "socket-64", "socket-4k", "socket-64k"}
 
 
-def test_register_adds_a_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("vts.suite.scenarios.SCENARIOS", dict(SCENARIOS))
-    extra = Scenario("extra", "nothing", ("floor",), SCENARIOS["fresh"].open)
-    register(extra)
-    assert scenario("extra") is extra
-
-
 @pytest.mark.parametrize("name", ["fresh", "wait", "thread", "fanout-10"])
-@pytest.mark.parametrize("variant", [FLOOR, *STRATEGIES])
+@pytest.mark.parametrize("variant", [FLOOR, *all_strategies()])
 def test_every_loop_scenario_runs_every_variant(name: str, variant: str) -> None:
     loop = asyncio.new_event_loop()
     workload = scenario(name).open(variant, loop)

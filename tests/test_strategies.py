@@ -112,7 +112,7 @@ def test_an_unknown_strategy_name_is_a_lookup_error() -> None:
         UnknownNameError,
         match=(
             r"^unknown strategy 'fastest'; choose from: future_per_call, cached_result, "
-            r"handwritten, manual_reset, pooled$"
+            r"handwritten, manual_reset, pooled, event_per_publish$"  # then the installed example
         ),
     ):
         strategy_class("fastest")

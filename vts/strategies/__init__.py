@@ -1,9 +1,19 @@
-"""The five strategies behind one interface, selected by name from `STRATEGIES`."""
+"""The strategies behind one interface, by name: the built-in ones in `STRATEGIES`, and the
+ones installed distributions add through the `vts.strategies` entry-point group.
+
+An entry point names a `Strategy` subclass whose `name` is the entry point's name, e.g.
+`event_per_publish = "vts_event_strategy.strategy:EventPerPublish"`. Entry points load
+at the first lookup (`all_strategies`, `strategy_class`), not at import; one that fails
+to import or to implement the interface is kept aside as broken (`strategy_registry()`),
+and asking for it by name raises its one-line error.
+"""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from vts.entry_points import Loaded, Registry
 from vts.errors import UnknownNameError
 from vts.strategies.base import Freshness, Strategy
 from vts.strategies.cached_result import CachedResult
@@ -12,20 +22,53 @@ from vts.strategies.handwritten import Handwritten
 from vts.strategies.manual_reset import ManualReset
 from vts.strategies.pooled import Pooled
 
+GROUP = "vts.strategies"
+
 # Name -> class, in the order reports list them (the reference first).
 _ORDER: tuple[type[Strategy[Any]], ...] = (
     FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled)
 STRATEGIES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _ORDER}
 
 
+def _check(name: str, obj: object) -> type[Strategy[Any]]:
+    """`obj` if it is a concrete Strategy subclass named `name`; else TypeError saying why."""
+    if not (isinstance(obj, type) and issubclass(obj, Strategy)):
+        raise TypeError(f"is {obj!r}, not a subclass of vts.Strategy")
+    if inspect.isabstract(obj):
+        missing = ", ".join(sorted(obj.__abstractmethods__))
+        raise TypeError(f"is {obj.__qualname__}, which does not implement {missing} "
+                        "of vts.Strategy")
+    declared = getattr(obj, "name", None)
+    if declared != name:
+        raise TypeError(f"is {obj.__qualname__}, whose name is {declared!r}; set "
+                        f"name = {name!r} to match the entry point")
+    return obj
+
+
+_REGISTRY: Registry[type[Strategy[Any]]] = Registry(GROUP, "strategy", STRATEGIES, _check)
+
+
+def strategy_registry() -> Loaded[type[Strategy[Any]]]:
+    """Every strategy with its origin (built-in or a distribution), and the broken ones."""
+    return _REGISTRY.loaded()
+
+
+def all_strategies() -> dict[str, type[Strategy[Any]]]:
+    """Name -> class: the built-in strategies, then the installed ones by name."""
+    return {name: entry.value for name, entry in _REGISTRY.loaded().entries.items()}
+
+
 def strategy_class(name: str) -> type[Strategy[Any]]:
-    """The strategy registered as `name`; an UnknownNameError lists the valid names."""
-    try:
-        return STRATEGIES[name]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown strategy {name!r}; choose from: {', '.join(STRATEGIES)}"
-        ) from None
+    """The strategy registered as `name`; an UnknownNameError lists the valid names, or
+    says why an installed one named so is broken."""
+    loaded = _REGISTRY.loaded()
+    if name in loaded.entries:
+        return loaded.entries[name].value
+    if name in loaded.broken:
+        raise UnknownNameError(loaded.broken[name].message)
+    raise UnknownNameError(
+        f"unknown strategy {name!r}; choose from: {', '.join(loaded.entries)}")
 
 
-__all__ = ["STRATEGIES", "Freshness", "Strategy", "strategy_class"]
+__all__ = ["GROUP", "STRATEGIES", "Freshness", "Strategy", "all_strategies",
+           "strategy_class", "strategy_registry"]

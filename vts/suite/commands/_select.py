@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from vts.strategies import STRATEGIES
+from vts.entry_points import Broken
+from vts.strategies import strategy_registry
 from vts.suite.errors import UsageError
 from vts.suite.loops import LOOPS
-from vts.suite.scenarios import FLOOR, Scenario, all_scenarios, scenario
+from vts.suite.scenarios import FLOOR, Scenario, all_scenarios, scenario, scenario_registry
 
 
 def _names(values: list[str] | None) -> list[str] | None:
@@ -49,19 +50,32 @@ class Slice:
                    _names(args.python))
 
 
+def _refuse_broken(kind: str, broken: dict[str, Broken]) -> None:
+    """Every one of `kind` was asked for (no names given): a broken one is bad input."""
+    if broken:
+        first, *more = broken.values()
+        also = f" (and {len(more)} more broken {kind}; see vts list)" if more else ""
+        raise UsageError(first.message + also)
+
+
 def selected_scenarios(chosen: Slice) -> list[Scenario]:
     names = chosen.scenarios
     if names is None:
+        _refuse_broken("scenarios", scenario_registry().broken)
         return list(all_scenarios().values())
     return [scenario(name) for name in names]
 
 
 def selected_variants(chosen: Slice, scenarios: list[Scenario]) -> list[str] | None:
+    registry = strategy_registry()
     names = chosen.strategies
     if names is None:
+        _refuse_broken("strategies", registry.broken)
         return None
-    known = {FLOOR, *STRATEGIES} | {v for s in scenarios for v in s.variants}
+    known = {FLOOR, *registry.entries} | {v for s in scenarios for v in s.variants}
     for name in names:
+        if name in registry.broken:
+            raise UsageError(registry.broken[name].message)
         if name not in known:
             raise UsageError(f"unknown strategy {name!r}; choose from: {', '.join(sorted(known))}")
     return names

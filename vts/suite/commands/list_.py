@@ -1,4 +1,9 @@
-"""`vts list`: the strategies, scenarios, loops and interpreters a run can select."""
+"""`vts list`: the strategies, scenarios, loops and interpreters a run can select.
+
+Each strategy and scenario says where it comes from: built-in, or the distribution that
+installed it. An installed one that is broken is left out of the tables and named in
+an `error:` line at the end (exit 2), after everything that did load.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from vts.strategies import STRATEGIES
+from vts.strategies import strategy_registry
 from vts.suite.environments import discover
 from vts.suite.loops import LOOPS, loop_available
-from vts.suite.scenarios import all_scenarios
+from vts.suite.scenarios import all_scenarios, scenario_registry
 
 help = "list strategies, scenarios, event loops and interpreters"
 
@@ -22,17 +27,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
-    strategies = Table("strategy", "what it trades", title="Strategies")
-    for name, cls in STRATEGIES.items():
-        doc = sys.modules[cls.__module__].__doc__ or ""
-        strategies.add_row(name, doc.strip().splitlines()[0])
-    console.print(strategies)
-    scenarios = Table("scenario", "one operation is", "variants", title="Scenarios")
-    for scenario in all_scenarios().values():
-        scenarios.add_row(scenario.name, scenario.operation, ", ".join(scenario.variants))
-    console.print(scenarios)
+    strategies = strategy_registry()
+    table = Table("strategy", "from", "what it trades", title="Strategies")
+    for name, strategy in strategies.entries.items():
+        doc = sys.modules[strategy.value.__module__].__doc__ or ""
+        table.add_row(name, strategy.origin, (doc.strip().splitlines() or [""])[0])
+    console.print(table)
+    scenarios = scenario_registry()
+    resolved = all_scenarios()
+    table = Table("scenario", "from", "one operation is", "variants", title="Scenarios")
+    for name, entry in scenarios.entries.items():
+        table.add_row(name, entry.origin, entry.value.operation,
+                      ", ".join(resolved[name].variants))
+    console.print(table)
     loops = ", ".join(f"{kind}{'' if loop_available(kind) else ' (not installed)'}"
                       for kind in LOOPS)
     console.print(f"Event loops: {loops}")
     console.print(f"Interpreters: {', '.join(discover())}")
-    return 0
+    broken = [*strategies.broken.values(), *scenarios.broken.values()]
+    for each in broken:
+        print(f"error: {each.message}", file=sys.stderr)
+    return 2 if broken else 0

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vts.entry_points import BUILT_IN
+from vts.strategies import strategy_registry
 from vts.suite import results
 from vts.suite.environments import ROOT, Interpreter, ensure
-from vts.suite.scenarios import Scenario
+from vts.suite.scenarios import Scenario, scenario_registry
 
 # pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
 # "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
@@ -184,14 +186,27 @@ def calibration(python: Path) -> dict[str, Any]:
 
 def plan(scenarios: list[Scenario], variants: list[str] | None,
          interpreters: list[Interpreter], loops: list[str]) -> Iterator[CellSpec]:
-    """Every cell of the slice, interpreter by interpreter (loops checked per interpreter)."""
+    """Every cell of the slice, interpreter by interpreter (loops checked per interpreter).
+
+    A strategy or scenario from an installed distribution is measured on this interpreter
+    only: the other interpreters' environments (`.venvs/X.Y`) hold the cell dependencies,
+    not the distributions installed here.
+    """
     for interpreter in interpreters:
         python = ensure(interpreter)
         for loop in loops_in(python, loops):
             for scenario in scenarios:
                 for variant in scenario.variants:
-                    if variants is None or variant in variants:
+                    if variants is not None and variant not in variants:
+                        continue
+                    if interpreter.is_current or _built_in(scenario, variant):
                         yield CellSpec(scenario, variant, interpreter, loop)
+
+
+def _built_in(scenario: Scenario, variant: str) -> bool:
+    strategy = strategy_registry().entries.get(variant)
+    origin = scenario_registry().entries[scenario.name].origin
+    return origin == BUILT_IN and (strategy is None or strategy.origin == BUILT_IN)
 
 
 __all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "measure", "plan", "run_matrix", "run_python"]

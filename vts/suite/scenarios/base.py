@@ -54,3 +54,5 @@ class Scenario:
     deterministic: bool = True  # exact allocation counts repeat; the gate checks only these
     default_ops: tuple[int, int] = (10_000, 20_000)  # run lengths for the allocation counter
     message_bytes: int | None = None  # set where an operation moves a message (throughput)
+    # True: every registered strategy (built-in or installed) is a variant, after `variants`.
+    every_strategy: bool = False

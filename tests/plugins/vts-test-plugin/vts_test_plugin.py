@@ -1,8 +1,10 @@
-"""Test-only cells, loaded by the measuring subprocesses through VTS_PLUGINS.
+"""Test-only cells, added through the `vts.scenarios` entry-point group.
 
 `test-wait` runs the real `wait` workload with `pooled` and `pooled_leaky`, a pooled
 strategy that keeps one extra object per operation (the regression the gate must catch);
-`test-crash` has a variant that kills its process and one that raises.
+`test-crash` has a variant that kills its process and one that raises. `make test`
+installs this distribution with `pip install --target .venv/test-plugins/good`, off the
+venv's path: only tests that put that directory on sys.path and PYTHONPATH see it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from vts.strategies import Freshness
 from vts.strategies.pooled import Pooled
-from vts.suite.scenarios import Scenario, Workload, register
+from vts.suite.scenarios import Scenario, Workload
 from vts.suite.scenarios.workloads import WaitWorkload
 
 
@@ -36,6 +38,7 @@ def _open_crash(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
     raise RuntimeError("this cell always fails")
 
 
-register(Scenario("test-wait", "the wait workload, for the gate tests",
-                  ("pooled", "pooled_leaky"), _open_wait))
-register(Scenario("test-crash", "a cell that crashes", ("segfault_like", "raises"), _open_crash))
+TEST_WAIT = Scenario("test-wait", "the wait workload, for the gate tests",
+                     ("pooled", "pooled_leaky"), _open_wait)
+TEST_CRASH = Scenario("test-crash", "a cell that crashes", ("segfault_like", "raises"),
+                      _open_crash)

@@ -204,3 +204,17 @@ def source_kind(request: pytest.FixtureRequest) -> Iterator[SourceKind]:
     yield kind
     while _open_sockets:
         _open_sockets.pop().close()
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Path:
+    """A directory this process cannot create files in. Root ignores file modes, so as root
+    it is /sys/kernel (a read-only file system to root too); otherwise a 0o555 directory."""
+    if os.geteuid() == 0:
+        if not os.path.isdir("/sys/kernel"):
+            pytest.skip("running as root without /sys: no directory is read-only to root")
+        return Path("/sys/kernel")
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    directory.chmod(0o555)
+    return directory

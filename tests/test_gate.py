@@ -277,6 +277,40 @@ def test_baseline_update_refuses_a_corrupt_baseline(capsys: pytest.CaptureFixtur
     assert baseline.read_text(encoding="utf-8") == "{"
 
 
+def test_baseline_update_into_a_read_only_directory_is_one_line(
+        capsys: pytest.CaptureFixture[str], read_only_dir: Path) -> None:
+    baseline = read_only_dir / "baseline.json"
+    code, out, err = vts(capsys, "baseline", "update", RUN, "--baseline", baseline)
+    assert (code, out, err) == (2, "", f"error: {baseline}: cannot write (Permission denied)\n")
+
+
+def test_baseline_update_respects_a_read_only_baseline(capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    shutil.copy(FIXTURES / "gate_baseline_lower.json", baseline)
+    baseline.chmod(0o444)
+    before = baseline.read_bytes()
+    code, out, err = vts(capsys, "baseline", "update", RUN, "--baseline", baseline)
+    assert (code, out) == (2, "")
+    assert err == (f"error: {baseline}: the file is read-only; make it writable "
+                   f"(chmod u+w {baseline}) to replace it\n")
+    assert baseline.read_bytes() == before
+
+
+def test_a_new_baseline_gets_the_usual_mode(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        baseline = tmp_path / "baseline.json"
+        assert vts(capsys, "baseline", "update", RUN, "--baseline", baseline)[0] == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(baseline.stat().st_mode) == 0o644
+
+
 def test_gate_result_verdicts() -> None:
     result = gate.GateResult(tolerance=0.0)
     assert (result.exit_code, result.verdict()) == (0, "within the baseline")

@@ -210,6 +210,13 @@ def test_corrupt_explicit_baseline_exits_2(capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().err.startswith(f"error: {corrupt}: not valid JSON (")
 
 
+def test_report_into_a_read_only_directory_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                      read_only_dir: Path) -> None:
+    output = read_only_dir / "report.html"
+    assert main(["report", str(FIXTURES / "run_small.json"), "-o", str(output)]) == 2
+    assert capsys.readouterr().err == f"error: {output}: cannot write (Permission denied)\n"
+
+
 def test_missing_results_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "nope.json")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'nope.json'}: no such results file\n"

@@ -205,3 +205,67 @@ def test_rebase_rewrites_relative_paths(tmp_path: Path) -> None:
     assert rebased["cells"][0]["memray"]["flamegraph"] == "../runs/r1/memray/a.html"
     assert rebased["cells"][0]["timing"]["pyperf_json"] == "/abs/p.json"
     assert run["cells"][0]["memray"]["flamegraph"] == "memray/a.html"
+
+
+def _broken(tmp_path: Path, edit: Any) -> Path:
+    data = json.loads((FIXTURES / "gate_run.json").read_text(encoding="utf-8"))
+    edit(data)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def _set(*keys: object, value: object) -> Any:
+    def edit(data: Any) -> None:
+        for key in keys[:-1]:
+            data = data[key]
+        data[keys[-1]] = value
+    return edit
+
+
+POOLED = "cell pooled/wait/3.12/asyncio"
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (_set("environments", value=[{"python": "3.12"}]),
+     "'environments' must be an object, not a list ([{\"python\": \"3.12\"}])"),
+    (_set("machine", value=None), "'machine' must be an object, not null"),
+    (_set("environments", "3.12/asyncio", value="3.12"),
+     "'environments.3.12/asyncio' must be an object, not a string ('3.12')"),
+    (_set("scenarios", "wait", value=7), "'scenarios.wait' must be an object, not a number (7)"),
+    (_set("run_id", value=12), "'run_id' must be a string, not a number (12)"),
+    (_set("cells", 2, "timing", "mean_ns", value="fast"),
+     f"{POOLED}: 'timing.mean_ns' must be a finite number or null, not a string ('fast')"),
+    (_set("cells", 2, "allocs", value=[1, 2]),
+     f"{POOLED}: 'allocs' must be an object or null, not a list ([1, 2])"),
+    (_set("cells", 2, "allocs", "ops", value=[10000]),
+     f"{POOLED}: 'allocs.ops' must be two run lengths [short, long], not a list "
+     "([10000])"),
+    (_set("cells", 2, "status", value="fine"),
+     f"{POOLED}: 'status' must be 'ok' or 'failed', not a string ('fine')"),
+    (_set("cells", 2, "error", value=["x"]),
+     f"{POOLED}: 'error' must be a string or null, not a list ([\"x\"])"),
+    (_set("cells", 2, "extra", value=None), f"{POOLED}: 'extra' must be an object, not null"),
+    (_set("cells", 2, "deterministic", value="yes"),
+     f"{POOLED}: 'deterministic' must be true or false, not a string ('yes')"),
+    (_set("cells", 2, "latency", value={"p50_ns": True}),
+     f"{POOLED}: 'latency.p50_ns' must be a finite number or null, not true"),
+    (_set("cells", 2, "python", value=3.12),
+     f"{POOLED}: 'python' must be a string, not a number (3.12)"),
+])
+def test_a_wrongly_typed_field_is_one_line_naming_it(tmp_path: Path, edit: Any,
+                                                     message: str) -> None:
+    path = _broken(tmp_path, edit)
+    with pytest.raises(UsageError) as info:
+        results.load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_report_on_a_wrongly_typed_file_exits_2(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from vts.suite.cli import main
+
+    path = _broken(tmp_path, _set("environments", value=[]))
+    assert main(["report", str(path), "-o", str(tmp_path / "report.html")]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"error: {path}: 'environments' must be an object, not a list ([])\n")

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vts.suite import atomic
+from vts.suite import atomic, schema
 from vts.suite.errors import UsageError
 
 # results.json schema history:
@@ -36,11 +36,9 @@ SCHEMA_VERSION = 1
 Run = dict[str, Any]
 Cell = dict[str, Any]
 
-RUN_KEYS = (
-    "schema_version", "run_id", "created", "mode", "machine", "scenarios", "environments",
-    "cells",
-)
-CELL_KEYS = ("id", "strategy", "scenario", "python", "loop", "status")
+# The keys a run and a cell cannot be read without (the schema declares the rest).
+RUN_KEYS = schema.REQUIRED_RUN
+CELL_KEYS = schema.REQUIRED_CELL
 MODES = ("fast", "full", "allocs-only")
 DEFAULT_REFERENCE = "future_per_call"
 
@@ -167,18 +165,9 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
             f"{where}: schema_version {version!r} is not supported (this vts reads "
             f"{SCHEMA_VERSION}){suffix}"
         )
-    missing = [key for key in RUN_KEYS if key not in run]
-    if missing:
-        raise UsageError(f"{where}: missing key(s) {', '.join(missing)}{suffix}")
-    if not isinstance(run["cells"], list):
-        raise UsageError(f"{where}: 'cells' is not a list{suffix}")
-    for index, cell in enumerate(run["cells"]):
-        if not isinstance(cell, dict):
-            raise UsageError(f"{where}: cell {index} is not a JSON object{suffix}")
-        missing = [key for key in CELL_KEYS if key not in cell]
-        if missing:
-            name = cell.get("id", f"#{index}")
-            raise UsageError(f"{where}: cell {name} lacks key(s) {', '.join(missing)}{suffix}")
+    problem = schema.check(run)
+    if problem:
+        raise UsageError(f"{where}: {problem}{suffix}")
     return run
 
 

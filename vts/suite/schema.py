@@ -1,0 +1,148 @@
+"""The results.json schema as data, checked field by field when a file is loaded.
+
+Rule 1: every field the report and the gate read has its type declared here, and `check`
+names the first field of another type in one line (the loader raises it as a
+`UsageError`): a wrongly typed file is unusable input, never a TypeError deep in a renderer.
+Rule 2: a field not declared here is allowed and never read, so a newer writer can add one;
+a declared field may be absent unless the run or cell cannot be read without it
+(`REQUIRED_RUN`, `REQUIRED_CELL`).
+Rule 3: numbers are finite and never booleans. NaN and Infinity are not JSON, though
+Python's `json` writes and reads them; a NaN allocation figure once passed the gate as
+"unchanged", since every comparison with NaN is false.
+
+docs/results-schema.md describes the same fields for people; a field added there is added
+here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a field must hold: `expected` is said in the message, `accepts` checks it."""
+
+    expected: str
+    accepts: Callable[[object], bool]
+
+
+def _number(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _or_null(kind: Kind) -> Kind:
+    return Kind(f"{kind.expected} or null", lambda v: v is None or kind.accepts(v))
+
+
+STRING = Kind("a string", lambda v: isinstance(v, str))
+NUMBER = Kind("a finite number", _number)
+INTEGER = Kind("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
+OBJECT = Kind("an object", lambda v: isinstance(v, dict))
+LIST = Kind("a list", lambda v: isinstance(v, list))
+OBJECTS = Kind("a list of objects",
+               lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v))
+STATUS = Kind("'ok' or 'failed'", lambda v: v in ("ok", "failed"))
+RUN_LENGTHS = Kind("two run lengths [short, long]",
+                   lambda v: isinstance(v, list) and len(v) == 2 and all(INTEGER.accepts(x)
+                                                                          for x in v))
+
+RUN_FIELDS: dict[str, Kind] = {
+    "schema_version": INTEGER, "run_id": STRING, "created": STRING, "mode": STRING,
+    "machine": OBJECT, "machines": OBJECTS, "scenarios": OBJECT, "environments": OBJECT,
+    "cells": LIST,
+}
+REQUIRED_RUN = ("schema_version", "run_id", "created", "mode", "machine", "scenarios",
+                "environments", "cells")
+# Maps whose every value is an object: scenarios and environments, by name.
+OBJECT_MAPS = ("scenarios", "environments")
+
+CELL_FIELDS: dict[str, Kind] = {
+    "id": STRING, "strategy": STRING, "scenario": STRING, "python": STRING, "loop": STRING,
+    "status": STATUS, "error": _or_null(STRING), "deterministic": BOOLEAN,
+    "allocs": _or_null(OBJECT), "timing": _or_null(OBJECT), "latency": _or_null(OBJECT),
+    "memray": _or_null(OBJECT), "extra": OBJECT,
+}
+REQUIRED_CELL = ("id", "strategy", "scenario", "python", "loop", "status")
+
+# The fields of each section of a cell (when the section is an object).
+SECTION_FIELDS: dict[str, dict[str, Kind]] = {
+    "allocs": {"allocs_per_op": _or_null(NUMBER), "bytes_per_op": _or_null(NUMBER),
+               "gc_per_1k_ops": _or_null(NUMBER), "ops": RUN_LENGTHS},
+    "timing": {"mean_ns": _or_null(NUMBER), "stdev_ns": _or_null(NUMBER),
+               "median_ns": _or_null(NUMBER), "values": _or_null(INTEGER),
+               "pyperf_json": _or_null(STRING)},
+    "latency": {"p50_ns": _or_null(NUMBER), "p99_ns": _or_null(NUMBER),
+                "max_ns": _or_null(NUMBER), "histogram": _or_null(OBJECT)},
+    "memray": {"flamegraph": _or_null(STRING), "peak_bytes": _or_null(NUMBER),
+               "total_allocations": _or_null(NUMBER), "top_sites": _or_null(OBJECTS)},
+}
+
+
+def describe(value: object) -> str:
+    """A JSON value as a message says it: 'null', 'a string ('x')', 'nan', 'a list ([1])'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})" if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({shown!r})"
+    if isinstance(value, list):
+        text = json.dumps(value)
+        return f"a list ({text})" if len(text) <= 40 else "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _field(name: str, value: object, kind: Kind) -> str | None:
+    if kind.accepts(value):
+        return None
+    return f"'{name}' must be {kind.expected}, not {describe(value)}"
+
+
+def check(run: object) -> str | None:
+    """The first problem with `run` as a results file, in one line; None when it has none."""
+    if not isinstance(run, dict):
+        return "not a results file (expected a JSON object)"
+    missing = [key for key in REQUIRED_RUN if key not in run]
+    if missing:
+        return f"missing key(s) {', '.join(missing)}"
+    for name, kind in RUN_FIELDS.items():
+        if name in run and (problem := _field(name, run[name], kind)):
+            return problem
+    for name in OBJECT_MAPS:
+        for key, value in run[name].items():
+            if problem := _field(f"{name}.{key}", value, OBJECT):
+                return problem
+    for index, cell in enumerate(run["cells"]):
+        if problem := check_cell(index, cell):
+            return problem
+    return None
+
+
+def check_cell(index: int, cell: object) -> str | None:
+    """The first problem with cell number `index`, naming the cell by its id if it has one."""
+    if not isinstance(cell, dict):
+        return f"cell #{index} must be an object, not {describe(cell)}"
+    name = f"cell {cell['id']}" if isinstance(cell.get("id"), str) else f"cell #{index}"
+    missing = [key for key in REQUIRED_CELL if key not in cell]
+    if missing:
+        return f"{name} lacks key(s) {', '.join(missing)}"
+    for field, kind in CELL_FIELDS.items():
+        if field in cell and (problem := _field(field, cell[field], kind)):
+            return f"{name}: {problem}"
+    for section, fields in SECTION_FIELDS.items():
+        block = cell.get(section)
+        if not isinstance(block, Mapping):
+            continue
+        for field, kind in fields.items():
+            if field in block and (problem := _field(f"{section}.{field}", block[field], kind)):
+                return f"{name}: {problem}"
+    return None

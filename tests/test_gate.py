@@ -40,10 +40,12 @@ def test_regression_exits_1_and_names_the_cell(capsys: pytest.CaptureFixture[str
     assert (code, err) == (1, "")
     assert out == (
         f"gate: 4 cell(s) compared with {baseline} (allocations per op, tolerance 0)\n"
-        "  REGRESSION pooled/wait/3.12/asyncio: baseline 20.4, now 22.4 (+2)\n"
+        "  REGRESSION pooled/wait/3.12/asyncio: baseline 20.4, now 22.4 (+2); bytes/op 1,700 B "
+        "-> 1,860 B (+160 B), GC/1k 0 -> 0\n"
         "  FAILED     manual_reset/wait/3.12/asyncio: RuntimeError: source completed twice "
         "(baseline 26.4)\n"
-        "  improved   cached_result/fresh/3.12/asyncio: baseline 1, now 0 (-1)\n"
+        "  improved   cached_result/fresh/3.12/asyncio: baseline 1, now 0 (-1); bytes/op 48 B "
+        "-> 0 B (-48 B), GC/1k 0 -> 0\n"
         f"  1 improvement(s): record them with {UPDATE}\n"
         "timing (mean per op, reported, not gated):\n"
         "             pooled/wait/3.12/asyncio: 6.800 µs -> 7.517 µs (+10.5%, not tested)\n"
@@ -89,8 +91,10 @@ def test_no_matching_cells_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = vts(capsys, "gate", RUN, "--baseline",
                        FIXTURES / "gate_baseline_other_env.json")
     assert code == 2
-    assert err == ("error: no cell matches the baseline (this run: 3.12/asyncio; baseline: "
-                   f"3.11/uvloop); add them with {UPDATE}\n")
+    assert err == ("error: nothing to compare: no gated cell of this run is in the baseline "
+                   "(this run: 3.12/asyncio, 4 cell(s) not in the baseline; baseline: "
+                   f"3.11/uvloop); gate a run of deterministic scenarios, or add its cells with "
+                   f"{UPDATE}\n")
 
 
 def test_corrupt_results_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -116,21 +120,36 @@ def test_bad_tolerance_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
         gate.compare(results.load(RUN), results.load(RUN), tolerance=-1.0)
 
 
+def _as_this_interpreter(tmp_path: Path, source: Path) -> Path:
+    """A copy of the fixture `source` whose cells and environments are this interpreter's
+    (--measure measures this one only)."""
+    from vts.suite.environments import current_version
+
+    here = current_version()
+    text = source.read_text(encoding="utf-8").replace('"3.12', f'"{here}').replace(
+        "/3.12/", f"/{here}/")
+    path = tmp_path / source.name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_measure_gates_what_bench_measured(capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
     """The wiring only: --measure gates the results file the quick measurement wrote
     (tests/test_runner.py measures for real)."""
     from vts.suite.commands import gate as gate_command
 
     calls: list[bool] = []
+    measured = _as_this_interpreter(tmp_path, RUN)
 
     def measure_for_gate() -> Path:
         calls.append(True)
-        return RUN
+        return measured
 
     monkeypatch.setattr(gate_command, "measure_for_gate", measure_for_gate)
     code, out, _ = vts(capsys, "gate", "--measure", "--baseline",
-                       FIXTURES / "gate_baseline_equal.json")
+                       _as_this_interpreter(tmp_path, FIXTURES / "gate_baseline_equal.json"))
     assert code == 0 and out.endswith("verdict: within the baseline\n")
     assert calls == [True]
 
@@ -143,7 +162,8 @@ def test_markdown_is_appended(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert code == 1
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n### Gate: allocations per op vs ")
-    assert "| pooled/wait/3.12/asyncio | 20.4 | 22.4 | +2 | ▲ regression |" in text
+    assert ("| pooled/wait/3.12/asyncio | 20.4 | 22.4 | +2 | 1,700 B → 1,860 B | 0 → 0 | "
+            "▲ regression |") in text
 
 
 # --- timing --------------------------------------------------------------------------------
@@ -355,3 +375,202 @@ def test_a_difference_within_the_figures_resolution_is_not_a_regression() -> Non
     gate = compare(one_more, baseline)
     assert gate.exit_code == 1
     assert [diff.cell_id for diff in gate.regressions] == ["pooled/fanout-100/3.11/asyncio"]
+# --- the gate passes only what it compared (unusable figures, zero cells, inputs first) ---
+
+def _edited(tmp_path: Path, source: Path, name: str, edit: Any) -> Path:
+    data = json.loads(source.read_text(encoding="utf-8"))
+    edit(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")  # json writes NaN / -Infinity as is
+    return path
+
+
+def _set_allocs(value: object, cell_id: str = "pooled/wait/3.12/asyncio") -> Any:
+    def edit(data: dict[str, Any]) -> None:
+        for cell in data["cells"]:
+            if cell["id"] == cell_id:
+                cell["allocs"]["allocs_per_op"] = value
+    return edit
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (float("nan"), "must be a finite number or null, not nan"),
+    (float("-inf"), "must be a finite number or null, not -inf"),
+    ("many", "must be a finite number or null, not a string ('many')"),
+    (-1.0, "is -1, below zero: measure the cell again"),
+])
+@pytest.mark.parametrize("side", ["run", "baseline"])
+def test_an_unusable_figure_exits_2_naming_the_cell(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path, value: object, shown: str,
+                                                    side: str) -> None:
+    equal = FIXTURES / "gate_baseline_equal.json"
+    run, baseline = RUN, equal
+    if side == "run":
+        run = bad = _edited(tmp_path, RUN, "results.json", _set_allocs(value))
+        hint = ""
+    else:
+        baseline = bad = _edited(tmp_path, equal, "baseline.json", _set_allocs(value))
+        hint = f"; fix it, or delete it and run {UPDATE}"
+    code, out, err = vts(capsys, "gate", run, "--baseline", baseline)
+    assert (code, out) == (2, "")
+    assert err == (f"error: {bad}: cell pooled/wait/3.12/asyncio: 'allocs.allocs_per_op' "
+                   f"{shown}{hint}\n")
+
+
+def test_zero_compared_cells_is_nothing_to_compare(capsys: pytest.CaptureFixture[str],
+                                                   tmp_path: Path) -> None:
+    def only_an_ungated_cell(data: dict[str, Any]) -> None:
+        (cell,) = [c for c in data["cells"] if c["id"] == "pooled/wait/3.12/asyncio"]
+        cell["deterministic"] = False  # as a thread or monitor cell is
+        data["cells"] = [cell]
+
+    run = _edited(tmp_path, RUN, "results.json", only_an_ungated_cell)
+    code, out, err = vts(capsys, "gate", run, "--baseline", FIXTURES / "gate_baseline_equal.json")
+    assert (code, out) == (2, "")
+    assert err == ("error: nothing to compare: no gated cell of this run is in the baseline "
+                   "(this run: 3.12/asyncio, 1 cell(s) not gated; baseline: 3.12/asyncio); "
+                   f"gate a run of deterministic scenarios, or add its cells with {UPDATE}\n")
+
+
+def test_the_default_baseline_is_the_projects(capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from vts.suite.environments import ROOT
+
+    assert gate.DEFAULT_BASELINE == ROOT / "reports" / "baseline.json"
+    monkeypatch.chdir(tmp_path)  # not the project: the default still finds its baseline
+    shutil.copy(gate.DEFAULT_BASELINE, tmp_path / "results.json")  # a baseline is a run
+    code, out, err = vts(capsys, "gate", "results.json")
+    assert (code, err) == (0, "")
+    assert f"compared with {gate.DEFAULT_BASELINE} " in out
+
+
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "unusable", "other interpreter",
+                                     "markdown directory"])
+def test_measure_checks_every_input_before_measuring(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     problem: str) -> None:
+    import vts.suite.commands.gate as gate_command
+    from vts.suite.environments import current_version
+
+    measured: list[object] = []
+    monkeypatch.setattr(gate_command, "measure_for_gate", lambda: measured.append(1) or RUN)
+    monkeypatch.chdir(tmp_path)
+    here = current_version()
+    baseline = tmp_path / "baseline.json"
+    _as_this_interpreter(tmp_path, FIXTURES / "gate_baseline_equal.json").rename(baseline)
+    text = baseline.read_text(encoding="utf-8")
+    extra: list[str | Path] = []
+    if problem == "missing":
+        baseline.unlink()
+        message = f"{baseline}: no such baseline file; create it with {UPDATE}"
+    elif problem == "corrupt":
+        baseline.write_text("{", encoding="utf-8")
+        message = (f"{baseline}: not valid JSON (Expecting property name enclosed in double "
+                   f"quotes at line 1 column 2); fix it, or delete it and run {UPDATE}")
+    elif problem == "unusable":
+        _edited(tmp_path, baseline, "baseline.json",
+                _set_allocs(-3.0, f"pooled/wait/{here}/asyncio"))
+        message = (f"{baseline}: cell pooled/wait/{here}/asyncio: 'allocs.allocs_per_op' is -3, "
+                   f"below zero: measure the cell again; fix it, or delete it and run {UPDATE}")
+    elif problem == "other interpreter":
+        baseline.write_text(text.replace(f"{here}", "3.99"), encoding="utf-8")
+        message = (f"{baseline} has no cell for Python {here} (it has 3.99/asyncio); record "
+                   f"them with `vts bench --allocs-only` and {UPDATE}")
+    else:
+        extra = ["--markdown", tmp_path / "no" / "summary.md"]
+        message = f"{tmp_path / 'no'}: no such directory for --markdown"
+    code, out, err = vts(capsys, "gate", "--measure", "--baseline", baseline, *extra)
+    assert (code, out, measured) == (2, "", [])
+    assert err == f"error: {message}\n"
+
+
+def _with_build(python_full: str, build: str) -> Any:
+    def edit(data: dict[str, Any]) -> None:
+        environment = data["environments"]["3.12/asyncio"]
+        environment["python_full"], environment["build"] = python_full, build
+    return edit
+
+
+BUILD_LINE = ("warning: Python 3.12: this run's build, 3.12.4 (main, Jun  6 2024), is not the "
+              "baseline's, 3.12.1 (main); counts are exact for one build: record a baseline "
+              "for this one with `vts baseline update RESULTS`")
+
+
+def test_a_different_build_is_said_on_one_line_everywhere(capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    run = _edited(tmp_path, RUN, "results.json", _with_build("3.12.4", "main, Jun  6 2024"))
+    equal = FIXTURES / "gate_baseline_equal.json"
+    code, out, _ = vts(capsys, "gate", run, "--baseline", equal)
+    assert code == 0  # said, not failed: the counts may still match
+    assert out.splitlines().count(BUILD_LINE) == 1
+    same = vts(capsys, "gate", RUN, "--baseline", equal)[1]
+    assert "warning: Python" not in same
+    code, markdown, _ = vts(capsys, "report", run, "--baseline", equal, "--format", "markdown")
+    assert code == 0 and markdown.count(BUILD_LINE.replace("`", "\\`")) == 1
+    page = tmp_path / "report.html"
+    assert vts(capsys, "report", run, "--baseline", equal, "-o", page)[0] == 0
+    import html as html_lib
+    assert html_lib.unescape(page.read_text(encoding="utf-8")).count(BUILD_LINE) == 1
+
+
+def test_the_baseline_records_each_environments_build(capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    assert vts(capsys, "baseline", "update", RUN, "--baseline", baseline)[0] == 0
+    written = results.load(baseline)["environments"]["3.12/asyncio"]
+    assert (written["python_full"], written["build"]) == ("3.12.1", "main")
+
+
+def test_ci_pins_the_interpreters_the_baseline_was_recorded_with() -> None:
+    import re
+
+    from vts.suite.environments import ROOT
+
+    workflow = (ROOT / ".github" / "workflows" / "bench.yml").read_text(encoding="utf-8")
+    (matrix,) = re.findall(r"^\s*python: \[(.*)\]$", workflow, flags=re.MULTILINE)
+    pinned = {version.strip().strip('"') for version in matrix.split(",")}
+    recorded = {env["python_full"] for env in results.load(gate.DEFAULT_BASELINE)
+                ["environments"].values()}
+    assert pinned == recorded
+
+
+def _with_figures(bytes_per_op: float, gc_per_1k_ops: float) -> Any:
+    def edit(data: dict[str, Any]) -> None:
+        for cell in data["cells"]:
+            if cell["id"] == "pooled/wait/3.12/asyncio":
+                cell["allocs"]["bytes_per_op"] = bytes_per_op
+                cell["allocs"]["gc_per_1k_ops"] = gc_per_1k_ops
+    return edit
+
+
+def test_gc_rising_from_zero_fails_the_cell(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path) -> None:
+    run = _edited(tmp_path, RUN, "results.json", _with_figures(1860.0, 4.25))
+    equal = FIXTURES / "gate_baseline_equal.json"
+    code, out, _ = vts(capsys, "gate", run, "--baseline", equal)
+    assert code == 1
+    assert ("  REGRESSION pooled/wait/3.12/asyncio: GC per 1,000 ops rose from 0 to 4.25 "
+            "(a new reference cycle?); allocations 22.4, unchanged\n") in out
+    assert out.endswith("verdict: FAIL: 1 GC regression\n")
+    markdown = tmp_path / "summary.md"
+    vts(capsys, "gate", run, "--baseline", equal, "--markdown", markdown)
+    assert ("| pooled/wait/3.12/asyncio | 22.4 | 22.4 | 0 | 1,860 B → 1,860 B | 0 → 4.25 | "
+            "▲ GC from 0 |") in markdown.read_text(encoding="utf-8")
+
+
+def test_bytes_and_gc_changes_are_shown_beside_allocations(capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    baseline = FIXTURES / "gate_baseline_lower.json"
+    run = _edited(tmp_path, RUN, "results.json", _with_figures(1927.0, 0.0))
+    out = vts(capsys, "gate", run, "--baseline", baseline)[1]
+    assert ("  REGRESSION pooled/wait/3.12/asyncio: baseline 20.4, now 22.4 (+2); "
+            "bytes/op 1,700 B -> 1,927 B (+227 B), GC/1k 0 -> 0\n") in out
+    # a drop of GC to 0 with the same allocations is not a failure, but it is shown
+    drift = _edited(tmp_path, FIXTURES / "gate_baseline_equal.json", "baseline.json",
+                    _with_figures(1919.0, 5.7))
+    code, out, _ = vts(capsys, "gate", run, "--baseline", drift)
+    assert code == 0
+    assert ("  moved      pooled/wait/3.12/asyncio: allocations 22.4, unchanged; bytes/op "
+            "1,919 B -> 1,927 B (+8 B), GC/1k 5.7 -> 0\n") in out

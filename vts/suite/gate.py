@@ -12,6 +12,13 @@ Rule 2: cells match by id (``<strategy>/<scenario>/<python>/<loop>``), so a base
 keyed by interpreter version and loop; a run may cover a slice of the baseline.
 Rule 3: timing is machine-bound and noisy: it is reported, and gates only when asked
 (`timing_threshold`) and only where pyperf's own t-test calls the change significant.
+Rule 4: the gate passes only what it compared. A figure that is not a finite number >= 0
+is unusable input (a NaN compares as "unchanged", a negative one as an "improvement"),
+and a comparison of zero cells is no verdict at all: both are `UsageError`s (exit 2).
+Rule 5: GC collections per 1,000 ops rising from 0 fail a cell (a new reference cycle,
+the regression this project already found once); bytes/op and GC/1k changes are shown
+beside allocations. A run whose interpreter build differs from the one the baseline was
+recorded with is said in one warning line: counts are exact for one build.
 
 The baseline is a results file (same schema) whose cells keep only what the gate reads
 (`vts.suite.baseline` maintains it). This module decides; `vts.suite.report` renders.
@@ -21,46 +28,76 @@ Verdicts: `GateResult.exit_code` is 0 (within) or 1 (regression); unusable input
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vts.suite import results
+from vts.suite.environments import ROOT
 from vts.suite.errors import UsageError
 
-DEFAULT_BASELINE = Path("reports/baseline.json")
+# The project's baseline, wherever vts is run from (as the runs directory is).
+DEFAULT_BASELINE = ROOT / "reports" / "baseline.json"
 UPDATE_COMMAND = "vts baseline update RESULTS"  # what every output tells a user to run
 # Float noise on top of the resolution below.
 _EPSILON = 1e-9
 # Allocations by which one run's fixed cost can differ from another's (measured: +-2 in
 # fan-out runs on 3.11, on both loops; see Rule 1).
 FIXED_COST_JITTER = 4
+# Bytes by which one run's fixed cost can differ from another's (measured: one 64 KiB
+# reallocation, future_per_call/fanout-1000 on 3.11 uvloop: 480,795.2 or 484,072 B/op over
+# 20 ops). Bytes are shown, not gated; changes within this resolution are not shown.
+FIXED_COST_JITTER_BYTES = 65_536
 
 
 class NoMatchingCells(UsageError):
-    """The run and the baseline share no cell: there is nothing to compare (exit 2)."""
+    """No gated cell of the run is in the baseline: there is nothing to compare (exit 2)."""
 
 
-def resolution(cell: results.Cell) -> float:
-    """The smallest per-op change this cell's measurement can tell from jitter."""
+def resolution(cell: results.Cell, jitter: float = FIXED_COST_JITTER) -> float:
+    """The smallest per-op change this cell's measurement can tell from `jitter` (of its
+    fixed cost: allocations by default, FIXED_COST_JITTER_BYTES for bytes)."""
     ops = (cell.get("allocs") or {}).get("ops")
     if not ops or len(ops) != 2 or ops[1] <= ops[0]:
         return 0.0
-    return float(FIXED_COST_JITTER / (ops[1] - ops[0]))
+    return float(jitter / (ops[1] - ops[0]))
 
 
 @dataclass(frozen=True)
 class AllocDiff:
-    """One cell's allocations per op, baseline vs now."""
+    """One cell's allocations per op, baseline vs now, with its bytes/op and GC per 1,000
+    ops beside them (None where a side lacks the figure)."""
 
     cell_id: str
     baseline: float
     now: float
+    baseline_bytes: float | None = None
+    now_bytes: float | None = None
+    baseline_gc: float | None = None
+    now_gc: float | None = None
+    bytes_resolution: float = 0.0
 
     @property
     def delta(self) -> float:
         return self.now - self.baseline
+
+    @property
+    def gc_from_zero(self) -> bool:
+        """GC collections where the baseline had none: a new reference cycle."""
+        return self.baseline_gc == 0 and self.now_gc is not None and self.now_gc > 0
+
+    @property
+    def bytes_moved(self) -> bool:
+        if self.baseline_bytes is None or self.now_bytes is None:
+            return False
+        return abs(self.now_bytes - self.baseline_bytes) > max(0.5, self.bytes_resolution)
+
+    @property
+    def gc_moved(self) -> bool:
+        return (self.baseline_gc is not None and self.now_gc is not None
+                and self.baseline_gc != self.now_gc)
 
 
 @dataclass(frozen=True)
@@ -94,6 +131,8 @@ class GateResult:
     tolerance: float
     timing_threshold: float | None = None
     regressions: list[AllocDiff] = field(default_factory=list)
+    # Allocations within the baseline, but GC per 1,000 ops rose from 0.
+    gc_regressions: list[AllocDiff] = field(default_factory=list)
     improvements: list[AllocDiff] = field(default_factory=list)
     unchanged: list[AllocDiff] = field(default_factory=list)
     failed: list[FailedCell] = field(default_factory=list)
@@ -105,7 +144,13 @@ class GateResult:
 
     @property
     def compared(self) -> int:
-        return len(self.regressions) + len(self.improvements) + len(self.unchanged)
+        return (len(self.regressions) + len(self.gc_regressions) + len(self.improvements)
+                + len(self.unchanged))
+
+    @property
+    def moved(self) -> list[AllocDiff]:
+        """Cells whose allocations held but whose bytes/op or GC per 1,000 ops moved."""
+        return [d for d in self.unchanged if d.bytes_moved or d.gc_moved]
 
     @property
     def timing_regressions(self) -> list[TimingDiff]:
@@ -116,12 +161,14 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.regressions or self.failed or self.timing_regressions else 0
+        failing = (self.regressions, self.gc_regressions, self.failed, self.timing_regressions)
+        return 1 if any(failing) else 0
 
     def verdict(self) -> str:
         """One line: 'within the baseline' or what failed."""
         problems = []
         for count, noun in ((len(self.regressions), "allocation regression"),
+                            (len(self.gc_regressions), "GC regression"),
                             (len(self.failed), "failed cell"),
                             (len(self.timing_regressions), "timing regression")):
             if count:
@@ -140,13 +187,16 @@ def compare(
     run_dir: str | os.PathLike[str] | None = None,
     baseline_dir: str | os.PathLike[str] | None = None,
 ) -> GateResult:
-    """Compare `run` with `baseline`; raise NoMatchingCells when no cell matches.
+    """Compare `run` with `baseline`; raise NoMatchingCells when no cell is compared.
 
     `tolerance` is in allocations per op. `run_dir` / `baseline_dir` locate the pyperf JSON
     files the timing significance test reads; without them timing is reported untested.
+    An unusable figure in either run is a UsageError (`check_figures`).
     """
     if tolerance < 0:
         raise UsageError(f"tolerance must be >= 0, not {tolerance}")
+    check_figures(run, "this run")
+    check_figures(baseline, "the baseline")
     gate = GateResult(tolerance=tolerance, timing_threshold=timing_threshold)
     reference = {cell["id"]: cell for cell in baseline["cells"] if allocs_of(cell) is not None}
     untested = 0
@@ -166,10 +216,15 @@ def compare(
         if old is None:
             gate.new.append(cell["id"])
             continue
-        diff = AllocDiff(cell["id"], float(allocs_of(old) or 0.0), now)
+        diff = AllocDiff(cell["id"], float(allocs_of(old) or 0.0), now,
+                         _figure(old, "bytes_per_op"), _figure(cell, "bytes_per_op"),
+                         _figure(old, "gc_per_1k_ops"), _figure(cell, "gc_per_1k_ops"),
+                         resolution(cell, FIXED_COST_JITTER_BYTES))
         slack = tolerance + resolution(cell) + _EPSILON
         if diff.delta > slack:
             gate.regressions.append(diff)
+        elif diff.gc_from_zero:
+            gate.gc_regressions.append(diff)
         elif diff.delta < -slack:
             gate.improvements.append(diff)
         else:
@@ -178,11 +233,9 @@ def compare(
         if timing is not None:
             gate.timing.append(timing)
             untested += timing.significant is None
-    if not gate.compared and not gate.failed and not gate.not_gated:
-        raise NoMatchingCells(
-            f"no cell matches the baseline (this run: {_env_list(run)}; baseline: "
-            f"{_env_list(baseline)}); add them with `{UPDATE_COMMAND}`"
-        )
+    if not gate.compared:
+        raise NoMatchingCells(_nothing_to_compare(run, baseline, gate))
+    gate.warnings.extend(build_differences(run, baseline, gate))
     if untested and timing_threshold is not None:
         gate.warnings.append(
             f"timing of {untested} cell(s) not gated: a pyperf JSON file is missing, so "
@@ -191,12 +244,92 @@ def compare(
     return gate
 
 
+def _nothing_to_compare(run: results.Run, baseline: results.Run, gate: GateResult) -> str:
+    """Why no cell was compared, in one line."""
+    skipped = [f"{len(ids)} cell(s) {why}" for ids, why in (
+        (gate.not_gated, "not gated"), (gate.failed, "failed"),
+        (gate.new, "not in the baseline")) if ids]
+    this_run = ", ".join([_env_list(run), *skipped])
+    return (f"nothing to compare: no gated cell of this run is in the baseline (this run: "
+            f"{this_run}; baseline: {_env_list(baseline)}); gate a run of deterministic "
+            f"scenarios, or add its cells with `{UPDATE_COMMAND}`")
+
+
+def check_figures(run: results.Run, name: str, hint: str = "") -> None:
+    """Raise UsageError naming the first cell whose allocation figures the gate cannot use.
+
+    On load the schema (`vts.suite.schema`) holds them to finite numbers or null; the gate
+    also needs allocations per op >= 0 (within the figure's resolution: an operation that
+    allocates nothing may come out at -0.0002) and GC per 1,000 ops >= 0. `name` says
+    which file ("this run", or its path); `hint` is appended to the message.
+    """
+    suffix = f"; {hint}" if hint else ""
+    for cell in run["cells"]:
+        allocs = cell.get("allocs")
+        if not isinstance(allocs, dict):
+            continue
+        for key, lowest in (("allocs_per_op", -resolution(cell) - _EPSILON),
+                            ("gc_per_1k_ops", 0.0)):
+            value = allocs.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    math.isfinite(value)):
+                raise UsageError(f"{name}: cell {cell['id']}: 'allocs.{key}' must be a "
+                                 f"finite number or null, not {value!r}{suffix}")
+            if value < lowest:
+                raise UsageError(f"{name}: cell {cell['id']}: 'allocs.{key}' is {value:g}, "
+                                 f"below zero: measure the cell again{suffix}")
+
+
+def build_differences(run: results.Run, baseline: results.Run,
+                      gate: GateResult) -> list[str]:
+    """One line per interpreter whose build in `run` is not the one the baseline recorded.
+
+    Only interpreters with compared cells count; a baseline that records no environment for
+    one says nothing about it."""
+    compared = {d.cell_id for d in
+                (*gate.regressions, *gate.gc_regressions, *gate.improvements, *gate.unchanged)}
+    lines: list[str] = []
+    seen: set[str] = set()
+    for cell in run["cells"]:
+        python = cell["python"]
+        if cell["id"] not in compared or python in seen:
+            continue
+        key = results.env_key(python, cell["loop"])
+        now, before = run["environments"].get(key), baseline["environments"].get(key)
+        if not (isinstance(now, dict) and isinstance(before, dict)):
+            continue
+        seen.add(python)
+        if _build(now) != _build(before):
+            lines.append(f"Python {python}: this run's build, {_build_name(now)}, is not the "
+                         f"baseline's, {_build_name(before)}; counts are exact for one build: "
+                         f"record a baseline for this one with `{UPDATE_COMMAND}`")
+    return lines
+
+
+def _build(environment: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(environment.get(k) for k in ("implementation", "python_full", "build"))
+
+
+def _build_name(environment: dict[str, Any]) -> str:
+    full, build = str(environment.get("python_full") or "?"), environment.get("build")
+    if not build:
+        return full
+    return str(build) if str(build).startswith(full) else f"{full} ({build})"
+
+
 def allocs_of(cell: results.Cell) -> float | None:
     """The cell's allocations per op, or None when it has none."""
+    return _figure(cell, "allocs_per_op")
+
+
+def _figure(cell: results.Cell, key: str) -> float | None:
+    """`cell["allocs"][key]` as a float, or None when the cell lacks it."""
     allocs = cell.get("allocs")
-    if not isinstance(allocs, dict) or allocs.get("allocs_per_op") is None:
+    if not isinstance(allocs, dict) or allocs.get(key) is None:
         return None
-    return float(allocs["allocs_per_op"])
+    return float(allocs[key])
 
 
 def _env_list(run: results.Run) -> str:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from vts.suite import results
 from vts.suite.commands.bench import measure_for_gate
+from vts.suite.environments import current_version
 from vts.suite.errors import UsageError
-from vts.suite.gate import DEFAULT_BASELINE, UPDATE_COMMAND, compare
+from vts.suite.gate import DEFAULT_BASELINE, UPDATE_COMMAND, check_figures, compare
 from vts.suite.report.gate_text import format_text
 
 help = "compare allocations per op with the baseline (exit 0 within, 1 regression, 2 bad input)"
@@ -54,16 +55,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give RESULTS or --measure, not both")
     if not args.measure and not args.results:
         raise UsageError("nothing to gate: give RESULTS files or --measure")
-    paths: list[Path] = [measure_for_gate()] if args.measure else args.results
-
+    # Every input is checked before anything is measured (a quick run takes minutes).
     baseline_path: Path = args.baseline
-    if not baseline_path.is_file():
-        raise UsageError(f"{baseline_path}: no such baseline file; create it with "
-                         f"`{UPDATE_COMMAND}`")
-    baseline = results.load(baseline_path, kind="baseline",
-                            hint=f"fix it, or delete it and run `{UPDATE_COMMAND}`")
+    baseline = _load_baseline(baseline_path)
+    if args.markdown is not None and not args.markdown.parent.is_dir():
+        raise UsageError(f"{args.markdown.parent}: no such directory for --markdown")
     here = Path.cwd()
-    loaded = [results.rebase(results.load(p), p.parent, here) for p in paths]
+    if args.measure:
+        _check_covers_this_interpreter(baseline, baseline_path)
+        paths = [measure_for_gate()]
+    else:
+        paths = args.results
+    loaded = []
+    for path in paths:
+        run_ = results.load(path)
+        check_figures(run_, str(path))
+        loaded.append(results.rebase(run_, path.parent, here))
     gate = compare(results.merge(loaded), baseline, args.tolerance,
                    timing_threshold=args.timing, run_dir=here,
                    baseline_dir=baseline_path.parent)
@@ -78,3 +85,23 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"{args.markdown}: cannot write ({exc.strerror})") from None
     return gate.exit_code
+
+
+def _load_baseline(path: Path) -> results.Run:
+    """The baseline, loaded and its figures checked, or a one-line UsageError."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no such baseline file; create it with `{UPDATE_COMMAND}`")
+    hint = f"fix it, or delete it and run `{UPDATE_COMMAND}`"
+    baseline = results.load(path, kind="baseline", hint=hint)
+    check_figures(baseline, str(path), hint)
+    return baseline
+
+
+def _check_covers_this_interpreter(baseline: results.Run, path: Path) -> None:
+    """--measure measures this interpreter only: the baseline must have cells for it."""
+    version = current_version()
+    if not any(cell["python"] == version for cell in baseline["cells"]):
+        has = ", ".join(dict.fromkeys(results.env_key(c["python"], c["loop"])
+                                      for c in baseline["cells"])) or "no cells"
+        raise UsageError(f"{path} has no cell for Python {version} (it has {has}); "
+                         f"record them with `vts bench --allocs-only` and `{UPDATE_COMMAND}`")

@@ -6,8 +6,8 @@ verdict in `markdown` and `html`, with the same numbers from `vts.suite.formatti
 
 from __future__ import annotations
 
-from vts.suite.formatting import fmt_count, fmt_ns, fmt_pct, fmt_signed
-from vts.suite.gate import UPDATE_COMMAND, GateResult, TimingDiff, notable_timing
+from vts.suite.formatting import fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
+from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, TimingDiff, notable_timing
 
 
 def format_text(gate: GateResult, baseline_name: str) -> str:
@@ -15,17 +15,25 @@ def format_text(gate: GateResult, baseline_name: str) -> str:
     lines = [f"gate: {gate.compared} cell(s) compared with {baseline_name} "
              f"(allocations per op, tolerance {fmt_count(gate.tolerance)})"]
     for diff in gate.regressions:
-        lines.append(f"  REGRESSION {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
-                     f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
+        lines.append(f"  REGRESSION {diff.cell_id}: {_allocs(diff)}{_beside(diff)}")
+    for diff in gate.gc_regressions:
+        lines.append(f"  REGRESSION {diff.cell_id}: GC per 1,000 ops rose from 0 to "
+                     f"{fmt_count(diff.now_gc)} (a new reference cycle?); allocations "
+                     f"{fmt_count(diff.now)}, unchanged")
     for failed in gate.failed:
         lines.append(f"  FAILED     {failed.cell_id}: {failed.error} "
                      f"(baseline {fmt_count(failed.baseline)})")
     for diff in gate.improvements:
-        lines.append(f"  improved   {diff.cell_id}: baseline {fmt_count(diff.baseline)}, "
-                     f"now {fmt_count(diff.now)} ({fmt_signed(diff.delta)})")
+        lines.append(f"  improved   {diff.cell_id}: {_allocs(diff)}{_beside(diff)}")
+    for diff in gate.moved:
+        lines.append(f"  moved      {diff.cell_id}: allocations {fmt_count(diff.now)}, "
+                     f"unchanged{_beside(diff)}")
     if gate.improvements:
         lines.append(f"  {len(gate.improvements)} improvement(s): record them with "
                      f"`{UPDATE_COMMAND}`")
+    if gate.moved:
+        lines.append(f"  {len(gate.moved)} cell(s) with moved bytes/op or GC/1k: record them "
+                     f"with `{UPDATE_COMMAND}`")
     if gate.new:
         lines.append(f"  {len(gate.new)} cell(s) not in the baseline: add them with "
                      f"`{UPDATE_COMMAND}`")
@@ -41,6 +49,24 @@ def format_text(gate: GateResult, baseline_name: str) -> str:
     lines.extend(f"warning: {warning}" for warning in gate.warnings)
     lines.append(f"verdict: {gate.verdict()}")
     return "\n".join(lines) + "\n"
+
+
+def _allocs(diff: AllocDiff) -> str:
+    return (f"baseline {fmt_count(diff.baseline)}, now {fmt_count(diff.now)} "
+            f"({fmt_signed(diff.delta)})")
+
+
+def _beside(diff: AllocDiff) -> str:
+    """'; bytes/op 1,919 B -> 1,927 B (+8 B), GC/1k 5.7 -> 0', for the figures both sides
+    have."""
+    parts = []
+    if diff.baseline_bytes is not None and diff.now_bytes is not None:
+        change = fmt_signed(diff.now_bytes - diff.baseline_bytes)
+        parts.append(f"bytes/op {fmt_bytes(diff.baseline_bytes)} -> {fmt_bytes(diff.now_bytes)}"
+                     f" ({change} B)")
+    if diff.baseline_gc is not None and diff.now_gc is not None:
+        parts.append(f"GC/1k {fmt_count(diff.baseline_gc)} -> {fmt_count(diff.now_gc)}")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def _timing_flag(gate: GateResult, timing: TimingDiff) -> str:

@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from vts.suite import results
-from vts.suite.formatting import DASH, fmt_count, fmt_ns, fmt_pct, fmt_signed
+from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, GateResult, notable_timing
 from vts.suite.report import charts
 from vts.suite.report.views import (
@@ -71,7 +71,7 @@ def render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ns=fmt_ns, count=fmt_count, signed=fmt_signed, pct=fmt_pct,
+    env.filters.update(ns=fmt_ns, count=fmt_count, signed=fmt_signed, pct=fmt_pct, bytes=fmt_bytes,
                        gib=_gib, short_commit=_short_commit)
     template = env.get_template("report.html.j2")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 
 from vts.suite import results
-from vts.suite.formatting import DASH, fmt_count, fmt_ns, fmt_pct, fmt_signed
-from vts.suite.gate import UPDATE_COMMAND, GateResult, notable_timing
+from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
+from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
 from vts.suite.report.views import environment_views, operation_of, scenario_sort_key
 
 COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio", "Allocated/op",
@@ -77,21 +77,22 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
              f"(tolerance {fmt_count(gate.tolerance)}), {len(gate.regressions)} regressed, "
              f"{len(gate.improvements)} improved, {len(gate.unchanged)} unchanged"
              + (f", {len(gate.new)} not in the baseline" if gate.new else "") + ".", ""]
-    if gate.regressions or gate.improvements or gate.failed:
-        lines += [_row(["Cell", "Baseline", "Now", "Delta", "Change"]),
-                  _row(["---", "---:", "---:", "---:", "---"])]
-        for diff in gate.regressions:
-            lines.append(_row([escape(diff.cell_id), fmt_count(diff.baseline),
-                               fmt_count(diff.now), fmt_signed(diff.delta), "▲ regression"]))
+    listed = gate.regressions or gate.gc_regressions or gate.improvements or gate.failed
+    if listed or gate.moved:
+        lines += [_row(["Cell", "Baseline", "Now", "Delta", "Bytes/op", "GC/1k ops", "Change"]),
+                  _row(["---", "---:", "---:", "---:", "---:", "---:", "---"])]
+        for diffs, change in ((gate.regressions, "▲ regression"),
+                              (gate.gc_regressions, "▲ GC from 0")):
+            lines += [_diff_row(diff, change) for diff in diffs]
         for failed in gate.failed:
             lines.append(_row([escape(failed.cell_id), fmt_count(failed.baseline), DASH, DASH,
-                               f"failed: {escape(failed.error)}"]))
-        for diff in gate.improvements:
-            lines.append(_row([escape(diff.cell_id), fmt_count(diff.baseline),
-                               fmt_count(diff.now), fmt_signed(diff.delta), "▼ improvement"]))
+                               DASH, DASH, f"failed: {escape(failed.error)}"]))
+        for diffs, change in ((gate.improvements, "▼ improvement"), (gate.moved, "moved")):
+            lines += [_diff_row(diff, change) for diff in diffs]
         lines.append("")
-    if gate.improvements or gate.new:
-        lines += [f"Record improvements and new cells with `{UPDATE_COMMAND}`.", ""]
+    if gate.improvements or gate.moved or gate.new:
+        lines += [f"Record improvements, moved figures and new cells with "
+                  f"`{UPDATE_COMMAND}`.", ""]
     timing = notable_timing(gate)
     if timing:
         gated = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"
@@ -109,3 +110,14 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
     if gate.warnings:
         lines.append("")
     return lines
+
+
+def _diff_row(diff: AllocDiff, change: str) -> str:
+    """One compared cell: allocations, then bytes/op and GC per 1,000 ops before -> now."""
+    def pair(before: str, now: str) -> str:
+        return DASH if DASH in (before, now) else f"{before} → {now}"
+
+    return _row([escape(diff.cell_id), fmt_count(diff.baseline), fmt_count(diff.now),
+                 fmt_signed(diff.delta), pair(fmt_bytes(diff.baseline_bytes),
+                                              fmt_bytes(diff.now_bytes)),
+                 pair(fmt_count(diff.baseline_gc), fmt_count(diff.now_gc)), change])

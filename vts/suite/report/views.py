@@ -169,6 +169,9 @@ def environment_views(
             for diff in diffs:
                 changes[diff.cell_id] = (
                     kind, f"{fmt_signed(diff.delta)} vs baseline {fmt_count(diff.baseline)}")
+        for diff in gate.gc_regressions:
+            changes[diff.cell_id] = ("regression", f"GC per 1,000 ops {fmt_count(diff.now_gc)}, "
+                                                   "baseline 0")
     by_env: dict[tuple[str, str], list[Cell]] = {}
     for key, env in run["environments"].items():
         python, _, loop = key.partition("/")

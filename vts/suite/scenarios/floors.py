@@ -8,7 +8,6 @@ strategy does not have to do, or every "above floor" figure comes out too low.
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 from vts.suite.scenarios.base import VALUE
@@ -28,14 +27,13 @@ class DoneFutureFloor:
         pass
 
 
-class ReusedFutureFloor:
-    """wait / thread: one C future, re-initialised in place (`fut.__init__(loop=loop)`)
-    once its result was taken, completed on the loop or through call_soon_threadsafe."""
+class WaitFloor:
+    """wait: one C future, re-initialised in place (`fut.__init__(loop=loop)`) once its
+    result was taken, completed by `set_result` on the loop's own thread."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._future: asyncio.Future[Any] = loop.create_future()
-        self._thread_id = threading.get_ident()
 
     def get(self) -> asyncio.Future[Any]:
         future = self._future
@@ -44,10 +42,23 @@ class ReusedFutureFloor:
         return future
 
     def publish(self, value: Any) -> None:
-        if threading.get_ident() == self._thread_id:
-            self._future.set_result(value)
-        else:
-            self._loop.call_soon_threadsafe(self._future.set_result, value)
+        self._future.set_result(value)
+
+
+class ThreadFloor(WaitFloor):
+    """thread: the wait floor's future, completed from the producer thread through
+    `call_soon_threadsafe` (asyncio futures are not thread-safe). It always takes that
+    path: a check of the calling thread would cost what no strategy pays (a thread id is
+    a new int, 1 allocation per publish)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        # Bound once: the future is re-initialised in place, so this stays its method.
+        self._set_result = self._future.set_result
+        self._threadsafe = loop.call_soon_threadsafe
+
+    def publish(self, value: Any) -> None:
+        self._threadsafe(self._set_result, value)
 
 
 class SharedFutureFloor:

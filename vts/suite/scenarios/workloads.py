@@ -15,7 +15,7 @@ from typing import Any
 
 from vts.strategies import Freshness, Strategy, strategy_class
 from vts.suite.scenarios.base import FLOOR, VALUE, GetPublish, Scenario, Workload, perf_ns
-from vts.suite.scenarios.floors import DoneFutureFloor, ReusedFutureFloor, SharedFutureFloor
+from vts.suite.scenarios.floors import DoneFutureFloor, SharedFutureFloor, ThreadFloor, WaitFloor
 
 FANOUT_KS = (1, 10, 100, 1000)
 
@@ -198,11 +198,11 @@ def _fresh(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
 
 
 def _wait(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
-    return WaitWorkload(_target(variant, Freshness.never(), loop, ReusedFutureFloor), loop)
+    return WaitWorkload(_target(variant, Freshness.never(), loop, WaitFloor), loop)
 
 
 def _thread(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
-    return ThreadWorkload(_target(variant, Freshness.never(), loop, ReusedFutureFloor))
+    return ThreadWorkload(_target(variant, Freshness.never(), loop, ThreadFloor))
 
 
 def _fanout(k: int) -> Callable[[str, asyncio.AbstractEventLoop], Workload]:

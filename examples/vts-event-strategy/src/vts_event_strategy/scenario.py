@@ -13,7 +13,7 @@ from time import perf_counter_ns
 
 from vts.strategies import Freshness, strategy_class
 from vts.suite.scenarios import FLOOR, VALUE, GetPublish, Scenario, Workload
-from vts.suite.scenarios.floors import ReusedFutureFloor
+from vts.suite.scenarios.floors import WaitFloor
 
 TIMEOUT = 1.0  # seconds; never reached: the publish is already scheduled
 
@@ -46,7 +46,7 @@ class WaitTimeoutWorkload:
 
 def open_wait_timeout(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
     if variant == FLOOR:
-        target: GetPublish = ReusedFutureFloor(loop)
+        target: GetPublish = WaitFloor(loop)
     else:
         target = strategy_class(variant)(Freshness.never(), loop=loop)
     return WaitTimeoutWorkload(target, loop)

@@ -37,6 +37,8 @@ from vts.strategies.handwritten import Handwritten, HandwrittenSource
 from vts.strategies.manual_reset import ManualReset, WaiterSource
 from vts.strategies.pooled import Pooled, PooledSource
 
+pytest_plugins = ["pytester"]  # runs pytest in a subprocess, as a user would
+
 T = TypeVar("T")
 
 LOOP_KINDS = ("asyncio", "uvloop")

@@ -38,6 +38,7 @@ from typing import Any, Protocol, cast
 
 __all__ = [
     "AllocationFigures",
+    "counter",
     "measure_async",
     "measure_batch",
     "measure_sync",
@@ -81,6 +82,11 @@ def _counter() -> _Counter:
             "run 'python setup.py build_ext --inplace' or 'pip install -e .'"
         ) from exc
     return cast(_Counter, module)
+
+
+def counter() -> _Counter:
+    """The counter extension itself (for attribution tools that pause it mid-run)."""
+    return _counter()
 
 
 def measure_batch(

@@ -4,6 +4,10 @@ pytest-benchmark has no async support, so each round drives the event loop itsel
 batch of OPS operations (the loop's start-up is then a small fixed share of the round);
 the table groups by scenario, so it reads strategy against strategy. Times are per
 batch: divide by OPS for a time per operation (`vts bench` reports that directly).
+
+Each test also takes vts's `allocations` fixture over the same workload and run lengths
+as `vts bench`: the exact allocations, bytes and GC runs per operation land in the
+benchmark's `extra_info` (so in `--benchmark-json`) and in a table after the timings.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ CELLS = [
 
 
 @pytest.mark.parametrize(("scenario", "variant", "loop_kind"), CELLS)
-def test_scenario(benchmark: Any, scenario: str, variant: str, loop_kind: str) -> None:
+def test_scenario(benchmark: Any, allocations: Any, scenario: str, variant: str,
+                  loop_kind: str) -> None:
+    definition = all_scenarios()[scenario]
     loop = new_event_loop(loop_kind)
-    opened = all_scenarios()[scenario].open(variant, loop)
+    opened = definition.open(variant, loop)
     try:
         benchmark.extra_info.update(scenario=scenario, variant=variant, loop=loop_kind,
                                     ops_per_round=OPS)
         benchmark.pedantic(lambda: loop.run_until_complete(opened.run(OPS)),
                            rounds=20, iterations=1, warmup_rounds=2)
+        allocations.batch(opened.run, loop=loop, ops=definition.default_ops)
     finally:
         opened.close()
         loop.close()

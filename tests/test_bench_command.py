@@ -31,7 +31,7 @@ def _vts(*args: str, **kwargs: object) -> subprocess.Popen[str]:
                      "reusable_source, sock_recv_into, streams"),
     (["-c", "nope"], "error: unknown scenario 'nope'; choose from: fresh, wait, thread, "
                      "fanout-1, fanout-10, fanout-100, fanout-1000, monitor, socket-64, "
-                     "socket-4k, socket-64k, wait-timeout"),
+                     "socket-4k, socket-64k, socket-ready-64, socket-ready-4k, wait-timeout"),
     (["-l", "tokio"], "error: unknown event loop 'tokio'; choose from: asyncio, uvloop"),
     (["-p", "2.7"], "error: interpreter 2.7 not found; installed: "),
 ])

@@ -88,3 +88,40 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(path)],
                            capture_output=True, text=True, check=True)
     assert "Mean +- std dev" in stats.stdout
+
+
+def test_the_gate_measures_the_socket_receive_source_when_data_is_ready() -> None:
+    from vts.suite.commands.bench import gated_scenarios
+
+    gated = gated_scenarios()
+    for name in ("socket-ready-64", "socket-ready-4k"):
+        assert name in gated
+        assert "reusable_source" in scenario(name).variants
+    assert not {"thread", "monitor", "socket-64"} & set(gated)  # timing-dependent: ungated
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_allocations_per_ready_receive_repeat_exactly(loop: str) -> None:
+    from vts.suite.measure.cell import measure_cell
+
+    figures = [measure_cell("socket-ready-64", "reusable_source", loop, ops=(2_000, 4_000),
+                            with_latency=False)["allocs"] for _ in range(2)]
+    assert figures[0] == figures[1]
+
+
+def test_the_gate_fails_a_receive_source_that_allocates_one_more(
+        plugins: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _run(tmp_path, _specs("test-socket-ready", ["reusable_source",
+                                                      "reusable_source_leaky"]))
+    allocs = {cell["strategy"]: cell["allocs"]["allocs_per_op"] for cell in run["cells"]}
+    assert abs(allocs["reusable_source_leaky"] - allocs["reusable_source"] - 1) <= (
+        2 * FIXED_COST_JITTER / 10_000)
+    baseline = json.loads((tmp_path / "results.json").read_text())
+    for cell in baseline["cells"]:
+        cell["allocs"]["allocs_per_op"] = allocs["reusable_source"]
+    baseline_path = tmp_path / "baseline.json"
+    results.write_atomic(baseline_path, baseline)
+    code = main(["gate", str(tmp_path / "results.json"), "--baseline", str(baseline_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"REGRESSION reusable_source_leaky/test-socket-ready/{current_version()}/" in out

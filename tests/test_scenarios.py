@@ -16,7 +16,8 @@ LOOP_SCENARIOS = ["fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-10
 
 
 def test_the_registry_names_every_scenario_in_order() -> None:
-    built_in = [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k"]
+    built_in = [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k", "socket-ready-64",
+                "socket-ready-4k"]
     assert list(BUILT_IN) == built_in
     assert list(all_scenarios())[:len(built_in)] == built_in  # installed ones follow
 

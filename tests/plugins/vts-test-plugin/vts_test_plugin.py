@@ -2,7 +2,10 @@
 
 `test-wait` runs the real `wait` workload with `pooled` and `pooled_leaky`, a pooled
 strategy that keeps one extra object per operation (the regression the gate must catch);
-`test-crash` has a variant that kills its process and one that raises. `make test`
+`test-crash` has a variant that kills its process and one that raises; `test-hang` never
+finishes (the per-cell time limit ends it); `test-socket-ready` runs the gated socket
+workload with `reusable_source` and `reusable_source_leaky`, a receive source that keeps
+one extra object per receive (a regression in vts/sockets.py). `make test`
 installs this distribution with `pip install --target .venv/test-plugins/good`, off the
 venv's path: only tests that put that directory on sys.path and PYTHONPATH see it.
 """
@@ -11,11 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import time
 from typing import Any
 
+from vts.sockets import ReceiveSource
 from vts.strategies import Freshness
 from vts.strategies.pooled import Pooled
 from vts.suite.scenarios import Scenario, Workload
+from vts.suite.scenarios.sockets import (
+    BUFFER_BYTES,
+    RECEIVE_PATHS,
+    Receiver,
+    ReusableSourceReceiver,
+    SocketWorkload,
+)
 from vts.suite.scenarios.workloads import WaitWorkload
 
 
@@ -42,3 +55,40 @@ TEST_WAIT = Scenario("test-wait", "the wait workload, for the gate tests",
                      ("pooled", "pooled_leaky"), _open_wait)
 TEST_CRASH = Scenario("test-crash", "a cell that crashes", ("segfault_like", "raises"),
                       _open_crash)
+
+
+class LeakyReceiveSource(ReceiveSource):
+    def receive_exactly(self, nbytes: int) -> Any:
+        self.kept = object()  # one allocation per receive, the injected regression
+        return ReceiveSource.receive_exactly(self, nbytes)
+
+
+class LeakyReceiver(ReusableSourceReceiver):
+    def __init__(self, sock: socket.socket, size: int) -> None:
+        self._sock = sock
+        self.source = LeakyReceiveSource(sock, max(BUFFER_BYTES, 4 * size))
+        self.receive = self.source.receive_exactly
+
+
+async def _open_leaky(sock: socket.socket, size: int) -> Receiver:
+    return LeakyReceiver(sock, size)
+
+
+# A receive path of its own, so SocketWorkload opens it by name like the four real ones
+# (only processes that load this test plugin see it).
+RECEIVE_PATHS.setdefault("reusable_source_leaky", _open_leaky)
+
+
+def _open_socket_ready(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    return SocketWorkload(variant, 64, loop, "ready")
+
+
+def _open_hang(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
+    time.sleep(3600)
+    raise AssertionError("the cell's time limit should have ended this process")
+
+
+TEST_SOCKET_READY = Scenario("test-socket-ready", "the gated socket workload, for the gate "
+                             "tests", ("reusable_source", "reusable_source_leaky"),
+                             _open_socket_ready, reference="reusable_source")
+TEST_HANG = Scenario("test-hang", "a cell that never finishes", ("sleeps",), _open_hang)

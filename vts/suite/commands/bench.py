@@ -121,9 +121,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def gated_scenarios() -> list[str]:
+    """The scenarios whose counts are deterministic: the only ones the gate gates (the
+    socket-ready ones included; thread, monitor and the streamed socket ones are not)."""
+    return [name for name, definition in all_scenarios().items() if definition.deterministic]
+
+
 def measure_for_gate() -> Path:
     """The gate's quick measurement: allocations only, this interpreter, both loops, the
-    scenarios whose counts are deterministic (the others are never gated)."""
-    gated = [name for name, definition in all_scenarios().items() if definition.deterministic]
-    quick = BenchOptions(Slice(scenarios=gated), mode="allocs-only")
+    gated scenarios (`gated_scenarios`)."""
+    quick = BenchOptions(Slice(scenarios=gated_scenarios()), mode="allocs-only")
     return bench(quick, Console(stderr=True))

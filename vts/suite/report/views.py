@@ -50,8 +50,9 @@ _SIZE_SUFFIX = {"": 1, "k": 1024, "m": 1024 * 1024}
 
 
 def _socket_bytes(name: str) -> int | None:
-    """The message size of a `socket-<size>` scenario (64, 4k, 64k), else None."""
-    match = re.fullmatch(r"socket-(\d+)([km]?)", name)
+    """The message size of a `socket-<size>` or `socket-ready-<size>` scenario (64, 4k, 64k),
+    else None."""
+    match = re.fullmatch(r"socket-(?:ready-)?(\d+)([km]?)", name)
     return int(match.group(1)) * _SIZE_SUFFIX[match.group(2)] if match else None
 
 

@@ -16,12 +16,14 @@ from vts.entry_points import Loaded, Registry
 from vts.strategies import all_strategies
 from vts.suite.errors import UsageError
 from vts.suite.scenarios.base import FLOOR, VALUE, GetPublish, Scenario, Workload
-from vts.suite.scenarios.sockets import SOCKET_SCENARIOS
+from vts.suite.scenarios.sockets import READY_SCENARIOS, SOCKET_SCENARIOS
 from vts.suite.scenarios.workloads import FANOUT_KS, LOOP_SCENARIOS
 
 GROUP = "vts.scenarios"
 
-BUILT_IN: dict[str, Scenario] = {s.name: s for s in (*LOOP_SCENARIOS, *SOCKET_SCENARIOS)}
+BUILT_IN: dict[str, Scenario] = {
+    s.name: s for s in (*LOOP_SCENARIOS, *SOCKET_SCENARIOS, *READY_SCENARIOS)
+}
 
 
 def _check(name: str, obj: object) -> Scenario:

@@ -10,6 +10,7 @@ registries), with real installed distributions:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from vts.strategies import STRATEGIES, all_strategies, strategy_class, strategy_
 from vts.strategies.future_per_call import FuturePerCall
 from vts.suite import results
 from vts.suite.cli import main
-from vts.suite.environments import current_version
+from vts.suite.environments import Interpreter, current_version
+from vts.suite.measure.runner import measured_on
 from vts.suite.scenarios import all_scenarios, scenario, scenario_registry
 
 EXAMPLE = "vts-event-strategy"
@@ -86,6 +88,20 @@ def test_vts_list_says_where_each_comes_from(capsys: pytest.CaptureFixture[str],
             for line in out.splitlines() if line.startswith("│") and line.split("│")[1].strip()}
     assert rows["pooled"] == rows["wait"] == "built-in"
     assert rows["event_per_publish"] == rows["wait-timeout"] == EXAMPLE
+
+
+@pytest.mark.parametrize(("scenario_name", "variant", "elsewhere"), [
+    ("wait", "pooled", True),
+    ("wait", "event_per_publish", False),
+    ("wait-timeout", "pooled", False),
+    ("socket-4k", "streams", True),
+])
+def test_installed_ones_are_measured_on_this_interpreter_only(
+        scenario_name: str, variant: str, elsewhere: bool) -> None:
+    here = Interpreter(current_version(), Path(sys.executable))
+    other = Interpreter("3.99", Path("/nonexistent/python3.99"))
+    assert measured_on(here, scenario(scenario_name), variant) is True
+    assert measured_on(other, scenario(scenario_name), variant) is elsewhere
 
 
 @pytest.mark.slow

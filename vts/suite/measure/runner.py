@@ -199,14 +199,19 @@ def plan(scenarios: list[Scenario], variants: list[str] | None,
                 for variant in scenario.variants:
                     if variants is not None and variant not in variants:
                         continue
-                    if interpreter.is_current or _built_in(scenario, variant):
+                    if measured_on(interpreter, scenario, variant):
                         yield CellSpec(scenario, variant, interpreter, loop)
 
 
-def _built_in(scenario: Scenario, variant: str) -> bool:
-    strategy = strategy_registry().entries.get(variant)
-    origin = scenario_registry().entries[scenario.name].origin
-    return origin == BUILT_IN and (strategy is None or strategy.origin == BUILT_IN)
+def measured_on(interpreter: Interpreter, scenario: Scenario, variant: str) -> bool:
+    """False for a cell of an installed strategy or scenario on another interpreter."""
+    if interpreter.is_current:
+        return True
+    installed = [entry.origin != BUILT_IN for entry in (
+        scenario_registry().entries.get(scenario.name),
+        strategy_registry().entries.get(variant)) if entry is not None]
+    return not any(installed)
 
 
-__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "measure", "plan", "run_matrix", "run_python"]
+__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "measure", "measured_on", "plan", "run_matrix",
+           "run_python"]

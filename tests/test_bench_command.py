@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,74 @@ def test_an_interrupted_run_keeps_every_cell_it_measured(tmp_path: Path) -> None
     measured = [cell for cell in saved["cells"] if cell["status"] == "ok"]
     assert measured and len(saved["cells"]) < 6
     assert all(cell["allocs"]["allocs_per_op"] > 0 for cell in measured)
+
+
+QUICK = ["-c", "fresh", "-s", "floor", "-l", "asyncio", "--allocs-only", "--no-report"]
+
+
+def _cells(path: Path) -> list[str]:
+    return [cell["id"] for cell in results.load(path)["cells"]]
+
+
+def test_bench_into_an_existing_run_refuses_unless_appending(tmp_path: Path) -> None:
+    here = "{}.{}".format(*sys.version_info[:2])
+    first = _vts("bench", *QUICK, "-o", str(tmp_path))
+    assert first.communicate(timeout=300)[1] == "" and first.returncode == 0
+    before = (tmp_path / "results.json").read_bytes()
+    again = _vts("bench", *QUICK[:3], "cached_result", *QUICK[4:], "-o", str(tmp_path))
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 2
+    assert err == (f"error: {tmp_path} already holds a run (1 cell); measure into a new "
+                   "directory, or add --append to add these cells to it\n")
+    assert (tmp_path / "results.json").read_bytes() == before
+    appended = _vts("bench", *QUICK[:3], "cached_result", *QUICK[4:], "-o", str(tmp_path),
+                    "--append")
+    assert appended.communicate(timeout=300)[1] == "" and appended.returncode == 0
+    assert _cells(tmp_path / "results.json") == [f"floor/fresh/{here}/asyncio",
+                                                 f"cached_result/fresh/{here}/asyncio"]
+
+
+def test_append_keeps_the_runs_mode(tmp_path: Path) -> None:
+    first = _vts("bench", *QUICK, "-o", str(tmp_path))
+    assert first.communicate(timeout=300)[1] == "" and first.returncode == 0
+    other = _vts("bench", *QUICK[:6], "--fast", "--no-report", "-o", str(tmp_path), "--append")
+    _, err = other.communicate(timeout=120)
+    assert other.returncode == 2
+    assert err == (f"error: {tmp_path} holds a run measured with --allocs-only; append to it "
+                   "with --allocs-only\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-p", ""], "error: -p/--python got an empty name; give interpreter versions like 3.12, "
+                 "or 'all'\n"),
+    (["-p", "3.11,"], "error: -p/--python got an empty name; give interpreter versions like "
+                      "3.12, or 'all'\n"),
+    (["-s", ""], "error: -s/--strategy got an empty name; give strategy names\n"),
+    (["--cell-timeout", "0"], "usage: "),
+])
+def test_empty_selections_are_errors(args: list[str], message: str) -> None:
+    process = _vts("bench", *args)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert err.startswith(message)
+
+
+def test_a_repeated_interpreter_is_measured_once(tmp_path: Path) -> None:
+    here = "{}.{}".format(*sys.version_info[:2])
+    process = _vts("bench", *QUICK, "-p", f"{here},{here}", "-p", here, "-o", str(tmp_path))
+    out, err = process.communicate(timeout=300)
+    assert (process.returncode, err) == (0, "")
+    assert f"measuring 1 cells into {tmp_path}" in " ".join(out.split())
+
+
+def test_the_cell_time_limit_is_an_option(tmp_path: Path,
+                                          installed_plugin: Callable[[str], None]) -> None:
+    installed_plugin("good")  # test-hang: a cell that never finishes
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ["PYTHONPATH"]])}
+    process = subprocess.run(
+        [sys.executable, "-m", "vts", "bench", "-c", "test-hang", "-l", "asyncio",
+         "--allocs-only", "--no-report", "--cell-timeout", "2", "-o", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 1  # a failed cell
+    (cell,) = results.load(tmp_path / "results.json")["cells"]
+    assert (cell["status"], cell["error"]) == ("failed", "timed out after 2 s")

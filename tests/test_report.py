@@ -211,6 +211,29 @@ def test_corrupt_explicit_baseline_exits_2(capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().err.startswith(f"error: {corrupt}: not valid JSON (")
 
 
+def test_report_refuses_to_overwrite_its_results(capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    shutil.copy(FIXTURES / "run_small.json", path)
+    before = path.read_bytes()
+    for output in (path, tmp_path / "." / "results.json"):
+        assert main(["report", str(path), "-o", str(output)]) == 2
+        out, err = capsys.readouterr()
+        assert (out, err) == ("", f"error: {output}: is one of the RESULTS; a report never "
+                                  "replaces its results: write it elsewhere\n")
+    assert path.read_bytes() == before
+
+
+def test_report_refuses_to_overwrite_any_results_file(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    other = tmp_path / "baseline.json"
+    shutil.copy(FIXTURES / "baseline_small.json", other)
+    assert main(["report", str(FIXTURES / "run_small.json"), "-o", str(other),
+                 "--format", "markdown"]) == 2
+    assert capsys.readouterr().err == (f"error: {other}: holds a results file; a report never "
+                                       "replaces one: write it elsewhere\n")
+
+
 def test_report_into_a_read_only_directory_is_one_line(capsys: pytest.CaptureFixture[str],
                                                       read_only_dir: Path) -> None:
     output = read_only_dir / "report.html"

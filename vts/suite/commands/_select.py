@@ -15,11 +15,22 @@ from vts.suite.errors import UsageError
 from vts.suite.loops import LOOPS
 from vts.suite.scenarios import FLOOR, Scenario, all_scenarios, scenario, scenario_registry
 
+# What each option names, for the message when it is given an empty name.
+_WHAT = {"-s/--strategy": "strategy names", "-c/--scenario": "scenario names",
+         "-l/--loop": "event loop names", "-p/--python": "interpreter versions like 3.12, or "
+         "'all'"}
 
-def _names(values: list[str] | None) -> list[str] | None:
-    if not values:
+
+def _names(values: list[str] | None, option: str) -> list[str] | None:
+    """The names given to `option` (repeated or comma-separated), each once, in order;
+    None when it was not given. An empty name (`-p ""`, `-p 3.11,`) is an error: it
+    would otherwise silently mean "the default"."""
+    if values is None:
         return None
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+    names = [name.strip() for value in values for name in value.split(",")]
+    if not all(names):
+        raise UsageError(f"{option} got an empty name; give {_WHAT[option]}")
+    return list(dict.fromkeys(names))
 
 
 def add_slice_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +57,9 @@ class Slice:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Slice:
-        return cls(_names(args.strategy), _names(args.scenario), _names(args.loop),
-                   _names(args.python))
+        return cls(_names(args.strategy, "-s/--strategy"),
+                   _names(args.scenario, "-c/--scenario"), _names(args.loop, "-l/--loop"),
+                   _names(args.python, "-p/--python"))
 
 
 def _refuse_broken(kind: str, broken: dict[str, Broken]) -> None:

@@ -8,6 +8,7 @@ report and where both are.
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from vts.suite.commands._select import (
 from vts.suite.commands.report import write_report
 from vts.suite.environments import ROOT, select
 from vts.suite.errors import UsageError
-from vts.suite.measure.runner import CellSpec, plan, run_matrix
+from vts.suite.measure.runner import CELL_TIMEOUT, CellSpec, plan, run_matrix
 from vts.suite.scenarios import all_scenarios
 
 help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
@@ -46,8 +47,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memray", action="store_true",
                         help="also capture every cell with memray (flamegraph, top sites)")
     parser.add_argument("-o", "--out", type=Path, help="run directory (default reports/runs/<id>)")
+    parser.add_argument("--append", action="store_true",
+                        help="add the cells to the run already in --out (a cell measured "
+                        "again replaces its old figures); without it, bench refuses a "
+                        "directory that holds a run")
+    parser.add_argument("--cell-timeout", type=_positive, default=CELL_TIMEOUT,
+                        metavar="SECONDS", help="the time limit of each cell's measuring "
+                        "process; a cell that takes longer is recorded as failed "
+                        "(default %(default)g)")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html")
     parser.set_defaults(mode="fast")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,14 +77,18 @@ class BenchOptions:
     mode: str = "fast"  # fast | full | allocs-only
     memray: bool = False
     out: Path | None = None  # the run directory; default reports/runs/<id>
+    append: bool = False  # add to the run already in `out` instead of refusing it
+    cell_timeout: float = CELL_TIMEOUT  # seconds per cell's measuring process
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
-        return cls(Slice.from_args(args), args.mode, args.memray, args.out)
+        return cls(Slice.from_args(args), args.mode, args.memray, args.out, args.append,
+                   args.cell_timeout)
 
 
 def bench(options: BenchOptions, console: Console) -> Path:
     """Run the slice; returns the path of results.json."""
+    existing = _existing_run(options)
     scenarios = selected_scenarios(options.chosen)
     variants = selected_variants(options.chosen, scenarios)
     loops = selected_loops(options.chosen)
@@ -73,9 +96,13 @@ def bench(options: BenchOptions, console: Console) -> Path:
     specs: list[CellSpec] = list(plan(scenarios, variants, interpreters, loops))
     if not specs:
         raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
-    run = results.new_run(options.mode, results.machine_metadata(), {
-        s.name: {"operation": s.operation, "reference": s.reference,
-                 "deterministic": s.deterministic} for s in scenarios})
+    described = {s.name: {"operation": s.operation, "reference": s.reference,
+                          "deterministic": s.deterministic} for s in scenarios}
+    if existing is None:
+        run = results.new_run(options.mode, results.machine_metadata(), described)
+    else:
+        run = existing
+        run["scenarios"].update(described)
     run_dir: Path = options.out or RUNS / str(run["run_id"])
     run_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode})")
@@ -91,13 +118,34 @@ def bench(options: BenchOptions, console: Console) -> Path:
 
         try:
             run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
-                       on_cell=advance)
+                       timeout=options.cell_timeout, on_cell=advance)
         except KeyboardInterrupt:
             # results.json was rewritten after every cell: say where, then stop as usual.
             console.print(f"interrupted: the cells measured so far are in "
                           f"{run_dir / 'results.json'}")
             raise
     return run_dir / "results.json"
+
+
+def _existing_run(options: BenchOptions) -> results.Run | None:
+    """The run already in `options.out` when appending to it; refuses to replace one.
+
+    Checked before anything is measured: a run directory is never silently rewritten."""
+    if options.out is None:
+        return None
+    path = options.out / "results.json"
+    if not path.exists():
+        return None
+    if not options.append:
+        count = len(results.load(path)["cells"])
+        raise UsageError(f"{options.out} already holds a run ({count} cell"
+                         f"{'s' if count != 1 else ''}); measure into a new directory, or "
+                         "add --append to add these cells to it")
+    existing = results.load(path)
+    if existing["mode"] != options.mode:
+        raise UsageError(f"{options.out} holds a run measured with --{existing['mode']}; "
+                         f"append to it with --{existing['mode']}")
+    return existing
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -40,8 +41,10 @@ def write_report(paths: list[Path], output: Path | None = None, fmt: str = "html
     loaded = [(path, results.load(path)) for path in paths]
     if fmt == "html" and output is None:
         output = paths[0].parent / "report.html"
-    if output is not None and not output.parent.is_dir():
-        raise UsageError(f"{output.parent}: no such directory for the report")
+    if output is not None:
+        if not output.parent.is_dir():
+            raise UsageError(f"{output.parent}: no such directory for the report")
+        _refuse_to_replace_results(output, paths, baseline or DEFAULT_BASELINE)
     link_dir = output.parent if output is not None else Path.cwd()
     run_ = results.merge([results.rebase(r, p.parent, link_dir) for p, r in loaded])
     gate, gate_error, baseline_name = _compare(run_, baseline, link_dir)
@@ -62,6 +65,25 @@ def write_report(paths: list[Path], output: Path | None = None, fmt: str = "html
                            link_base=link_dir, sources=[str(p) for p in paths])
         atomic.write_text(output, page)
     return output
+
+
+def _refuse_to_replace_results(output: Path, paths: list[Path], baseline: Path) -> None:
+    """A report is written beside results, never over them (or over any results file)."""
+    if not output.is_file():
+        return
+    if any(path.is_file() and output.samefile(path) for path in paths):
+        raise UsageError(f"{output}: is one of the RESULTS; a report never replaces its "
+                         "results: write it elsewhere")
+    if baseline.is_file() and output.samefile(baseline):
+        raise UsageError(f"{output}: is the baseline; a report never replaces it: write it "
+                         "elsewhere")
+    try:
+        existing = json.loads(output.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return  # not JSON: an earlier report, or nothing vts reads
+    if isinstance(existing, dict) and "schema_version" in existing:
+        raise UsageError(f"{output}: holds a results file; a report never replaces one: "
+                         "write it elsewhere")
 
 
 def _compare(run_: results.Run, baseline: Path | None,

@@ -151,9 +151,11 @@ def _throughput(cell: dict[str, Any], scenario: Scenario) -> None:
 
 def run_matrix(
     specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
+    timeout: float = CELL_TIMEOUT,
     on_cell: Callable[[CellSpec, dict[str, Any]], None] = lambda spec, cell: None,
 ) -> results.Run:
-    """Measure every cell in order, writing results.json after each one."""
+    """Measure every cell in order, writing results.json after each one; `timeout` is
+    each measuring process's limit in seconds (a cell past it is recorded as failed)."""
     path = run_dir / "results.json"
     pythons: dict[str, Path] = {}
     calibrated: dict[str, Any] = {}
@@ -162,7 +164,7 @@ def run_matrix(
         if version not in pythons:
             pythons[version] = ensure(spec.interpreter)
             calibrated[version] = calibration(pythons[version])
-        cell = measure(spec, pythons[version], run_dir, mode, memray)
+        cell = measure(spec, pythons[version], run_dir, mode, memray, timeout)
         environment = cell.pop("environment")
         if environment is not None:
             environment["counter_calibration"] = calibrated[version]

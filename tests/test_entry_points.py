@@ -21,6 +21,7 @@ from vts.strategies import STRATEGIES, all_strategies, strategy_class, strategy_
 from vts.strategies.future_per_call import FuturePerCall
 from vts.suite import results
 from vts.suite.cli import main
+from vts.suite.commands._select import installed_in
 from vts.suite.environments import Interpreter, current_version
 from vts.suite.measure.runner import measured_on
 from vts.suite.scenarios import all_scenarios, scenario, scenario_registry
@@ -102,6 +103,13 @@ def test_installed_ones_are_measured_on_this_interpreter_only(
     other = Interpreter("3.99", Path("/nonexistent/python3.99"))
     assert measured_on(here, scenario(scenario_name), variant) is True
     assert measured_on(other, scenario(scenario_name), variant) is elsewhere
+
+
+def test_bench_names_the_installed_ones_of_a_slice() -> None:
+    scenarios = [scenario("wait"), scenario("wait-timeout"), scenario("socket-4k")]
+    assert installed_in(scenarios, None) == ["event_per_publish", "wait-timeout"]
+    assert installed_in(scenarios, ["pooled"]) == ["wait-timeout"]
+    assert installed_in([scenario("wait")], ["pooled", "floor"]) == []
 
 
 @pytest.mark.slow

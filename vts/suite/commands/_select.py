@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from vts.entry_points import Broken
+from vts.entry_points import BUILT_IN, Broken
 from vts.strategies import strategy_registry
 from vts.suite.errors import UsageError
 from vts.suite.loops import LOOPS
@@ -91,6 +91,19 @@ def selected_variants(chosen: Slice, scenarios: list[Scenario]) -> list[str] | N
         if name not in known:
             raise UsageError(f"unknown strategy {name!r}; choose from: {', '.join(sorted(known))}")
     return names
+
+
+def installed_in(scenarios: list[Scenario], variants: list[str] | None) -> list[str]:
+    """The installed (not built-in) strategies and scenarios of a slice: measured on this
+    interpreter only, since the other interpreters' environments do not have them."""
+    strategies = strategy_registry().entries
+    in_slice = {v for s in scenarios for v in s.variants if variants is None or v in variants}
+    from_strategies = [name for name in in_slice
+                       if name in strategies and strategies[name].origin != BUILT_IN]
+    registered = scenario_registry().entries
+    from_scenarios = [s.name for s in scenarios
+                      if s.name in registered and registered[s.name].origin != BUILT_IN]
+    return sorted(from_strategies) + from_scenarios
 
 
 def selected_loops(chosen: Slice) -> list[str]:

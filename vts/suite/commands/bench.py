@@ -19,13 +19,14 @@ from vts.suite import results
 from vts.suite.commands._select import (
     Slice,
     add_slice_arguments,
+    installed_in,
     selected_loops,
     selected_pythons,
     selected_scenarios,
     selected_variants,
 )
 from vts.suite.commands.report import write_report
-from vts.suite.environments import ROOT, select
+from vts.suite.environments import ROOT, current_version, select
 from vts.suite.errors import UsageError
 from vts.suite.measure.runner import CELL_TIMEOUT, CellSpec, plan, run_matrix
 from vts.suite.scenarios import all_scenarios
@@ -106,6 +107,10 @@ def bench(options: BenchOptions, console: Console) -> Path:
     run_dir: Path = options.out or RUNS / str(run["run_id"])
     run_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode})")
+    installed = installed_in(scenarios, variants)
+    if installed and any(not interpreter.is_current for interpreter in interpreters):
+        console.print(f"note: {', '.join(installed)} (installed here, not in .venvs/) "
+                      f"measured on Python {current_version()} only")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:

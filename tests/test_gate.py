@@ -47,6 +47,8 @@ def test_regression_exits_1_and_names_the_cell(capsys: pytest.CaptureFixture[str
         "  improved   cached_result/fresh/3.12/asyncio: baseline 1, now 0 (-1); bytes/op 48 B "
         "-> 0 B (-48 B), GC/1k 0 -> 0\n"
         f"  1 improvement(s): record them with {UPDATE}\n"
+        "instructions per op: not compared (this run counted none: vts bench "
+        "--instructions counts them)\n"
         "timing (mean per op, reported, not gated):\n"
         "             pooled/wait/3.12/asyncio: 6.800 µs -> 7.517 µs (+10.5%, not tested)\n"
         "verdict: FAIL: 1 allocation regression, 1 failed cell\n"
@@ -80,10 +82,10 @@ def test_corrupt_baseline_exits_2_with_one_line(capsys: pytest.CaptureFixture[st
 
 
 def test_schema_mismatch_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    wrong = FIXTURES / "gate_baseline_schema2.json"
+    wrong = FIXTURES / "gate_baseline_schema99.json"
     code, _, err = vts(capsys, "gate", RUN, "--baseline", wrong)
     assert code == 2
-    assert err == (f"error: {wrong}: schema_version 2 is not supported (this vts reads 1); "
+    assert err == (f"error: {wrong}: schema_version 99 is not supported (this vts reads 1 and 2); "
                    f"fix it, or delete it and run {UPDATE}\n")
 
 
@@ -348,7 +350,7 @@ def test_fixtures_are_valid_results() -> None:
     for name in ("gate_run.json", "gate_baseline_equal.json", "gate_baseline_lower.json",
                  "gate_baseline_other_env.json", "baseline_small.json", "run_small.json"):
         assert _cells(results.load(FIXTURES / name))
-    json.loads((FIXTURES / "gate_baseline_schema2.json").read_text(encoding="utf-8"))
+    json.loads((FIXTURES / "gate_baseline_schema99.json").read_text(encoding="utf-8"))
 
 
 def _one_cell_run(allocs_per_op: float, ops: list[int]) -> dict[str, object]:

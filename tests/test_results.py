@@ -49,7 +49,7 @@ def test_cell_id_says_what_is_measured() -> None:
 
 def test_new_run_has_every_schema_key() -> None:
     run = results.new_run("fast", {"hostname": "h"}, {})
-    assert run["schema_version"] == results.SCHEMA_VERSION == 1
+    assert run["schema_version"] == results.SCHEMA_VERSION == 2
     assert all(key in run for key in results.RUN_KEYS)
     assert run["created"].endswith("+00:00")
     with pytest.raises(ValueError, match=r"^mode must be one of fast, full, allocs-only"):
@@ -150,10 +150,10 @@ def test_load_not_an_object(tmp_path: Path) -> None:
 
 
 def test_load_wrong_schema_version(tmp_path: Path) -> None:
-    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 2}))
+    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 3}))
     with pytest.raises(UsageError) as info:
         results.load(path)
-    assert str(info.value) == f"{path}: schema_version 2 is not supported (this vts reads 1)"
+    assert str(info.value) == f"{path}: schema_version 3 is not supported (this vts reads 1 and 2)"
 
 
 def test_load_missing_keys(tmp_path: Path) -> None:
@@ -269,3 +269,15 @@ def test_report_on_a_wrongly_typed_file_exits_2(tmp_path: Path,
     assert main(["report", str(path), "-o", str(tmp_path / "report.html")]) == 2
     out, err = capsys.readouterr()
     assert (out, err) == ("", f"error: {path}: 'environments' must be an object, not a list ([])\n")
+
+
+def test_a_version_1_file_loads_as_a_run_without_instruction_counts(tmp_path: Path) -> None:
+    old = make_run(make_cell("pooled", "wait"))
+    old["schema_version"] = 1
+    del old["instruction_counter"]
+    for cell in old["cells"]:
+        cell.pop("instructions", None)
+    run = results.load(write(tmp_path, json.dumps(old)))
+    assert run["schema_version"] == 2
+    assert run["instruction_counter"] is None
+    assert [cell["instructions"] for cell in run["cells"]] == [None]

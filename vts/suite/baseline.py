@@ -29,6 +29,7 @@ def baseline_cell(cell: results.Cell) -> results.Cell:
         "id": cell["id"], "strategy": cell["strategy"], "scenario": cell["scenario"],
         "python": cell["python"], "loop": cell["loop"], "status": "ok", "error": None,
         "allocs": copy.deepcopy(cell.get("allocs")),
+        "instructions": copy.deepcopy(cell.get("instructions")),
         "timing": copy.deepcopy(cell.get("timing")),
         "latency": None, "memray": None, "extra": {},
     }

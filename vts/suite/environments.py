@@ -27,6 +27,7 @@ VENVS = ROOT / ".venvs"
 # What a cell needs under another interpreter (the CLI, report and gate stay in .venv).
 CELL_REQUIREMENTS = ("setuptools>=77", "pyperf", "memray", "psutil", "uvloop")
 MIN_VERSION = (3, 10)
+CALLGRIND_HEADER = "/usr/include/valgrind/callgrind.h"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ def _fingerprint() -> str:
 
 def _counter_built(python: Path) -> bool:
     probe = "import vts.suite.measure._alloccount"
+    if Path(CALLGRIND_HEADER).exists():  # the instruction counter builds only with it
+        probe += ", vts.suite.measure._instrcount"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([str(python), "-c", probe], env=env, cwd=ROOT,
                           capture_output=True).returncode == 0

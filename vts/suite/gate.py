@@ -19,6 +19,12 @@ Rule 5: GC collections per 1,000 ops rising from 0 fail a cell (a new reference 
 the regression this project already found once); bytes/op and GC/1k changes are shown
 beside allocations. A run whose interpreter build differs from the one the baseline was
 recorded with is said in one warning line: counts are exact for one build.
+Rule 6: instructions per op (callgrind) repeat to the instruction for one interpreter
+build with the hash seed and address layout pinned, but move by up to 0.1% with the
+environment's size and paths, and a different build of the same X.Y counts differently.
+They gate under a relative threshold (DEFAULT_INSTRUCTION_THRESHOLD, settable), on the
+cells both the run and the baseline counted; a run without counts compares none and says
+why in one line.
 
 The baseline is a results file (same schema) whose cells keep only what the gate reads
 (`vts.suite.baseline` maintains it). This module decides; `vts.suite.report` renders.
@@ -50,6 +56,11 @@ FIXED_COST_JITTER = 4
 # reallocation, future_per_call/fanout-1000 on 3.11 uvloop: 480,795.2 or 484,072 B/op over
 # 20 ops). Bytes are shown, not gated; changes within this resolution are not shown.
 FIXED_COST_JITTER_BYTES = 65_536
+# Relative growth of instructions per op that fails the gate. Measured spread: 0 over five
+# repeats of every deterministic cell (3.11 and 3.12, both loops), and at most 0.1% when
+# the environment's size or the paths change; 2% leaves room for that and for a rebuilt
+# interpreter's small drift, and still catches a strategy that does measurably more work.
+DEFAULT_INSTRUCTION_THRESHOLD = 0.02
 
 
 class NoMatchingCells(UsageError):
@@ -124,12 +135,30 @@ class TimingDiff:
         return self.now_ns / self.baseline_ns - 1.0
 
 
+@dataclass(frozen=True)
+class InstructionDiff:
+    """One cell's instructions per op, baseline vs now."""
+
+    cell_id: str
+    baseline: float
+    now: float
+
+    @property
+    def change(self) -> float:
+        """Relative change: +0.05 is 5% more instructions per op."""
+        return self.now / self.baseline - 1.0
+
+
 @dataclass
 class GateResult:
     """Everything the gate found; `exit_code` is its verdict."""
 
     tolerance: float
     timing_threshold: float | None = None
+    instruction_threshold: float = DEFAULT_INSTRUCTION_THRESHOLD
+    instructions: list[InstructionDiff] = field(default_factory=list)
+    # Why no instructions were compared (one line), or None when some were.
+    instructions_note: str | None = None
     regressions: list[AllocDiff] = field(default_factory=list)
     # Allocations within the baseline, but GC per 1,000 ops rose from 0.
     gc_regressions: list[AllocDiff] = field(default_factory=list)
@@ -160,8 +189,17 @@ class GateResult:
                 if t.significant is True and t.change > self.timing_threshold]
 
     @property
+    def instruction_regressions(self) -> list[InstructionDiff]:
+        return [d for d in self.instructions if d.change > self.instruction_threshold]
+
+    @property
+    def instruction_improvements(self) -> list[InstructionDiff]:
+        return [d for d in self.instructions if d.change < -self.instruction_threshold]
+
+    @property
     def exit_code(self) -> int:
-        failing = (self.regressions, self.gc_regressions, self.failed, self.timing_regressions)
+        failing = (self.regressions, self.gc_regressions, self.failed, self.timing_regressions,
+                   self.instruction_regressions)
         return 1 if any(failing) else 0
 
     def verdict(self) -> str:
@@ -169,6 +207,7 @@ class GateResult:
         problems = []
         for count, noun in ((len(self.regressions), "allocation regression"),
                             (len(self.gc_regressions), "GC regression"),
+                            (len(self.instruction_regressions), "instruction regression"),
                             (len(self.failed), "failed cell"),
                             (len(self.timing_regressions), "timing regression")):
             if count:
@@ -184,20 +223,25 @@ def compare(
     tolerance: float = 0.0,
     *,
     timing_threshold: float | None = None,
+    instruction_threshold: float = DEFAULT_INSTRUCTION_THRESHOLD,
     run_dir: str | os.PathLike[str] | None = None,
     baseline_dir: str | os.PathLike[str] | None = None,
 ) -> GateResult:
     """Compare `run` with `baseline`; raise NoMatchingCells when no cell is compared.
 
-    `tolerance` is in allocations per op. `run_dir` / `baseline_dir` locate the pyperf JSON
-    files the timing significance test reads; without them timing is reported untested.
-    An unusable figure in either run is a UsageError (`check_figures`).
+    `tolerance` is in allocations per op; `instruction_threshold` is relative (0.02 = 2%).
+    `run_dir` / `baseline_dir` locate the pyperf JSON files the timing significance test
+    reads; without them timing is reported untested. An unusable figure in either run is a
+    UsageError (`check_figures`).
     """
     if tolerance < 0:
         raise UsageError(f"tolerance must be >= 0, not {tolerance}")
+    if instruction_threshold < 0:
+        raise UsageError(f"instruction threshold must be >= 0, not {instruction_threshold}")
     check_figures(run, "this run")
     check_figures(baseline, "the baseline")
-    gate = GateResult(tolerance=tolerance, timing_threshold=timing_threshold)
+    gate = GateResult(tolerance=tolerance, timing_threshold=timing_threshold,
+                      instruction_threshold=instruction_threshold)
     reference = {cell["id"]: cell for cell in baseline["cells"] if allocs_of(cell) is not None}
     untested = 0
     for cell in run["cells"]:
@@ -229,6 +273,9 @@ def compare(
             gate.improvements.append(diff)
         else:
             gate.unchanged.append(diff)
+        instructions, before = instructions_of(cell), instructions_of(old)
+        if instructions is not None and before:
+            gate.instructions.append(InstructionDiff(cell["id"], before, instructions))
         timing = _timing_diff(cell, old, run_dir, baseline_dir)
         if timing is not None:
             gate.timing.append(timing)
@@ -236,6 +283,12 @@ def compare(
     if not gate.compared:
         raise NoMatchingCells(_nothing_to_compare(run, baseline, gate))
     gate.warnings.extend(build_differences(run, baseline, gate))
+    if not gate.instructions:
+        counted = any(instructions_of(cell) is not None for cell in run["cells"])
+        gate.instructions_note = (
+            "the baseline has no instruction counts for these cells; add them with "
+            f"`{UPDATE_COMMAND}` on a run with --instructions" if counted
+            else "this run counted none: vts bench --instructions counts them")
     if untested and timing_threshold is not None:
         gate.warnings.append(
             f"timing of {untested} cell(s) not gated: a pyperf JSON file is missing, so "
@@ -317,6 +370,14 @@ def _build_name(environment: dict[str, Any]) -> str:
     if not build:
         return full
     return str(build) if str(build).startswith(full) else f"{full} ({build})"
+
+
+def instructions_of(cell: results.Cell) -> float | None:
+    """The cell's instructions per op, or None when it has none."""
+    figures = cell.get("instructions")
+    if not isinstance(figures, dict) or figures.get("instructions_per_op") is None:
+        return None
+    return float(figures["instructions_per_op"])
 
 
 def allocs_of(cell: results.Cell) -> float | None:

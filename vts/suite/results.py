@@ -31,7 +31,11 @@ from vts.suite.errors import UsageError
 # 1 - first version: run_id, created, mode, machine, scenarios, environments, cells
 #     (allocs / timing / latency / memray / extra per cell). A merged run adds `machines`,
 #     one entry per source run.
-SCHEMA_VERSION = 1
+# 2 - instructions per op: a cell's `instructions` ({instructions_per_op, ops} or null) and
+#     the run's `instruction_counter` (how they were counted, or null when not asked). A
+#     version 1 file still loads: it reads as a run that counted no instructions.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 Run = dict[str, Any]
 Cell = dict[str, Any]
@@ -69,6 +73,7 @@ def new_run(mode: str, machine: Mapping[str, Any], scenarios: Mapping[str, Any])
         "machine": dict(machine),
         "scenarios": {name: dict(spec) for name, spec in scenarios.items()},
         "environments": {},
+        "instruction_counter": None,
         "cells": [],
     }
 
@@ -160,14 +165,24 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
     if not isinstance(run, dict):
         raise UsageError(f"{where}: not a {kind} file (expected a JSON object){suffix}")
     version = run.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise UsageError(
             f"{where}: schema_version {version!r} is not supported (this vts reads "
-            f"{SCHEMA_VERSION}){suffix}"
+            f"{' and '.join(map(str, READABLE_VERSIONS))}){suffix}"
         )
     problem = schema.check(run)
     if problem:
         raise UsageError(f"{where}: {problem}{suffix}")
+    return _upgrade(run)
+
+
+def _upgrade(run: Run) -> Run:
+    """A version 1 run in version 2's shape: no instruction counts."""
+    if run["schema_version"] == 1:
+        run["schema_version"] = SCHEMA_VERSION
+        run.setdefault("instruction_counter", None)
+        for cell in run["cells"]:
+            cell.setdefault("instructions", None)
     return run
 
 
@@ -203,6 +218,8 @@ def merge(runs: Iterable[Run]) -> Run:
         "mode": last["mode"] if len(modes) == 1 else "mixed",
         "machine": copy.deepcopy(last["machine"]),
         "machines": machines,
+        "instruction_counter": next((run["instruction_counter"] for run in reversed(sources)
+                                     if run.get("instruction_counter")), None),
         "scenarios": scenarios,
         "environments": environments,
         "cells": list(cells.values()),

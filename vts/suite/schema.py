@@ -55,7 +55,7 @@ RUN_LENGTHS = Kind("two run lengths [short, long]",
 RUN_FIELDS: dict[str, Kind] = {
     "schema_version": INTEGER, "run_id": STRING, "created": STRING, "mode": STRING,
     "machine": OBJECT, "machines": OBJECTS, "scenarios": OBJECT, "environments": OBJECT,
-    "cells": LIST,
+    "instruction_counter": _or_null(OBJECT), "cells": LIST,
 }
 REQUIRED_RUN = ("schema_version", "run_id", "created", "mode", "machine", "scenarios",
                 "environments", "cells")
@@ -65,7 +65,8 @@ OBJECT_MAPS = ("scenarios", "environments")
 CELL_FIELDS: dict[str, Kind] = {
     "id": STRING, "strategy": STRING, "scenario": STRING, "python": STRING, "loop": STRING,
     "status": STATUS, "error": _or_null(STRING), "deterministic": BOOLEAN,
-    "allocs": _or_null(OBJECT), "timing": _or_null(OBJECT), "latency": _or_null(OBJECT),
+    "allocs": _or_null(OBJECT), "instructions": _or_null(OBJECT),
+    "timing": _or_null(OBJECT), "latency": _or_null(OBJECT),
     "memray": _or_null(OBJECT), "extra": OBJECT,
 }
 REQUIRED_CELL = ("id", "strategy", "scenario", "python", "loop", "status")
@@ -74,6 +75,7 @@ REQUIRED_CELL = ("id", "strategy", "scenario", "python", "loop", "status")
 SECTION_FIELDS: dict[str, dict[str, Kind]] = {
     "allocs": {"allocs_per_op": _or_null(NUMBER), "bytes_per_op": _or_null(NUMBER),
                "gc_per_1k_ops": _or_null(NUMBER), "ops": RUN_LENGTHS},
+    "instructions": {"instructions_per_op": _or_null(NUMBER), "ops": RUN_LENGTHS},
     "timing": {"mean_ns": _or_null(NUMBER), "stdev_ns": _or_null(NUMBER),
                "median_ns": _or_null(NUMBER), "values": _or_null(INTEGER),
                "pyperf_json": _or_null(STRING)},

@@ -1,13 +1,15 @@
 """Test-only cells, added through the `vts.scenarios` entry-point group.
 
-`test-wait` runs the real `wait` workload with `pooled` and `pooled_leaky`, a pooled
-strategy that keeps one extra object per operation (the regression the gate must catch);
-`test-crash` has a variant that kills its process and one that raises; `test-hang` never
-finishes (the per-cell time limit ends it); `test-socket-ready` runs the gated socket
-workload with `reusable_source` and `reusable_source_leaky`, a receive source that keeps
-one extra object per receive (a regression in vts/sockets.py). `make test`
-installs this distribution with `pip install --target .venv/test-plugins/good`, off the
-venv's path: only tests that put that directory on sys.path and PYTHONPATH see it.
+`test-wait` runs the real `wait` workload with `pooled`, `pooled_leaky`, a pooled
+strategy that keeps one extra object per operation, and `pooled_busy`, one that does some
+real extra work per operation and allocates nothing more (the regressions the gate must
+catch, in allocations and in instructions); `test-crash` has a variant that kills its
+process and one that raises; `test-hang` never finishes (the per-cell time limit ends
+it); `test-socket-ready` runs the gated socket workload with `reusable_source` and
+`reusable_source_leaky`, a receive source that keeps one extra object per receive (a
+regression in vts/sockets.py). `make test` installs this distribution with `pip install
+--target .venv/test-plugins/good`, off the venv's path: only tests that put that directory
+on sys.path and PYTHONPATH see it.
 """
 
 from __future__ import annotations
@@ -40,9 +42,21 @@ class PooledLeaky(Pooled[Any]):
         return Pooled.get(self)  # not super(): its proxy would allocate too
 
 
+class PooledBusy(Pooled[Any]):
+    name = "pooled_busy"
+
+    def get(self) -> Any:
+        spin = 0
+        while spin < 100:  # real work; small ints are cached, so nothing is allocated
+            spin += 1
+        return Pooled.get(self)
+
+
+VARIANTS = {"pooled": Pooled, "pooled_leaky": PooledLeaky, "pooled_busy": PooledBusy}
+
+
 def _open_wait(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
-    cls = PooledLeaky if variant == "pooled_leaky" else Pooled
-    return WaitWorkload(cls(Freshness.never(), loop=loop), loop)
+    return WaitWorkload(VARIANTS[variant](Freshness.never(), loop=loop), loop)
 
 
 def _open_crash(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
@@ -52,7 +66,7 @@ def _open_crash(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
 
 
 TEST_WAIT = Scenario("test-wait", "the wait workload, for the gate tests",
-                     ("pooled", "pooled_leaky"), _open_wait)
+                     tuple(VARIANTS), _open_wait)
 TEST_CRASH = Scenario("test-crash", "a cell that crashes", ("segfault_like", "raises"),
                       _open_crash)
 

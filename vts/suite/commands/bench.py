@@ -28,6 +28,7 @@ from vts.suite.commands._select import (
 from vts.suite.commands.report import write_report
 from vts.suite.environments import ROOT, current_version, select
 from vts.suite.errors import UsageError
+from vts.suite.measure import valgrind
 from vts.suite.measure.runner import CELL_TIMEOUT, CellSpec, plan, run_matrix
 from vts.suite.scenarios import all_scenarios
 
@@ -47,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="exact allocations and latency distribution only, no pyperf")
     parser.add_argument("--memray", action="store_true",
                         help="also capture every cell with memray (flamegraph, top sites)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per op under valgrind's callgrind "
+                        "(about 3 s per cell)")
     parser.add_argument("-o", "--out", type=Path, help="run directory (default reports/runs/<id>)")
     parser.add_argument("--append", action="store_true",
                         help="add the cells to the run already in --out (a cell measured "
@@ -80,11 +84,12 @@ class BenchOptions:
     out: Path | None = None  # the run directory; default reports/runs/<id>
     append: bool = False  # add to the run already in `out` instead of refusing it
     cell_timeout: float = CELL_TIMEOUT  # seconds per cell's measuring process
+    instructions: bool = False  # instructions per op under callgrind
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
         return cls(Slice.from_args(args), args.mode, args.memray, args.out, args.append,
-                   args.cell_timeout)
+                   args.cell_timeout, args.instructions)
 
 
 def bench(options: BenchOptions, console: Console) -> Path:
@@ -97,6 +102,8 @@ def bench(options: BenchOptions, console: Console) -> Path:
     specs: list[CellSpec] = list(plan(scenarios, variants, interpreters, loops))
     if not specs:
         raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
+    if options.instructions and valgrind.unavailable():
+        raise UsageError(f"--instructions: {valgrind.unavailable()}")
     described = {s.name: {"operation": s.operation, "reference": s.reference,
                           "deterministic": s.deterministic} for s in scenarios}
     if existing is None:
@@ -104,6 +111,8 @@ def bench(options: BenchOptions, console: Console) -> Path:
     else:
         run = existing
         run["scenarios"].update(described)
+    if options.instructions:
+        run["instruction_counter"] = valgrind.describe()
     run_dir: Path = options.out or RUNS / str(run["run_id"])
     run_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode})")
@@ -123,7 +132,8 @@ def bench(options: BenchOptions, console: Console) -> Path:
 
         try:
             run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
-                       timeout=options.cell_timeout, on_cell=advance)
+                       timeout=options.cell_timeout, on_cell=advance,
+                       instructions=options.instructions)
         except KeyboardInterrupt:
             # results.json was rewritten after every cell: say where, then stop as usual.
             console.print(f"interrupted: the cells measured so far are in "
@@ -167,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"[yellow]warning[/yellow]: the allocation counter is not calibrated "
                           f"on {key} ({check.get('reason') or check.get('mismatches')}); "
                           "do not trust its allocation counts there")
+    if not args.instructions:
+        console.print("instructions per op: not counted; add --instructions (make bench "
+                      "ARGS=--instructions) to count them under valgrind, about 3 s per cell")
     console.print(f"results: {path}")
     if not args.no_report:
         print(write_report([path]))
@@ -181,7 +194,8 @@ def gated_scenarios() -> list[str]:
 
 
 def measure_for_gate() -> Path:
-    """The gate's quick measurement: allocations only, this interpreter, both loops, the
-    gated scenarios (`gated_scenarios`)."""
-    quick = BenchOptions(Slice(scenarios=gated_scenarios()), mode="allocs-only")
+    """The gate's quick measurement: allocations, and instructions where valgrind is here,
+    of this interpreter, both loops, the gated scenarios (`gated_scenarios`)."""
+    quick = BenchOptions(Slice(scenarios=gated_scenarios()), mode="allocs-only",
+                         instructions=valgrind.unavailable() is None)
     return bench(quick, Console(stderr=True))

@@ -14,7 +14,14 @@ from vts.suite import results
 from vts.suite.commands.bench import measure_for_gate
 from vts.suite.environments import current_version
 from vts.suite.errors import UsageError
-from vts.suite.gate import DEFAULT_BASELINE, UPDATE_COMMAND, check_figures, compare
+from vts.suite.gate import (
+    DEFAULT_BASELINE,
+    DEFAULT_INSTRUCTION_THRESHOLD,
+    UPDATE_COMMAND,
+    check_figures,
+    compare,
+)
+from vts.suite.measure import valgrind
 from vts.suite.report.gate_text import format_text
 
 help = "compare allocations per op with the baseline (exit 0 within, 1 regression, 2 bad input)"
@@ -34,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="*", type=Path, metavar="RESULTS",
                         help="results.json files to gate (merged; later cells win)")
     parser.add_argument("--measure", action="store_true",
-                        help="instead of RESULTS: run a quick allocation-only measurement "
-                        "first, then gate it")
+                        help="instead of RESULTS: run a quick measurement first (allocations, "
+                        "and instructions where valgrind is installed), then gate it")
     parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, metavar="FILE",
                         help="the baseline results file (default %(default)s)")
     parser.add_argument("--tolerance", type=_non_negative, default=0.0, metavar="ALLOCS",
@@ -45,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also fail when the mean time per op grows by more than "
                         "THRESHOLD (relative, e.g. 0.10) and pyperf's t-test calls it "
                         "significant")
+    parser.add_argument("--instructions", type=_non_negative,
+                        default=DEFAULT_INSTRUCTION_THRESHOLD, metavar="THRESHOLD",
+                        help="fail when instructions per op grow by more than THRESHOLD "
+                        "(relative; default %(default)s, from the measured spread)")
     parser.add_argument("--markdown", type=Path, metavar="FILE",
                         help="append the verdict as Markdown to FILE (e.g. "
                         "$GITHUB_STEP_SUMMARY)")
@@ -72,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
         check_figures(run_, str(path))
         loaded.append(results.rebase(run_, path.parent, here))
     gate = compare(results.merge(loaded), baseline, args.tolerance,
-                   timing_threshold=args.timing, run_dir=here,
-                   baseline_dir=baseline_path.parent)
+                   timing_threshold=args.timing, instruction_threshold=args.instructions,
+                   run_dir=here, baseline_dir=baseline_path.parent)
+    missing = valgrind.unavailable()
+    if not gate.instructions and missing:
+        gate.instructions_note = missing
 
     sys.stdout.write(format_text(gate, str(baseline_path)))
     if args.markdown is not None:

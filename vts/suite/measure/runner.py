@@ -2,8 +2,10 @@
 
 For each (interpreter, loop, scenario, variant): the exact counter and the latency
 distribution (`vts.suite.measure.cell`), then pyperf (`vts.suite.measure.pyperf_cell`), then
-memray if asked (`vts.suite.measure.memray_cell`). A cell that crashes or times out is recorded as
-failed with its one-line error and the run goes on. `results.json` is rewritten
+instructions per op if asked (one callgrind server per interpreter and loop,
+`vts.suite.measure.valgrind`), then memray if asked (`vts.suite.measure.memray_cell`). A
+cell that crashes or times out is recorded as failed with its one-line error and the run
+goes on. `results.json` is rewritten
 atomically after every cell, so an interrupted run keeps everything measured so far.
 """
 
@@ -21,6 +23,7 @@ from vts.entry_points import BUILT_IN
 from vts.strategies import strategy_registry
 from vts.suite import results
 from vts.suite.environments import ROOT, Interpreter, ensure
+from vts.suite.measure.valgrind import InstructionError, InstructionServer
 from vts.suite.scenarios import Scenario, scenario_registry
 
 # pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
@@ -88,13 +91,17 @@ class CellError(Exception):
 
 
 def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
-            memray: bool, timeout: float = CELL_TIMEOUT) -> dict[str, Any]:
-    """Measure one cell; returns the cell dict (status ok or failed) and its environment."""
+            memray: bool, timeout: float = CELL_TIMEOUT,
+            instructions: Callable[[], InstructionServer] | None = None) -> dict[str, Any]:
+    """Measure one cell; returns the cell dict (status ok or failed) and its environment.
+
+    `instructions`, when given, returns the callgrind server of this cell's interpreter
+    and loop (started on first use)."""
     cell: dict[str, Any] = {
         "id": spec.id, "strategy": spec.variant, "scenario": spec.scenario.name,
         "python": spec.interpreter.version, "loop": spec.loop, "status": "ok", "error": None,
-        "allocs": None, "timing": None, "latency": None, "memray": None, "extra": {},
-        "deterministic": spec.scenario.deterministic,
+        "allocs": None, "instructions": None, "timing": None, "latency": None,
+        "memray": None, "extra": {}, "deterministic": spec.scenario.deterministic,
     }
     own = ["--scenario", spec.scenario.name, "--variant", spec.variant, "--loop", spec.loop]
     environment = None
@@ -108,6 +115,12 @@ def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
         if mode in PYPERF_ARGS:
             cell["timing"] = _pyperf(spec, python, run_dir, mode, own, timeout)
             _throughput(cell, spec.scenario)
+        if instructions is not None:
+            try:
+                cell["instructions"] = instructions().measure(
+                    spec.scenario.name, spec.variant, spec.loop, timeout)
+            except InstructionError as exc:
+                raise CellError(f"instruction count: {exc}") from None
         if memray:
             out = run_dir / "memray"
             cell["memray"] = json.loads(run_python(
@@ -153,25 +166,50 @@ def run_matrix(
     specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
     timeout: float = CELL_TIMEOUT,
     on_cell: Callable[[CellSpec, dict[str, Any]], None] = lambda spec, cell: None,
+    instructions: bool = False,
 ) -> results.Run:
     """Measure every cell in order, writing results.json after each one; `timeout` is
-    each measuring process's limit in seconds (a cell past it is recorded as failed)."""
+    each measuring process's limit in seconds (a cell past it is recorded as failed).
+
+    With `instructions`, each cell also gets its instructions per op under callgrind (the
+    caller checks `valgrind.unavailable()` first)."""
     path = run_dir / "results.json"
     pythons: dict[str, Path] = {}
     calibrated: dict[str, Any] = {}
-    for spec in specs:
-        version = spec.interpreter.version
-        if version not in pythons:
-            pythons[version] = ensure(spec.interpreter)
-            calibrated[version] = calibration(pythons[version])
-        cell = measure(spec, pythons[version], run_dir, mode, memray, timeout)
-        environment = cell.pop("environment")
-        if environment is not None:
-            environment["counter_calibration"] = calibrated[version]
-            run["environments"][results.env_key(version, spec.loop)] = environment
-        results.add_cell(run, cell)
-        results.write_atomic(path, run)
-        on_cell(spec, cell)
+    servers: dict[tuple[str, str], InstructionServer] = {}
+
+    def server_for(version: str, loop: str) -> Callable[[], InstructionServer]:
+        def get() -> InstructionServer:
+            key = (version, loop)
+            for other in [k for k in servers if k != key]:  # one server alive at a time
+                servers.pop(other).close()
+            if key not in servers or not servers[key].alive:
+                try:
+                    servers[key] = InstructionServer(pythons[version])
+                except InstructionError as exc:
+                    raise CellError(f"instruction server: {exc}") from None
+            return servers[key]
+        return get
+
+    try:
+        for spec in specs:
+            version = spec.interpreter.version
+            if version not in pythons:
+                pythons[version] = ensure(spec.interpreter)
+                calibrated[version] = calibration(pythons[version])
+            counter = server_for(version, spec.loop) if instructions else None
+            cell = measure(spec, pythons[version], run_dir, mode, memray, timeout,
+                           instructions=counter)
+            environment = cell.pop("environment")
+            if environment is not None:
+                environment["counter_calibration"] = calibrated[version]
+                run["environments"][results.env_key(version, spec.loop)] = environment
+            results.add_cell(run, cell)
+            results.write_atomic(path, run)
+            on_cell(spec, cell)
+    finally:
+        for server in servers.values():
+            server.close()
     return run
 
 

@@ -37,6 +37,7 @@ def format_text(gate: GateResult, baseline_name: str) -> str:
     if gate.new:
         lines.append(f"  {len(gate.new)} cell(s) not in the baseline: add them with "
                      f"`{UPDATE_COMMAND}`")
+    lines.extend(instruction_lines(gate))
     notable = notable_timing(gate)
     if notable:
         rule = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"
@@ -49,6 +50,21 @@ def format_text(gate: GateResult, baseline_name: str) -> str:
     lines.extend(f"warning: {warning}" for warning in gate.warnings)
     lines.append(f"verdict: {gate.verdict()}")
     return "\n".join(lines) + "\n"
+
+
+def instruction_lines(gate: GateResult) -> list[str]:
+    """Instructions per op: one line when none were compared, else each cell that moved."""
+    if not gate.instructions:
+        return [f"instructions per op: not compared ({gate.instructions_note})"]
+    lines = [f"instructions per op: {len(gate.instructions)} cell(s) compared "
+             f"(threshold {fmt_pct(gate.instruction_threshold)})"]
+    for diff in gate.instruction_regressions:
+        lines.append(f"  REGRESSION {diff.cell_id}: baseline {diff.baseline:,.0f}, "
+                     f"now {diff.now:,.0f} instructions/op ({fmt_pct(diff.change)})")
+    for diff in gate.instruction_improvements:
+        lines.append(f"  improved   {diff.cell_id}: baseline {diff.baseline:,.0f}, "
+                     f"now {diff.now:,.0f} instructions/op ({fmt_pct(diff.change)})")
+    return lines
 
 
 def _allocs(diff: AllocDiff) -> str:

@@ -82,8 +82,8 @@ def test_report_size_is_modest(page: str) -> None:
 # --- content -------------------------------------------------------------------------------
 
 def test_tables_columns_and_environments(page: str) -> None:
-    for column in ("Strategy", "Mean", "StdDev", "Median", "p99", "Ratio", "Allocated/op",
-                   "Above floor", "Bytes/op", "GC/1k ops"):
+    for column in ("Strategy", "Mean", "StdDev", "Median", "p99", "Ratio", "Instructions/op",
+                   "Allocated/op", "Above floor", "Bytes/op", "GC/1k ops"):
         assert f"<th>{column}</th>" in page or f'<th class="l">{column}</th>' in page
     assert '<label for="tab-0" role="tab">3.11 · asyncio</label>' in page
     assert '<label for="tab-1" role="tab">3.11 · uvloop</label>' in page

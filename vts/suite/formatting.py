@@ -41,6 +41,11 @@ def fmt_ratio(value: float | None) -> str:
     return DASH if value is None or not math.isfinite(value) else f"{value:.2f}"
 
 
+def fmt_instructions(value: float | None) -> str:
+    """Instructions per op: whole numbers with thousands separators (a count, not a time)."""
+    return DASH if value is None or not math.isfinite(value) else f"{value:,.0f}"
+
+
 def fmt_bytes(value: float | None) -> str:
     return DASH if value is None or not math.isfinite(value) else f"{value:,.0f} B"
 

@@ -106,17 +106,22 @@ def _strategies(cells: Sequence[Cell], reference: str) -> list[str]:
 
 
 def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str | None:
-    """Allocations per op and mean time per op by strategy: two bar panels."""
+    """Allocations per op, instructions per op (where counted) and mean time per op by
+    strategy: a bar panel each."""
     strategies = _strategies(cells, reference)
     if not strategies:
         return None
     by_name = {c["strategy"]: c for c in cells}
     palette = colors(strategies)
+    panels = [("allocs", "allocs_per_op", "allocations / op", 1.0),
+              ("timing", "mean_ns", "mean time / op (µs)", 1e-3)]
+    if any(figure(c, "instructions", "instructions_per_op") is not None for c in cells):
+        panels.insert(1, ("instructions", "instructions_per_op", "instructions / op (k)",
+                          1e-3))
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(5.6, 0.3 * len(strategies) + 0.9),
+        fig, axes = plt.subplots(1, len(panels), figsize=(2.8 * len(panels),
+                                                          0.3 * len(strategies) + 0.9),
                                  sharey=True)
-        panels = (("allocs", "allocs_per_op", "allocations / op", 1.0),
-                  ("timing", "mean_ns", "mean time / op (µs)", 1e-3))
         positions = list(range(len(strategies)))[::-1]
         for ax, (section, key, title, scale) in zip(axes, panels, strict=True):
             values = [figure(by_name[s], section, key) if ok(by_name[s]) else None

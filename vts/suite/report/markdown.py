@@ -12,10 +12,11 @@ import html
 from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
+from vts.suite.report.gate_text import instruction_lines
 from vts.suite.report.views import environment_views, operation_of, scenario_sort_key
 
-COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio", "Allocated/op",
-           "Above floor", "Bytes/op", "GC/1k ops")
+COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio",
+           "Instructions/op", "Allocated/op", "Above floor", "Bytes/op", "GC/1k ops")
 _ALIGN = ("---", "---", *("---:",) * (len(COLUMNS) - 2))
 
 
@@ -51,11 +52,12 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
             for row in table.rows:
                 name = escape(row.strategy) + (" (ref)" if row.is_reference else "")
                 if row.failed:
-                    figures = [f"failed: {escape(row.error)}", *(DASH,) * 8]
+                    figures = [f"failed: {escape(row.error)}", *(DASH,) * 9]
                 else:
                     allocs = row.allocs + (
                         (" ▲" if row.change == "regression" else " ▼") if row.change else "")
-                    figures = [row.mean, row.stdev, row.median, row.p99, row.ratio, allocs,
+                    figures = [row.mean, row.stdev, row.median, row.p99, row.ratio,
+                               row.instructions, allocs,
                                row.above_floor, row.bytes, row.gc]
                 lines.append(_row([escape(table.scenario), name, *figures]))
         lines.append("")
@@ -93,6 +95,9 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
     if gate.improvements or gate.moved or gate.new:
         lines += [f"Record improvements, moved figures and new cells with "
                   f"`{UPDATE_COMMAND}`.", ""]
+    first, *moved = instruction_lines(gate)
+    lines += [escape(first), ""] + ([f"- {escape(m.strip())}" for m in moved] + [""]
+                                    if moved else [])
     timing = notable_timing(gate)
     if timing:
         gated = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"

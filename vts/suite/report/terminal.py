@@ -22,7 +22,8 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
         table = Table(title=f"{escape(view.key)}", title_justify="left", title_style="bold")
         table.add_column("Scenario")
         table.add_column("Strategy")
-        for name in ("Mean", "Ratio", "Allocated/op", "Above floor", "Bytes/op"):
+        for name in ("Mean", "Ratio", "Instructions/op", "Allocated/op", "Above floor",
+                     "Bytes/op"):
             table.add_column(name, justify="right")
         failures: list[str] = []
         for scenario in view.tables:
@@ -30,7 +31,7 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
                 label = escape(scenario.scenario) if index == 0 else ""
                 name = escape(row.strategy) + (" [dim](ref)[/]" if row.is_reference else "")
                 if row.failed:
-                    table.add_row(label, name, "[red]failed[/]", "", "", "", "",
+                    table.add_row(label, name, "[red]failed[/]", "", "", "", "", "",
                                   end_section=index == len(scenario.rows) - 1)
                     failures.append(f"[red]{escape(row.cell_id)}: {escape(row.error)}[/]")
                     continue
@@ -39,7 +40,8 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
                     allocs = f"[red bold]{allocs} ▲[/]"
                 elif row.change == "improvement":
                     allocs = f"[green bold]{allocs} ▼[/]"
-                table.add_row(label, name, row.mean, row.ratio, allocs, row.above_floor,
+                table.add_row(label, name, row.mean, row.ratio, row.instructions, allocs,
+                              row.above_floor,
                               row.bytes, end_section=index == len(scenario.rows) - 1)
         if failures:  # below the table: an error does not fit a column
             table.caption = "\n".join(failures)

@@ -21,6 +21,7 @@ from typing import Any
 from vts.suite.formatting import (
     fmt_bytes,
     fmt_count,
+    fmt_instructions,
     fmt_ns,
     fmt_ratio,
     fmt_signed,
@@ -122,6 +123,7 @@ class Row:
     median: str
     p99: str
     ratio: str
+    instructions: str  # instructions per op (callgrind), beside allocations
     allocs: str
     above_floor: str
     bytes: str
@@ -220,7 +222,9 @@ def _row(cell: Cell, reference: str, ref_mean: float | None, floor_allocs: float
         mean=fmt_ns(mean), stdev=fmt_ns(figure(cell, "timing", "stdev_ns")),
         median=fmt_ns(figure(cell, "timing", "median_ns")),
         p99=fmt_ns(figure(cell, "latency", "p99_ns")),
-        ratio=fmt_ratio(ratio), allocs=fmt_count(allocs), above_floor=fmt_signed(above),
+        ratio=fmt_ratio(ratio),
+        instructions=fmt_instructions(figure(cell, "instructions", "instructions_per_op")),
+        allocs=fmt_count(allocs), above_floor=fmt_signed(above),
         bytes=fmt_bytes(figure(cell, "allocs", "bytes_per_op")),
         gc=fmt_count(figure(cell, "allocs", "gc_per_1k_ops")),
         is_reference=cell["strategy"] == reference,

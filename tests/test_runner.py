@@ -125,3 +125,17 @@ def test_the_gate_fails_a_receive_source_that_allocates_one_more(
     out = capsys.readouterr().out
     assert code == 1
     assert f"REGRESSION reusable_source_leaky/test-socket-ready/{current_version()}/" in out
+
+
+@pytest.mark.slow
+def test_pyperf_compare_to_pairs_strategies_by_scenario(tmp_path: Path) -> None:
+    run = _run(tmp_path, _specs("fresh", ["floor", "cached_result"]), mode="fast")
+    suites = [tmp_path / cell["timing"]["pyperf_suite"] for cell in run["cells"]]
+    assert [s.name for s in suites] == [f"floor__{current_version()}__asyncio.json",
+                                        f"cached_result__{current_version()}__asyncio.json"]
+    assert pyperf.BenchmarkSuite.load(str(suites[0])).get_benchmark_names() == [
+        "fresh/asyncio"]
+    compared = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", *map(str, suites),
+                               "--table"], capture_output=True, text=True, check=True)
+    assert "fresh/asyncio" in compared.stdout
+    assert "no benchmark in common" not in compared.stdout + compared.stderr

@@ -47,7 +47,7 @@ MODES = ("fast", "full", "allocs-only")
 DEFAULT_REFERENCE = "future_per_call"
 
 # Cell fields holding paths relative to the run's directory (see `rebase`).
-_PATH_FIELDS = (("timing", "pyperf_json"), ("memray", "flamegraph"))
+_PATH_FIELDS = (("timing", "pyperf_json"), ("timing", "pyperf_suite"), ("memray", "flamegraph"))
 
 
 def cell_id(strategy: str, scenario: str, python: str, loop: str) -> str:

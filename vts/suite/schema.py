@@ -78,7 +78,7 @@ SECTION_FIELDS: dict[str, dict[str, Kind]] = {
     "instructions": {"instructions_per_op": _or_null(NUMBER), "ops": RUN_LENGTHS},
     "timing": {"mean_ns": _or_null(NUMBER), "stdev_ns": _or_null(NUMBER),
                "median_ns": _or_null(NUMBER), "values": _or_null(INTEGER),
-               "pyperf_json": _or_null(STRING)},
+               "pyperf_json": _or_null(STRING), "pyperf_suite": _or_null(STRING)},
     "latency": {"p50_ns": _or_null(NUMBER), "p99_ns": _or_null(NUMBER),
                 "max_ns": _or_null(NUMBER), "histogram": _or_null(OBJECT)},
     "memray": {"flamegraph": _or_null(STRING), "peak_bytes": _or_null(NUMBER),

@@ -47,7 +47,9 @@ def main() -> None:
         "vts_scenario": args.scenario, "vts_variant": args.variant, "vts_loop": args.loop,
         "description": definition.operation,
     }
-    name = f"{args.variant}/{args.scenario}/{args.loop}"
+    # Named by what is measured, not by who: the same scenario on the same loop has the same
+    # name in every strategy's file, so `pyperf compare_to` can pair them.
+    name = f"{args.scenario}/{args.loop}"
     try:
         runner.bench_time_func(name, time_ops, metadata=metadata)
     finally:

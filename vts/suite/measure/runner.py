@@ -21,7 +21,7 @@ from typing import Any
 
 from vts.entry_points import BUILT_IN
 from vts.strategies import strategy_registry
-from vts.suite import results
+from vts.suite import atomic, results
 from vts.suite.environments import ROOT, Interpreter, ensure
 from vts.suite.measure.valgrind import InstructionError, InstructionServer
 from vts.suite.scenarios import Scenario, scenario_registry
@@ -144,13 +144,36 @@ def _pyperf(spec: CellSpec, python: Path, run_dir: Path, mode: str, own: list[st
 
     bench = pyperf.Benchmark.load(str(path))
     values = bench.get_values()
+    suite = _add_to_suite(run_dir, spec, bench)
     return {
         "mean_ns": bench.mean() * 1e9,
         "stdev_ns": (bench.stdev() if len(values) > 1 else 0.0) * 1e9,
         "median_ns": bench.median() * 1e9,
         "values": len(values),
         "pyperf_json": relative,
+        "pyperf_suite": suite,
     }
+
+
+def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:
+    """Put the cell's benchmark into its strategy's pyperf suite for this interpreter and
+    loop, `pyperf/<strategy>__<python>__<loop>.json` (replacing a benchmark of the same
+    name), so `python -m pyperf compare_to floor.json future_per_call.json pooled.json
+    --table` compares strategies scenario by scenario. Returns its path in the run."""
+    import io
+
+    import pyperf
+
+    relative = f"pyperf/{spec.variant}__{spec.interpreter.version}__{spec.loop}.json"
+    path = run_dir / relative
+    kept = []
+    if path.exists():
+        kept = [b for b in pyperf.BenchmarkSuite.load(str(path))
+                if b.get_name() != bench.get_name()]
+    text = io.StringIO()
+    pyperf.BenchmarkSuite([*kept, bench]).dump(text)
+    atomic.write_text(path, text.getvalue())  # a reader never sees half a suite
+    return relative
 
 
 def _throughput(cell: dict[str, Any], scenario: Scenario) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,25 @@ def test_every_loop_scenario_runs_every_variant(name: str, variant: str) -> None
         workload.close()
         loop.close()
     assert len(samples) == 20 and all(sample > 0 for sample in samples)
+
+
+def test_fanout_times_its_publishes_not_its_consumers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clock that reads how many tasks were created: it moves only if the timed section
+    # includes starting the K consumers (pyperf once counted that as per-op time).
+    loop = asyncio.new_event_loop()
+    created = [0]
+
+    def counting_factory(loop: asyncio.AbstractEventLoop, coro: Any,
+                         **kwargs: Any) -> asyncio.Task[Any]:
+        created[0] += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting_factory)
+    monkeypatch.setattr("vts.suite.scenarios.workloads.perf_ns", lambda: created[0])
+    workload = scenario("fanout-10").open("pooled", loop)
+    try:
+        assert loop.run_until_complete(workload.run(3)) == 0
+        assert created[0] == 11  # the driver and its 10 consumers
+    finally:
+        workload.close()
+        loop.close()

@@ -29,7 +29,9 @@ perf_ns = time.perf_counter_ns
 
 
 class Workload(Protocol):
-    def run(self, n: int) -> Coroutine[Any, Any, None]: ...
+    # n operations; may return the ns they took when the run has a fixed cost of its own
+    # (starting tasks) that pyperf, which times whole runs, must not count per operation.
+    def run(self, n: int) -> Coroutine[Any, Any, int | None]: ...
 
     def run_timed(self, n: int) -> Coroutine[Any, Any, list[int]]: ...
 

@@ -54,6 +54,11 @@ IN_PROGRESS = (
     r"^a receive is already outstanding on this source; await its ValueTask \(or cancel it\) "
     r"before starting another: one ReceiveSource serves one receive at a time$"
 )
+STALE_READER = (
+    r"^a reader was still registered for fd \d+ on this loop: a socket that had this fd was "
+    r"closed while a ReceiveSource \(or another reader\) still watched it; close the source "
+    r"before its socket, or let the source own it: ReceiveSource\(sock, owns_socket=True\)$"
+)
 
 
 @pytest.fixture
@@ -549,3 +554,102 @@ def test_allocations_per_receive_stay_constant_over_10000_receives(
     assert abs(short.allocs_per_op - long.allocs_per_op) <= resolution
     if feed == "ready":  # the synchronous path: the ValueTask and its await's generator
         assert abs(long.allocs_per_op - 2.0) <= FIXED_COST_JITTER / 5000
+
+
+# -- the source's lifetime against its socket's ---------------------------------------------
+
+
+async def _one_connection(
+    source_of: Callable[[socket.socket], ReceiveSource], close_source_first: bool
+) -> int:
+    """One connection over a fresh socket pair: a receive that waits (so the source
+    registers its reader), then the socket is closed. Returns the receiving fd."""
+    reading, writing = socket.socketpair()
+    try:
+        reading.setblocking(False)
+        fd = reading.fileno()
+        source = source_of(reading)
+        pending = source.receive_exactly(4)
+        asyncio.get_running_loop().call_soon(writing.sendall, b"ping")
+        assert bytes(await asyncio.wait_for(_await(pending), 2)) == b"ping"
+        if close_source_first:
+            source.close()
+        return fd
+    finally:
+        reading.close()
+        writing.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_socket_closed_under_its_source_does_not_hang_the_next_one_on_its_fd(
+    run: Run, event_loop_kind: str
+) -> None:
+    """The reader stays registered after a receive (lazy removal); closing the socket
+    without closing the source left it on the loop, and the next socket on the same fd
+    never became readable (a 2 s timeout here). The next source now replaces the stale
+    reader; loudly on asyncio, whose remove_reader says it found one (uvloop's returns
+    None either way)."""
+
+    async def main() -> list[int]:
+        fds = []
+        for _ in range(20):
+            fds.append(await _one_connection(ReceiveSource, close_source_first=False))
+        return fds
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        fds = run(main())
+    assert len(set(fds)) < len(fds)  # the fds were reused, as the kernel does
+    assert all(re.match(STALE_READER, str(w.message)) for w in warned), warned
+    reused = len(fds) - len(set(fds))
+    assert len(warned) == (reused if event_loop_kind == "asyncio" else 0)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("error")
+def test_a_source_that_owns_its_socket_closes_both_in_order(run: Run) -> None:
+    async def main() -> None:
+        for _ in range(20):
+            reading, writing = socket.socketpair()
+            reading.setblocking(False)
+            with writing, ReceiveSource(reading, owns_socket=True) as source:
+                pending = source.receive_exactly(4)
+                asyncio.get_running_loop().call_soon(writing.sendall, b"ping")
+                assert bytes(await asyncio.wait_for(_await(pending), 2)) == b"ping"
+                assert source.reading
+            assert reading.fileno() == -1  # closed by the source, after its reader went
+            assert not source.reading
+
+    run(main())
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("error")
+def test_closing_the_source_after_its_socket_spares_the_fds_next_owner(run: Run) -> None:
+    """The source closed late, once its fd belongs to another socket: it must not remove
+    the new owner's reader."""
+
+    async def main() -> None:
+        old_reading, old_writing = socket.socketpair()
+        old_reading.setblocking(False)
+        old = ReceiveSource(old_reading)
+        pending = old.receive_exactly(4)
+        old_writing.sendall(b"ping")
+        assert bytes(await asyncio.wait_for(_await(pending), 2)) == b"ping"
+        fd = old_reading.fileno()
+        old_reading.close()
+        old_writing.close()
+        reading, writing = socket.socketpair()
+        with reading, writing:
+            assert reading.fileno() == fd
+            reading.setblocking(False)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=STALE_READER)
+                new = ReceiveSource(reading)
+                waiting = new.receive_exactly(4)
+            old.close()  # late: the fd is the new socket's now
+            writing.sendall(b"pong")
+            assert bytes(await asyncio.wait_for(_await(waiting), 2)) == b"pong"
+            new.close()
+
+    run(main())

@@ -9,6 +9,14 @@ Rule 3: bytes are never lost or reordered by the source: a cancelled receive kee
         already got for the next one, an await cancelled after its receive completed gives
         the message back, and bytes read ahead are served by the next receives.
 Rule 4: loop-thread only, like the socket methods of the loop it runs on.
+Rule 5: close the source before its socket, or let the source own the socket
+        (`ReceiveSource(sock, owns_socket=True)`: `close()` and `with` close both, the reader
+        first). A socket closed while its source still watches it leaves the reader on the
+        loop, and both asyncio and uvloop then keep the old registration for the next
+        socket that gets the same fd, which would never become readable. A source that
+        registers its reader removes such a stale one first, with a RuntimeWarning naming
+        this rule; a source closed after its socket leaves the fd alone once another
+        socket has it.
 
 Theory of operation. The buffer holds the received, unread bytes at `[head:tail]`. A receive
 is served from them when they suffice (no system call), else it tries `sock.recv_into` once;
@@ -25,7 +33,8 @@ is rejected from then on.
     readable            remove_reader     recv_into; whole -> done     remove_reader
     get_result(token)   TokenMismatch     NotCompletedError            value/raise; reset
     cancel(token)       False             remove_reader; CANCELED      False
-    close()             -                 remove_reader; aborted       -
+    close()             [close socket]    remove_reader; aborted;      [close socket]
+                                          [close socket]
 
 The reader is removed lazily: after a completion it stays registered, so a receiver that keeps
 waiting (request/response) pays `add_reader`/`remove_reader` once, not per receive; the first
@@ -46,7 +55,9 @@ cancellation reaches `cancel(token)`) removes the reader and leaves the source r
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import warnings
 
 from vts.core import COMPLETED, EMPTY, ManualResetCore
 from vts.valuetask import (
@@ -82,6 +93,15 @@ class ReceiveSourceClosedError(ValueTaskError):
         super().__init__("this ReceiveSource is closed; create a new one to receive again")
 
 
+def _stale_reader_message(fd: int) -> str:
+    return (
+        f"a reader was still registered for fd {fd} on this loop: a socket that had this fd "
+        "was closed while a ReceiveSource (or another reader) still watched it; close the "
+        "source before its socket, or let the source own it: "
+        "ReceiveSource(sock, owns_socket=True)"
+    )
+
+
 class _ReceiveAwaiter(SourceAwaiter):
     """The source's one bridge. An await interrupted after its receive completed (the Task
     was cancelled before it resumed) puts the message back, so the next receive gets it."""
@@ -110,7 +130,10 @@ class ReceiveSource(ManualResetCore[memoryview]):
     receives from it without a system call; the source then owns the socket's receive side.
     `read_ahead=False` reads at most what the current receive asked for (one `recv_into`
     per message, and the result view is reused while messages keep one length). The socket
-    stays the caller's: `close()` stops the source and leaves the socket open.
+    stays the caller's unless `owns_socket=True`: `close()` stops the source and leaves the
+    socket open, so close the source first (Rule 5); an owning source closes the socket
+    too, after its reader is gone, and `with ReceiveSource(sock, owns_socket=True)` does
+    both in that order.
     """
 
     __slots__ = (
@@ -120,6 +143,7 @@ class ReceiveSource(ManualResetCore[memoryview]):
         "_drained",
         "_fd",
         "_head",
+        "_inode",
         "_minimum",
         "_on_readable_cb",
         "_reader_loop",
@@ -127,15 +151,22 @@ class ReceiveSource(ManualResetCore[memoryview]):
         "_result_count",
         "_result_head",
         "_result_view",
+        "_sock",
         "_tail",
         "_view",
         "_wanted",
         "capacity",
+        "owns_socket",
         "read_ahead",
     )
 
     def __init__(
-        self, sock: socket.socket, capacity: int = DEFAULT_CAPACITY, *, read_ahead: bool = True
+        self,
+        sock: socket.socket,
+        capacity: int = DEFAULT_CAPACITY,
+        *,
+        read_ahead: bool = True,
+        owns_socket: bool = False,
     ) -> None:
         if sock.gettimeout() != 0.0:
             raise ValueError(
@@ -146,7 +177,11 @@ class ReceiveSource(ManualResetCore[memoryview]):
         super().__init__()
         self.capacity = capacity
         self.read_ahead = read_ahead
+        self.owns_socket = owns_socket
+        self._sock = sock
         self._fd = sock.fileno()
+        # The socket's identity beyond its fd number, which the kernel reuses once closed.
+        self._inode = os.fstat(self._fd).st_ino
         self._recv_into = sock.recv_into
         self._buffer = bytearray(capacity)  # the one buffer, allocated once
         self._view = memoryview(self._buffer)
@@ -217,7 +252,7 @@ class ReceiveSource(ManualResetCore[memoryview]):
             return ValueTask(self._take())
         if head and head + wanted > self.capacity:
             self._compact()
-        if self._drained and self._reader_loop is not None:
+        if self._drained and self._reader_loop is not None and self._sock.fileno() == self._fd:
             self._watch()  # known to be empty: the reader reports the next data (see top)
         else:
             view = self._attempt()
@@ -300,13 +335,30 @@ class ReceiveSource(ManualResetCore[memoryview]):
             self._wanted = 0
             raise RuntimeError("a pending receive needs a running event loop")
         self._stop_watching()
-        loop.add_reader(self._fd, self._on_readable_cb)
+        fd = self._fd
+        if loop.remove_reader(fd):
+            # Nobody else reads this socket, so a reader here was left by a socket that
+            # had this fd and was closed while watched. Re-registering over it would keep
+            # the old registration, and this socket would never be reported readable.
+            warnings.warn(_stale_reader_message(fd), RuntimeWarning, stacklevel=2)
+        loop.add_reader(fd, self._on_readable_cb)
         self._reader_loop = loop
 
     def _stop_watching(self) -> None:
         loop, self._reader_loop = self._reader_loop, None
-        if loop is not None and not loop.is_closed():
+        if loop is not None and not loop.is_closed() and self._fd_is_ours():
             loop.remove_reader(self._fd)
+
+    def _fd_is_ours(self) -> bool:
+        """Whether removing the fd's reader can only touch this source's registration: the
+        socket is open, or it was closed and no other socket has taken its fd since."""
+        if self._sock.fileno() == self._fd:
+            return True
+        try:
+            os.fstat(self._fd)
+        except OSError:
+            return True  # the fd is free: the stale registration is ours to remove
+        return False  # another file has the fd now: its reader is not ours
 
     def _on_readable(self) -> None:
         self._drained = False
@@ -361,13 +413,16 @@ class ReceiveSource(ManualResetCore[memoryview]):
         return True
 
     def close(self) -> None:
-        """Stop watching the socket and fail a pending receive; the socket stays open."""
+        """Stop watching the socket and fail a pending receive; then close the socket if the
+        source owns it (`owns_socket=True`), else it stays open (close it after this)."""
         if self._closed:
             return
         self._closed = True
         if self._wanted:
             self._fail(ConnectionAbortedError("the ReceiveSource was closed during a receive"))
         self._stop_watching()
+        if self.owns_socket:
+            self._sock.close()
 
     def __enter__(self) -> ReceiveSource:
         return self

@@ -11,12 +11,14 @@ late publish delivered to a recycled caller.
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import queue
 import random
 import sys
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -573,3 +575,130 @@ def test_cached_result_hands_out_one_done_future_per_published_value(run: Any) -
         assert drive(consume(second)) == 2
 
     run(main())
+
+
+# -- waiters that gave up leave the waiter list -------------------------------------------
+
+GAVE_UP_CALLS = 100_000
+LISTED_AT_MOST = 64  # the sweep's floor (vts.strategies.base.SWEEP_FLOOR)
+TRACED_GROWTH_AT_MOST = 256 * 1024  # bytes; 24.8 MB for pooled before waiters left the list
+
+
+async def _time_out(strategy: Strategy[Any]) -> None:
+    try:
+        await asyncio.wait_for(strategy.get(), 0)
+    except asyncio.TimeoutError:
+        return
+    raise AssertionError("a silent producer published")
+
+
+async def _drop(strategy: Strategy[Any]) -> None:
+    strategy.get()  # a waiter that is never awaited and is collected at once
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("give_up", [_time_out, _drop], ids=["timed-out", "never-awaited"])
+def test_waiters_that_gave_up_cost_constant_memory(
+    strategy_name: str, run: Any, give_up: Callable[[Strategy[Any]], Coroutine[Any, Any, None]]
+) -> None:
+    """With a silent producer, 100,000 `asyncio.wait_for(s.get(), 0)` (a Future cancelled,
+    or a ValueTask never awaited) or 100,000 dropped `get()`s: the waiter list stays short
+    and traced memory flat (every waiter used to stay listed until the next publish)."""
+
+    async def main() -> tuple[int, int]:
+        strategy = make(strategy_name, Freshness.never())
+        for _ in range(1_000):  # warm up: pools, freelists, the loop's own structures
+            await give_up(strategy)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(GAVE_UP_CALLS):
+                await give_up(strategy)
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        listed = len(strategy._waiters)
+        strategy.publish("late")  # nobody left to wake, nothing raised
+        return listed, grown
+
+    listed, grown = run(main())
+    print(f"listed={listed} traced_growth={grown}")
+    assert listed <= LISTED_AT_MOST, (listed, grown)
+    assert grown <= TRACED_GROWTH_AT_MOST, (listed, grown)
+
+
+def test_listed_waiters_survive_the_sweeps_until_the_publish(strategy_name: str, run: Any) -> None:
+    """Waiters still held (not yet awaited) or awaited stay listed however many sweeps run,
+    and the next publish wakes them all; only the dropped ones leave."""
+
+    async def main() -> None:
+        strategy = make(strategy_name, Freshness.never())
+        held = [strategy.get() for _ in range(300)]
+        awaiting = [asyncio.ensure_future(consume(strategy.get())) for _ in range(300)]
+        await spin()
+        for _ in range(5_000):
+            strategy.get()  # dropped at once
+        # A sweep comes after twice as many registrations as survived the last one.
+        listed = len(strategy._waiters)
+        assert 600 <= listed <= 3 * 600 + LISTED_AT_MOST
+        strategy.publish("all")
+        assert await asyncio.gather(*awaiting) == ["all"] * 300
+        assert [await waiter for waiter in held] == ["all"] * 300
+
+    run(main())
+
+
+def test_pooled_sources_of_dropped_waiters_go_back_to_the_pool(run: Any) -> None:
+    async def main() -> None:
+        strategy, pool = counting_pooled(Freshness.never())
+        for _ in range(10_000):
+            strategy.get()
+        # Every sweep sends the dropped sources home, where the next calls rent them.
+        assert pool.created <= 2 * DEFAULT_CAPACITY
+        assert pool.returned >= 10_000 - 2 * DEFAULT_CAPACITY
+        strategy.publish(1)
+
+    run(main())
+
+
+class _BareStrategy(Strategy[Any]):
+    """Only the shared bookkeeping: a waiter is any object, delivering only drains."""
+
+    name = "bare"
+
+    def _fresh(self, value: Any) -> Any:
+        return value
+
+    def _wait(self) -> Any:
+        return None
+
+    def _deliver(self, waiters: Any, value: Any, error: BaseException | None) -> None:
+        while waiters:
+            waiters.popleft()
+        self._recycle(waiters)
+
+
+@pytest.mark.parametrize("waiters", [1, 10, 100])
+def test_the_waiter_bookkeeping_allocates_nothing_per_publish(waiters: int) -> None:
+    """Registering waiters and publishing to them allocates nothing in the shared code:
+    the publish swaps two containers instead of making a new list (1 allocation each)."""
+    from vts.suite.measure.allocs import measure_sync
+
+    strategy = _BareStrategy(Freshness(0.0, FakeClock()))
+    waiter = object()
+    register, publish = strategy._register, strategy.publish
+    batch = range(waiters)
+
+    def one_publish() -> None:
+        for _ in batch:
+            register(waiter)
+        publish(1)
+
+    def the_loop_alone() -> None:
+        for _ in batch:  # the range iterator: 1 allocation
+            pass
+
+    loop_alone = measure_sync(the_loop_alone).allocs_per_op
+    assert measure_sync(one_publish).allocs_per_op - loop_alone == 0.0

@@ -9,21 +9,68 @@ What differs between strategies is only what a call allocates and how a waiter i
 `_fresh(value)` and `_wait()` on the consumer side, `_deliver(waiters, value, error)` on
 the producer side. Everything else (the cache, freshness, the waiter list and its lock)
 lives here, so the strategies are compared on their idea alone.
+
+The waiter list. Rule 1: a publish never hands out the live container: it takes the
+current one and swaps in a spare, under the lock, so a waiter that registers while the
+publish delivers waits for the next publish. Rule 2: a waiter that gave up (a cancelled
+Future, a ValueTask never awaited and collected, a `get()` result dropped) costs O(1)
+memory in total, not one entry per call until the next publish.
+
+Theory of operation. The containers are two deques, not lists: a list that is emptied
+frees its item array and the next append allocates it again (1 allocation per publish);
+a deque keeps its blocks (up to 16 spare blocks of 64 slots each), so filling and
+draining it allocates nothing. `_deliver` drains the taken deque (`popleft`, no iterator
+object) and hands it back with `_recycle`, to be the next spare; a publish that finds no
+spare (another publish is still delivering from it) makes a new one.
+
+Waiters leave without a publish through `forget` (a cancelled source) and through the
+sweep: after `_sweep_at` registrations without a publish, `_register` drops every waiter
+that nobody can wake any more: one that nothing but the list refers to (CPython's
+reference count, exact on the GIL builds vts measures: the caller dropped it, so no Task
+and no ValueTask can await it), or one that gave up by itself (`_gave_up`: a cancelled
+Future). The next sweep comes after twice as many registrations as waiters survived (at
+least `SWEEP_FLOOR`), so sweeping costs O(1) amortised per registration and a steady
+fan-out of K waiters never sweeps once K is reached. The registration count runs through
+`vts.core`'s preallocated ring of ints, so counting allocates nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Awaitable, Callable
+from itertools import repeat
 from typing import Any, ClassVar, Generic, TypeVar
+
+from vts.core import _NEXT_VERSION, VERSION_SPAN
 
 T = TypeVar("T")
 
 _get_running_loop = asyncio._get_running_loop  # C function: no exception when none runs
+
+SWEEP_FLOOR = 64  # registrations without a publish before the first sweep
+_SWEEP_CEILING = VERSION_SPAN - 1  # the count wraps at VERSION_SPAN: sweep before that
+_getrefcount = sys.getrefcount
+
+
+def _references(waiter: object) -> int:
+    """The reference count of `waiter`, held by a caller's local and this argument."""
+    return _getrefcount(waiter)
+
+
+def _unreferenced() -> int:
+    """What `_references` returns for an object only the calling frame holds (3 on
+    CPython 3.10-3.13: the local, the argument, getrefcount's own)."""
+    waiter = object()  # the same shape as in Strategy._sweep: one local, one call
+    return _references(waiter)
+
+
+_UNREFERENCED = _unreferenced()
 
 
 class Freshness:
@@ -68,7 +115,11 @@ class Strategy(ABC, Generic[T]):
         # Guards _waiters and the stale-check-then-register step against a publish from
         # another thread (else a waiter could register just after the publish it missed).
         self._lock = threading.Lock()
-        self._waiters: list[Any] = []
+        self._waiters: deque[Any] = deque()
+        # The container the next publish swaps in; None while a publish delivers from it.
+        self._spare: deque[Any] | None = deque()
+        self._unswept = 0  # registrations since the last publish or sweep (under the lock)
+        self._sweep_at = SWEEP_FLOOR
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -98,7 +149,7 @@ class Strategy(ABC, Generic[T]):
             waiters = self._take_waiters()
         finally:
             self._lock.release()
-        if waiters:
+        if waiters is not None:
             self._deliver(waiters, value, None)
 
     def fail(self, error: BaseException) -> None:
@@ -109,7 +160,7 @@ class Strategy(ABC, Generic[T]):
             waiters = self._take_waiters()
         finally:
             self._lock.release()
-        if waiters:
+        if waiters is not None:
             self._deliver(waiters, None, error)
 
     def _register(self, waiter: Any) -> tuple[T, float] | None:
@@ -120,19 +171,59 @@ class Strategy(ABC, Generic[T]):
             if self._is_fresh():
                 return self._sample
             self._waiters.append(waiter)
+            unswept = self._unswept = _NEXT_VERSION[self._unswept]
+            if unswept == self._sweep_at:
+                self._sweep()
             return None
         finally:
             self._lock.release()
 
-    def _take_waiters(self) -> list[Any] | None:
-        # Caller holds self._lock. Never hand out the live list, even empty: the caller
-        # tests it after releasing the lock, when a new waiter may have joined it; that
-        # waiter would be woken by this publish yet stay registered for the next one.
+    def _take_waiters(self) -> deque[Any] | None:
+        # Caller holds self._lock. Never hand out the live container, even empty: the
+        # caller uses it after releasing the lock, when a new waiter may have joined it;
+        # that waiter would be woken by this publish yet stay registered for the next one.
         waiters = self._waiters
         if not waiters:
             return None
-        self._waiters = []
+        spare = self._spare
+        if spare is None:  # another publish still delivers from it
+            spare = deque()
+        self._spare = None
+        self._waiters = spare
+        self._unswept = 0
         return waiters
+
+    def _recycle(self, waiters: deque[Any]) -> None:
+        """Offer a container `_deliver` is done with as the next spare."""
+        waiters.clear()  # nothing to do once drained; drops what a failed delivery left
+        # One attribute store, atomic under the GIL: a publish racing it made its own.
+        self._spare = waiters
+
+    def _sweep(self) -> None:
+        """Drop the waiters nobody can wake any more (see the top). Caller holds the lock."""
+        waiters = self._waiters
+        for _ in repeat(None, len(waiters)):
+            waiter = waiters.popleft()
+            references = _references(waiter)
+            if references - self._own_references(waiter) <= _UNREFERENCED or self._gave_up(
+                waiter
+            ):
+                self._release(waiter)
+            else:
+                waiters.append(waiter)  # rotated back: the order of the survivors is kept
+        self._unswept = 0
+        self._sweep_at = min(max(SWEEP_FLOOR, 2 * len(waiters)), _SWEEP_CEILING)
+
+    def _own_references(self, waiter: Any) -> int:
+        """References to `waiter` that it holds itself (through objects it owns)."""
+        return 0
+
+    def _gave_up(self, waiter: Any) -> bool:
+        """Whether a listed waiter gave up by itself (a cancelled Future)."""
+        return False
+
+    def _release(self, waiter: Any) -> None:
+        """A swept waiter leaves (a pooled source goes home). Caller holds the lock."""
 
     def _on_loop_thread(self) -> bool:
         return _get_running_loop() is self._loop
@@ -150,21 +241,30 @@ class Strategy(ABC, Generic[T]):
         """Register a waiter (under self._lock, re-checking freshness) and return it."""
 
     @abstractmethod
-    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
-        """Wake `waiters` with `value` or `error`; called on the publishing thread."""
+    def _deliver(
+        self, waiters: deque[Any], value: T | None, error: BaseException | None
+    ) -> None:
+        """Wake `waiters` with `value` or `error`, draining the container, then hand it
+        to `_recycle`; called on the publishing thread. (A strategy that does not recycle
+        it works too, and pays a new container per publish: 2 allocations.)"""
 
 
 class SourceStrategy(Strategy[T]):
     """A strategy whose waiters are ValueTask sources with `complete(value, error)` and
     `cancel(token)`; a source that gives up leaves the waiter list through `forget`."""
 
-    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
+    def _deliver(
+        self, waiters: deque[Any], value: T | None, error: BaseException | None
+    ) -> None:
         # On the publishing thread: each source posts its own continuation to its loop.
-        for source in waiters:
-            source.complete(value, error)
+        try:
+            while waiters:
+                waiters.popleft().complete(value, error)
+        finally:
+            self._recycle(waiters)
 
     def forget(self, source: object) -> bool:
-        """Remove a waiter that gave up; False if a publish already took it."""
+        """Remove a waiter that gave up; False if a publish (or a sweep) already took it."""
         self._lock.acquire()  # see LOCKING in vts.core
         try:
             try:
@@ -176,4 +276,4 @@ class SourceStrategy(Strategy[T]):
         return True
 
 
-__all__ = ["Freshness", "SourceStrategy", "Strategy"]
+__all__ = ["SWEEP_FLOOR", "Freshness", "SourceStrategy", "Strategy"]

@@ -12,6 +12,7 @@ Pick it when simplicity matters more than an allocation per call.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any, TypeVar
 
 from vts.strategies.base import Strategy
@@ -20,20 +21,35 @@ T = TypeVar("T")
 
 
 def resolve_futures(
-    futures: list[asyncio.Future[Any]], value: object, error: BaseException | None
+    futures: deque[asyncio.Future[Any]], value: object, error: BaseException | None
 ) -> None:
-    """Complete every future still pending (a cancelled waiter's future is skipped)."""
+    """Complete every future still pending (a cancelled waiter's future is skipped),
+    draining `futures` (popleft: no iterator object)."""
     if error is None:
-        for future in futures:
+        while futures:
+            future = futures.popleft()
             if not future.done():
                 future.set_result(value)
     elif isinstance(error, asyncio.CancelledError):
-        for future in futures:
-            future.cancel()
+        while futures:
+            futures.popleft().cancel()
     else:
-        for future in futures:
+        while futures:
+            future = futures.popleft()
             if not future.done():
                 future.set_exception(error)
+
+
+def _resolve_and_recycle(
+    strategy: FuturePerCall[Any],
+    futures: deque[asyncio.Future[Any]],
+    value: object,
+    error: BaseException | None,
+) -> None:
+    try:
+        resolve_futures(futures, value, error)
+    finally:
+        strategy._recycle(futures)
 
 
 class FuturePerCall(Strategy[T]):
@@ -51,8 +67,13 @@ class FuturePerCall(Strategy[T]):
             future.set_result(sample[0])
         return future
 
-    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
+    def _gave_up(self, waiter: Any) -> bool:
+        return bool(waiter.done())  # cancelled (a timed-out wait_for, a cancelled Task)
+
+    def _deliver(
+        self, waiters: deque[Any], value: T | None, error: BaseException | None
+    ) -> None:
         if self._on_loop_thread():
-            resolve_futures(waiters, value, error)
+            _resolve_and_recycle(self, waiters, value, error)
         else:
-            self.loop.call_soon_threadsafe(resolve_futures, waiters, value, error)
+            self.loop.call_soon_threadsafe(_resolve_and_recycle, self, waiters, value, error)

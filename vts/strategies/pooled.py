@@ -81,3 +81,12 @@ class Pooled(ManualReset[T]):
     def _drop_source(self, source: WaiterSource) -> None:
         assert isinstance(source, PooledSource)
         self.pool.give_back(source)
+
+    def _own_references(self, waiter: Any) -> int:
+        # A source's one bridge points back at it (the bridge is re-armed, never dropped).
+        return 0 if waiter._awaiter is None else 1
+
+    def _release(self, waiter: Any) -> None:
+        # Swept: its ValueTask was collected unawaited. The next version, then home.
+        waiter.reset()
+        self.pool.give_back(waiter)

@@ -9,6 +9,7 @@ not thread-safe). Pick it when clarity matters more than the allocations of a wa
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar
 
@@ -61,8 +62,9 @@ class EventPerPublish(Strategy[T]):
             self._lock.release()
         return publication.wait()
 
-    def _deliver(self, waiters: list[Any], value: T | None, error: BaseException | None) -> None:
-        (publication,) = waiters
+    def _deliver(self, waiters: deque[Any], value: T | None, error: BaseException | None) -> None:
+        publication = waiters.popleft()  # the only one; popleft drains without an iterator
+        self._recycle(waiters)  # the drained container is the next publish's spare
         publication.value, publication.error = value, error
         if self._on_loop_thread():
             publication.event.set()

@@ -558,8 +558,10 @@ def test_gc_rising_from_zero_fails_the_cell(capsys: pytest.CaptureFixture[str],
     assert out.endswith("verdict: FAIL: 1 GC regression\n")
     markdown = tmp_path / "summary.md"
     vts(capsys, "gate", run, "--baseline", equal, "--markdown", markdown)
+    text = markdown.read_text(encoding="utf-8")
+    assert "4 cells compared (tolerance 0), 1 regressed, 0 improved, 3 unchanged" in text
     assert ("| pooled/wait/3.12/asyncio | 22.4 | 22.4 | 0 | 1,860 B → 1,860 B | 0 → 4.25 | "
-            "▲ GC from 0 |") in markdown.read_text(encoding="utf-8")
+            "▲ GC from 0 |") in text
 
 
 def test_bytes_and_gc_changes_are_shown_beside_allocations(capsys: pytest.CaptureFixture[str],

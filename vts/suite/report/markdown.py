@@ -76,7 +76,8 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
     """The gate's diff as Markdown lines (also `vts gate --markdown`)."""
     lines = [f"### Gate: allocations per op vs {escape(baseline_name)}", "",
              f"**{escape(gate.verdict())}**: {gate.compared} cells compared "
-             f"(tolerance {fmt_count(gate.tolerance)}), {len(gate.regressions)} regressed, "
+             f"(tolerance {fmt_count(gate.tolerance)}), "
+             f"{len(gate.regressions) + len(gate.gc_regressions)} regressed, "
              f"{len(gate.improvements)} improved, {len(gate.unchanged)} unchanged"
              + (f", {len(gate.new)} not in the baseline" if gate.new else "") + ".", ""]
     listed = gate.regressions or gate.gc_regressions or gate.improvements or gate.failed

@@ -64,3 +64,21 @@ def test_without_a_baseline_there_is_no_gate_section() -> None:
     text = markdown.render(results.load(FIXTURES / "gate_run.json"))
     assert "Gate" not in text
     assert text.count("\n| wait |") == 4
+
+
+def test_an_untrustworthy_time_is_marked_with_pyperfs_remedy() -> None:
+    run = results.load(FIXTURES / "gate_run.json")
+    for cell in run["cells"]:
+        if cell["id"] == "floor/wait/3.12/asyncio":  # mean 6.732 µs, p99 9.100 µs
+            cell["latency"]["p99_ns"] = 5000.0
+        if cell["id"] == "pooled/wait/3.12/asyncio":
+            cell["timing"]["checks"] = ["the standard deviation (1.2 us) is 16% of the mean"]
+    text = markdown.render(run)
+    assert "| wait | floor | 6.732 µs ⚠ |" in text
+    assert "| wait | pooled | 7.517 µs ⚠ |" in text
+    assert "| wait | future_per_call (ref) | 7.926 µs |" in text
+    assert ("- ⚠ unstable time, floor/wait/3.12/asyncio: the mean (6.732 µs) is above the "
+            "per-op p99 (5.000 µs)\n") in text
+    assert ("- ⚠ unstable time, pooled/wait/3.12/asyncio: pyperf: the standard deviation "
+            "(1.2 us) is 16% of the mean\n") in text
+    assert "- pyperf's remedy: rerun with more runs, values and/or loops" in text

@@ -145,6 +145,9 @@ def _pyperf(spec: CellSpec, python: Path, run_dir: Path, mode: str, own: list[st
     bench = pyperf.Benchmark.load(str(path))
     values = bench.get_values()
     suite = _add_to_suite(run_dir, spec, bench)
+    from pyperf._cli import format_checks  # pyperf's own checks, as `pyperf check` prints
+
+    checks = [line[2:] for line in format_checks(bench) if line.startswith("* ")]
     return {
         "mean_ns": bench.mean() * 1e9,
         "stdev_ns": (bench.stdev() if len(values) > 1 else 0.0) * 1e9,
@@ -152,6 +155,7 @@ def _pyperf(spec: CellSpec, python: Path, run_dir: Path, mode: str, own: list[st
         "values": len(values),
         "pyperf_json": relative,
         "pyperf_suite": suite,
+        "checks": checks,  # pyperf's reasons to call the result unstable; [] when none
     }
 
 

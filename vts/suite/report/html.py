@@ -23,6 +23,7 @@ from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fm
 from vts.suite.gate import UPDATE_COMMAND, GateResult, notable_timing
 from vts.suite.report import charts
 from vts.suite.report.views import (
+    UNSTABLE_REMEDY,
     EnvironmentView,
     environment_views,
     fanout_k,
@@ -76,6 +77,7 @@ def render(
     template = env.get_template("report.html.j2")
 
     return template.render(
+        unstable_remedy=UNSTABLE_REMEDY,
         run=run,
         panels=panels,
         scenarios=[(s, operation_of(run, s), reference_of(run, s)) for s in scenarios],

@@ -13,9 +13,14 @@ from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
 from vts.suite.report.gate_text import instruction_lines
-from vts.suite.report.views import environment_views, operation_of, scenario_sort_key
+from vts.suite.report.views import (
+    UNSTABLE_REMEDY,
+    environment_views,
+    operation_of,
+    scenario_sort_key,
+)
 
-COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio",
+COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio (mean)",
            "Instructions/op", "Allocated/op", "Above floor", "Bytes/op", "GC/1k ops")
 _ALIGN = ("---", "---", *("---:",) * (len(COLUMNS) - 2))
 
@@ -56,11 +61,17 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
                 else:
                     allocs = row.allocs + (
                         (" ▲" if row.change == "regression" else " ▼") if row.change else "")
-                    figures = [row.mean, row.stdev, row.median, row.p99, row.ratio,
+                    mean = row.mean + (" ⚠" if row.unstable else "")
+                    figures = [mean, row.stdev, row.median, row.p99, row.ratio,
                                row.instructions, allocs,
                                row.above_floor, row.bytes, row.gc]
                 lines.append(_row([escape(table.scenario), name, *figures]))
         lines.append("")
+        unstable = [row for table in view.tables for row in table.rows if row.unstable]
+        if unstable:
+            lines += [f"- ⚠ unstable time, {escape(row.cell_id)}: {escape(row.unstable)}"
+                      for row in unstable]
+            lines += [f"- {escape(UNSTABLE_REMEDY)}", ""]
     scenarios = sorted(run["scenarios"], key=scenario_sort_key)
     if scenarios:
         lines += ["Operations: " + "; ".join(

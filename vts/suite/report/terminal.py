@@ -12,7 +12,7 @@ from rich.table import Table
 
 from vts.suite import results
 from vts.suite.gate import GateResult
-from vts.suite.report.views import environment_views
+from vts.suite.report.views import UNSTABLE_REMEDY, environment_views
 
 
 def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Table]:
@@ -22,7 +22,7 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
         table = Table(title=f"{escape(view.key)}", title_justify="left", title_style="bold")
         table.add_column("Scenario")
         table.add_column("Strategy")
-        for name in ("Mean", "Ratio", "Instructions/op", "Allocated/op", "Above floor",
+        for name in ("Mean", "Ratio (mean)", "Instructions/op", "Allocated/op", "Above floor",
                      "Bytes/op"):
             table.add_column(name, justify="right")
         failures: list[str] = []
@@ -40,9 +40,16 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
                     allocs = f"[red bold]{allocs} ▲[/]"
                 elif row.change == "improvement":
                     allocs = f"[green bold]{allocs} ▼[/]"
-                table.add_row(label, name, row.mean, row.ratio, row.instructions, allocs,
+                mean = row.mean
+                if row.unstable:
+                    mean = f"[yellow]{mean} ![/]"
+                    failures.append(f"[yellow]unstable {escape(row.cell_id)}: "
+                                    f"{escape(row.unstable)}[/]")
+                table.add_row(label, name, mean, row.ratio, row.instructions, allocs,
                               row.above_floor,
                               row.bytes, end_section=index == len(scenario.rows) - 1)
+        if any("unstable" in line for line in failures):
+            failures.append(f"[yellow]! {escape(UNSTABLE_REMEDY)}[/]")
         if failures:  # below the table: an error does not fit a column
             table.caption = "\n".join(failures)
             table.caption_justify = "left"

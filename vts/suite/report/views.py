@@ -2,6 +2,9 @@
 
 Rule 1: reports read results only (and the gate's verdict); they never re-measure.
 Rule 2: a missing figure is shown as DASH, never as 0; a failed cell shows its error.
+Rule 4: a time is marked unstable where pyperf's own checks say so (`timing.checks`) or
+where the mean lies above the per-operation p99 it should summarise; UNSTABLE_REMEDY says
+what to do, in pyperf's words.
 Rule 3: Ratio is the cell's mean time over the mean of its scenario's reference strategy
 (`scenarios[s].reference`, default future_per_call), as BenchmarkDotNet's Ratio column;
 Above floor is the cell's allocations per op minus those of the `floor` strategy (the bare
@@ -30,6 +33,9 @@ from vts.suite.gate import GateResult
 from vts.suite.results import DEFAULT_REFERENCE, Cell, Run, env_key
 
 FLOOR = "floor"
+UNSTABLE_REMEDY = ("pyperf's remedy: rerun with more runs, values and/or loops (vts bench "
+                   "--full) and run 'python -m pyperf system tune' to reduce the system "
+                   "jitter; on a shared machine, compare Instructions/op instead")
 # Display order; names not listed follow, sorted. Reports do not import the registry
 # (dependencies run one way), so this list only orders, it never selects.
 STRATEGY_ORDER = ("floor", "future_per_call", "cached_result", "handwritten", "manual_reset",
@@ -133,6 +139,7 @@ class Row:
     flamegraph_missing: bool
     change: str  # "regression", "improvement" or "" (against the baseline, by allocs/op)
     change_text: str  # e.g. "+2 vs baseline 22.4"
+    unstable: str = ""  # why the time cannot be trusted (Rule 4), "" when it can
 
 
 @dataclass(frozen=True)
@@ -229,5 +236,17 @@ def _row(cell: Cell, reference: str, ref_mean: float | None, floor_allocs: float
         gc=fmt_count(figure(cell, "allocs", "gc_per_1k_ops")),
         is_reference=cell["strategy"] == reference,
         flamegraph=flamegraph, flamegraph_missing=missing,
-        change=change, change_text=change_text,
+        change=change, change_text=change_text, unstable=unstable_reason(cell),
     )
+
+
+def unstable_reason(cell: Cell) -> str:
+    """Why this cell's time cannot be trusted (Rule 4), or "" when nothing says so."""
+    reasons = []
+    mean, p99 = figure(cell, "timing", "mean_ns"), figure(cell, "latency", "p99_ns")
+    if mean is not None and p99 is not None and mean > p99:
+        reasons.append(f"the mean ({fmt_ns(mean)}) is above the per-op p99 ({fmt_ns(p99)})")
+    timing = cell.get("timing")
+    checks = timing.get("checks") if isinstance(timing, dict) else None
+    reasons += [f"pyperf: {check}" for check in checks or []]
+    return "; ".join(reasons)

@@ -193,9 +193,12 @@ def gated_scenarios() -> list[str]:
     return [name for name, definition in all_scenarios().items() if definition.deterministic]
 
 
-def measure_for_gate() -> Path:
-    """The gate's quick measurement: allocations, and instructions where valgrind is here,
-    of this interpreter, both loops, the gated scenarios (`gated_scenarios`)."""
+def measure_for_gate(instructions: bool = False) -> Path:
+    """The gate's quick measurement: allocations (and instructions per op when asked), of
+    this interpreter, both loops, the gated scenarios (`gated_scenarios`).
+
+    Instructions are opt-in: under callgrind the gated cells take 5-25 s each on this
+    2-core VM (about 10 minutes per loop under load), too long for CI's 15 minutes."""
     quick = BenchOptions(Slice(scenarios=gated_scenarios()), mode="allocs-only",
-                         instructions=valgrind.unavailable() is None)
+                         instructions=instructions)
     return bench(quick, Console(stderr=True))

@@ -41,8 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="*", type=Path, metavar="RESULTS",
                         help="results.json files to gate (merged; later cells win)")
     parser.add_argument("--measure", action="store_true",
-                        help="instead of RESULTS: run a quick measurement first (allocations, "
-                        "and instructions where valgrind is installed), then gate it")
+                        help="instead of RESULTS: run a quick allocation-only measurement "
+                        "first, then gate it")
+    parser.add_argument("--count-instructions", action="store_true",
+                        help="with --measure: also count instructions per op under valgrind "
+                        "(5-25 s per cell) and gate them")
     parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, metavar="FILE",
                         help="the baseline results file (default %(default)s)")
     parser.add_argument("--tolerance", type=_non_negative, default=0.0, metavar="ALLOCS",
@@ -74,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
     here = Path.cwd()
     if args.measure:
         _check_covers_this_interpreter(baseline, baseline_path)
-        paths = [measure_for_gate()]
+        if args.count_instructions and valgrind.unavailable():
+            raise UsageError(f"--count-instructions: {valgrind.unavailable()}")
+        paths = [measure_for_gate(instructions=True) if args.count_instructions
+                 else measure_for_gate()]
     else:
         paths = args.results
     loaded = []

@@ -128,3 +128,18 @@ def test_bench_instructions_without_valgrind_exits_2(
     assert code == 2
     assert capsys.readouterr().err == ("error: --instructions: valgrind not found (install "
                                        "valgrind to count instructions per op)\n")
+
+
+def test_gate_count_instructions_without_valgrind_exits_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    valgrind.unavailable.cache_clear()
+    try:
+        code = main(["gate", "--measure", "--count-instructions", "--baseline",
+                     str(Path(__file__).resolve().parents[1] / "reports/baseline.json")])
+    finally:
+        valgrind.unavailable.cache_clear()
+    assert code == 2
+    assert capsys.readouterr().err == ("error: --count-instructions: valgrind not found "
+                                       "(install valgrind to count instructions per op)\n")

@@ -28,7 +28,7 @@ def _vts(*args: str, **kwargs: object) -> subprocess.Popen[str]:
 @pytest.mark.parametrize(("args", "message"), [
     (["-s", "nope"], "error: unknown strategy 'nope'; choose from: buffered_protocol, "
                      "cached_result, event_per_publish, floor, future_per_call, handwritten, "
-                     "manual_reset, pooled, "
+                     "manual_reset, pooled, recycled_future, "
                      "reusable_source, sock_recv_into, streams"),
     (["-c", "nope"], "error: unknown scenario 'nope'; choose from: fresh, wait, thread, "
                      "fanout-1, fanout-10, fanout-100, fanout-1000, monitor, socket-64, "

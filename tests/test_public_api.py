@@ -25,7 +25,8 @@ def test_every_public_name_resolves() -> None:
 
 def test_strategy_registry_names() -> None:
     assert list(vts.STRATEGIES) == [
-        "future_per_call", "cached_result", "handwritten", "manual_reset", "pooled"]
+        "future_per_call", "cached_result", "handwritten", "manual_reset", "pooled",
+        "recycled_future"]
 
 
 def test_unknown_strategy_is_a_lookup_error_naming_the_choices() -> None:

@@ -96,13 +96,14 @@ def make(name: str, freshness: Freshness | None = None) -> Strategy[Any]:
 # -- the registry ---------------------------------------------------------------------
 
 
-def test_the_registry_lists_the_five_strategies_reference_first() -> None:
+def test_the_registry_lists_the_six_strategies_reference_first() -> None:
     assert list(STRATEGIES) == [
         "future_per_call",
         "cached_result",
         "handwritten",
         "manual_reset",
         "pooled",
+        "recycled_future",
     ]
     for name, cls in STRATEGIES.items():
         assert cls.name == name
@@ -114,7 +115,8 @@ def test_an_unknown_strategy_name_is_a_lookup_error() -> None:
         UnknownNameError,
         match=(
             r"^unknown strategy 'fastest'; choose from: future_per_call, cached_result, "
-            r"handwritten, manual_reset, pooled, event_per_publish$"  # then the installed example
+            r"handwritten, manual_reset, pooled, recycled_future, event_per_publish$"  # then the
+            # installed example
         ),
     ):
         strategy_class("fastest")
@@ -702,3 +704,67 @@ def test_the_waiter_bookkeeping_allocates_nothing_per_publish(waiters: int) -> N
 
     loop_alone = measure_sync(the_loop_alone).allocs_per_op
     assert measure_sync(one_publish).allocs_per_op - loop_alone == 0.0
+
+
+# -- recycled_future: Futures reset in place ------------------------------------------------
+
+
+def _recycled(capacity: int = 64) -> Any:
+    from vts.strategies.recycled_future import RecycledFuture
+
+    return RecycledFuture(Freshness.never(), capacity=capacity)
+
+
+def test_recycled_future_hands_out_exact_futures_reset_in_place(run: Any) -> None:
+    """A waiting call gets an exact asyncio.Future (the Task's C fast path), and once its
+    awaiter is done with it the same object serves a later call."""
+
+    async def main() -> None:
+        strategy = _recycled()
+        seen: list[int] = []
+        for value in range(20):
+            waiter = strategy.get()
+            assert type(waiter) is asyncio.Future
+            seen.append(id(waiter))
+            asyncio.get_running_loop().call_soon(strategy.publish, value)
+            assert await waiter == value
+            del waiter
+        assert len(set(seen)) <= 2  # steady state: the same Futures over and over
+
+    run(main())
+
+
+def test_recycled_future_never_resets_a_future_someone_still_holds(run: Any) -> None:
+    """The hazard a stale reference would hit: a recycled Future showing its holder a
+    later operation. A Future that anything but the pool still refers to is not reused."""
+
+    async def main() -> None:
+        strategy = _recycled()
+        held = strategy.get()
+        strategy.publish("first")
+        assert await held == "first"
+        later = [strategy.get() for _ in range(3)]
+        assert all(future is not held for future in later)
+        assert held.done() and held.result() == "first"  # untouched
+        strategy.publish("second")
+        assert [await future for future in later] == ["second"] * 3
+        assert held.result() == "first"
+
+    run(main())
+
+
+def test_recycled_future_keeps_at_most_its_capacity(run: Any) -> None:
+    async def main() -> None:
+        strategy = _recycled(capacity=4)
+        waiters = [asyncio.ensure_future(consume(strategy.get())) for _ in range(10)]
+        await spin()
+        strategy.publish(1)
+        assert await asyncio.gather(*waiters) == [1] * 10
+        assert len(strategy._recycled) == 4
+
+    run(main())
+
+
+def test_recycled_future_capacity_must_be_positive() -> None:
+    with pytest.raises(ValueError, match=r"^capacity must be >= 1$"):
+        _recycled(capacity=0)

@@ -21,12 +21,13 @@ from vts.strategies.future_per_call import FuturePerCall
 from vts.strategies.handwritten import Handwritten
 from vts.strategies.manual_reset import ManualReset
 from vts.strategies.pooled import Pooled
+from vts.strategies.recycled_future import RecycledFuture
 
 GROUP = "vts.strategies"
 
 # Name -> class, in the order reports list them (the reference first).
 _ORDER: tuple[type[Strategy[Any]], ...] = (
-    FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled)
+    FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled, RecycledFuture)
 STRATEGIES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _ORDER}
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
 from typing import Any
 
@@ -26,8 +25,6 @@ from vts.strategies.pooled import Pooled
 from vts.suite.scenarios import Scenario, Workload
 from vts.suite.scenarios.sockets import (
     BUFFER_BYTES,
-    RECEIVE_PATHS,
-    Receiver,
     ReusableSourceReceiver,
     SocketWorkload,
 )
@@ -77,24 +74,15 @@ class LeakyReceiveSource(ReceiveSource):
         return ReceiveSource.receive_exactly(self, nbytes)
 
 
-class LeakyReceiver(ReusableSourceReceiver):
-    def __init__(self, sock: socket.socket, size: int) -> None:
-        self._sock = sock
-        self.source = LeakyReceiveSource(sock, max(BUFFER_BYTES, 4 * size))
-        self.receive = self.source.receive_exactly
-
-
-async def _open_leaky(sock: socket.socket, size: int) -> Receiver:
-    return LeakyReceiver(sock, size)
-
-
-# A receive path of its own, so SocketWorkload opens it by name like the four real ones
-# (only processes that load this test plugin see it).
-RECEIVE_PATHS.setdefault("reusable_source_leaky", _open_leaky)
-
-
 def _open_socket_ready(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:
-    return SocketWorkload(variant, 64, loop, "ready")
+    workload = SocketWorkload("reusable_source", 64, loop, "ready")
+    if variant == "reusable_source_leaky":  # the same receiver over a leaky source
+        receiver = workload.receiver
+        assert isinstance(receiver, ReusableSourceReceiver)
+        receiver.source.close()  # closes the source, not the socket
+        receiver.source = LeakyReceiveSource(receiver._sock, max(BUFFER_BYTES, 4 * 64))
+        receiver.receive = receiver.source.receive_exactly
+    return workload
 
 
 def _open_hang(variant: str, loop: asyncio.AbstractEventLoop) -> Workload:

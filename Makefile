@@ -9,7 +9,7 @@ EXAMPLE := examples/vts-event-strategy
 # Test-only distributions, installed off the venv's path: a test adds one where it needs it.
 TEST_PLUGINS := $(VENV)/test-plugins
 
-.PHONY: bench bench-pytest test lint gate report profile matrix clean
+.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c $(EXAMPLE)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint $(TEST_PLUGINS)/.installed
 
 gate: $(STAMP)
 	$(BIN)/vts gate --measure $(ARGS)
+
+# Instructions per op under callgrind, for the cells CI can afford (about 10 s each).
+gate-instructions: $(STAMP)
+	$(BIN)/vts gate --measure --count-instructions -c fresh,wait -l asyncio $(ARGS)
 
 report: $(STAMP)
 	$(BIN)/vts report $(ARGS)

@@ -578,3 +578,19 @@ def test_bytes_and_gc_changes_are_shown_beside_allocations(capsys: pytest.Captur
     assert code == 0
     assert ("  moved      pooled/wait/3.12/asyncio: allocations 22.4, unchanged; bytes/op "
             "1,919 B -> 1,927 B (+8 B), GC/1k 5.7 -> 0\n") in out
+
+
+def test_slice_options_need_measure(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = vts(capsys, "gate", str(RUN), "-c", "wait")
+    assert code == 2
+    assert err == ("error: -s/-c/-l choose what --measure measures; without it, gate RESULTS "
+                   "as they are\n")
+
+
+def test_measure_refuses_an_ungated_scenario_before_measuring(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = vts(capsys, "gate", "--measure", "-c", "wait,thread")
+    assert code == 2
+    assert err.startswith("error: the gate measures gated scenarios only, not thread; "
+                          "choose from: fresh, wait, ")
+    assert "measuring" not in err

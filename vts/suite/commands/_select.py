@@ -21,7 +21,7 @@ _WHAT = {"-s/--strategy": "strategy names", "-c/--scenario": "scenario names",
          "'all'"}
 
 
-def _names(values: list[str] | None, option: str) -> list[str] | None:
+def names(values: list[str] | None, option: str) -> list[str] | None:
     """The names given to `option` (repeated or comma-separated), each once, in order;
     None when it was not given. An empty name (`-p ""`, `-p 3.11,`) is an error: it
     would otherwise silently mean "the default"."""
@@ -57,9 +57,9 @@ class Slice:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Slice:
-        return cls(_names(args.strategy, "-s/--strategy"),
-                   _names(args.scenario, "-c/--scenario"), _names(args.loop, "-l/--loop"),
-                   _names(args.python, "-p/--python"))
+        return cls(names(args.strategy, "-s/--strategy"),
+                   names(args.scenario, "-c/--scenario"), names(args.loop, "-l/--loop"),
+                   names(args.python, "-p/--python"))
 
 
 def _refuse_broken(kind: str, broken: dict[str, Broken]) -> None:

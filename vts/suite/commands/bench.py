@@ -193,12 +193,22 @@ def gated_scenarios() -> list[str]:
     return [name for name, definition in all_scenarios().items() if definition.deterministic]
 
 
-def measure_for_gate(instructions: bool = False) -> Path:
+def measure_for_gate(instructions: bool = False, chosen: Slice | None = None) -> Path:
     """The gate's quick measurement: allocations (and instructions per op when asked), of
-    this interpreter, both loops, the gated scenarios (`gated_scenarios`).
+    this interpreter, both loops, the gated scenarios (`gated_scenarios`); `chosen` narrows
+    it (its scenarios must be gated ones; its interpreters are ignored: this one only).
 
     Instructions are opt-in: under callgrind the gated cells take 5-25 s each on this
     2-core VM (about 10 minutes per loop under load), too long for CI's 15 minutes."""
-    quick = BenchOptions(Slice(scenarios=gated_scenarios()), mode="allocs-only",
-                         instructions=instructions)
+    gated = gated_scenarios()
+    scenarios = gated
+    if chosen is not None and chosen.scenarios:
+        ungated = [name for name in chosen.scenarios if name not in gated]
+        if ungated:
+            raise UsageError(f"the gate measures gated scenarios only, not {', '.join(ungated)}; "
+                             f"choose from: {', '.join(gated)}")
+        scenarios = chosen.scenarios
+    narrowed = Slice(strategies=chosen.strategies if chosen else None, scenarios=scenarios,
+                     loops=chosen.loops if chosen else None)
+    quick = BenchOptions(narrowed, mode="allocs-only", instructions=instructions)
     return bench(quick, Console(stderr=True))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from vts.suite import results
+from vts.suite.commands._select import Slice, names
 from vts.suite.commands.bench import measure_for_gate
 from vts.suite.environments import current_version
 from vts.suite.errors import UsageError
@@ -59,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=DEFAULT_INSTRUCTION_THRESHOLD, metavar="THRESHOLD",
                         help="fail when instructions per op grow by more than THRESHOLD "
                         "(relative; default %(default)s, from the measured spread)")
+    parser.add_argument("-s", "--strategy", action="append", metavar="NAME",
+                        help="with --measure: only these strategies (default: all)")
+    parser.add_argument("-c", "--scenario", action="append", metavar="NAME",
+                        help="with --measure: only these gated scenarios (default: all)")
+    parser.add_argument("-l", "--loop", action="append", metavar="NAME",
+                        help="with --measure: only these loops (default: both)")
     parser.add_argument("--markdown", type=Path, metavar="FILE",
                         help="append the verdict as Markdown to FILE (e.g. "
                         "$GITHUB_STEP_SUMMARY)")
@@ -67,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.measure and args.results:
         raise UsageError("give RESULTS or --measure, not both")
+    if not args.measure and (args.strategy or args.scenario or args.loop):
+        raise UsageError("-s/-c/-l choose what --measure measures; without it, gate RESULTS "
+                         "as they are")
     if not args.measure and not args.results:
         raise UsageError("nothing to gate: give RESULTS files or --measure")
     # Every input is checked before anything is measured (a quick run takes minutes).
@@ -79,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
         _check_covers_this_interpreter(baseline, baseline_path)
         if args.count_instructions and valgrind.unavailable():
             raise UsageError(f"--count-instructions: {valgrind.unavailable()}")
-        paths = [measure_for_gate(instructions=True) if args.count_instructions
-                 else measure_for_gate()]
+        chosen = Slice(names(args.strategy, "-s/--strategy"),
+                       names(args.scenario, "-c/--scenario"), names(args.loop, "-l/--loop"))
+        paths = [measure_for_gate(instructions=args.count_instructions, chosen=chosen)]
     else:
         paths = args.results
     loaded = []

@@ -1,0 +1,2434 @@
+/* vts._speedups: the protocol's hot pieces in C (ValueTask, SourceAwaiter, ManualResetCore).
+ *
+ * The pure-Python versions (vts/valuetask.py, vts/core.py) are the reference: every type
+ * here has the same behaviour, raises the same error types (imported from vts.valuetask)
+ * with the same messages, and delegates its rare paths (a continuation on a new thread)
+ * to the Python code itself. What C adds is an await that allocates nothing beyond what
+ * the loop allocates for a Future:
+ *
+ * Rule 1: ValueTask is its own awaiter iterator. `am_send` returns a completed value
+ *         without a generator and without StopIteration (3.10/3.11, where `await` calls
+ *         am_send). On 3.12+ `await` calls tp_iternext, which must raise StopIteration
+ *         for a value other than None: one StopIteration instance is kept and reused
+ *         while nothing else holds it (its refcount is 1), as zip() reuses its tuple.
+ * Rule 2: an asyncio Task handles a non-Future through attribute lookups: the
+ *         SourceAwaiter's methods are descriptors that hand out bound methods from a
+ *         freelist (CPython's own freelists avoid the allocator the same way), and
+ *         tp_getattr answers the Task's PyObject_CallMethod(o, "result") without making
+ *         a string.
+ * Rule 3: ManualResetCore's compare-and-swap of the continuation slot is atomic because
+ *         the GIL is held and nothing between reading `state` and writing it runs Python
+ *         code or releases the GIL (every DECREF is deferred past the write). No lock.
+ *         Free-threaded builds are refused at compile time; vts falls back to Python.
+ * Rule 4: ValueTask objects come from a freelist (like 3.11's Future iterators); a
+ *         dealloc pushes exact instances back, fields cleared.
+ *
+ * Theory of operation of one wait (pooled[c], same loop):
+ *   get() -> source_task(core, version) [freelist] -> await: am_await returns self ->
+ *   am_send: status PENDING -> yield core's reusable awaiter -> Task: reads
+ *   _asyncio_future_blocking (member), get_loop (freelist bound method),
+ *   add_done_callback(wakeup, context=ctx) -> core.on_completed(resume, awaiter, ...)
+ *   -> publish -> core completes -> loop.call_soon(resume, awaiter, context=ctx) by
+ *   PyObject_VectorcallMethod (no bound method) -> resume -> wakeup(awaiter) -> Task
+ *   calls awaiter.result() -> am_send: get_result -> the value, no StopIteration.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+#ifdef Py_GIL_DISABLED
+#error "vts._speedups relies on the GIL for its atomic state changes; use VTS_IMPL=python"
+#endif
+
+#if PY_VERSION_HEX < 0x030C0000
+#include "structmember.h"
+#define Py_T_BOOL T_BOOL
+#define Py_T_INT T_INT
+#define Py_READONLY READONLY
+#endif
+
+#if PY_VERSION_HEX < 0x030D0000
+#define PyObject_GetOptionalAttr _PyObject_LookupAttr
+#endif
+
+/* -- module globals: borrowed from vts.valuetask / vts.core / asyncio at import ----------- */
+
+static PyObject *AlreadyAwaitedError, *AlreadyCompletedError, *MultipleAwaitError;
+static PyObject *NotCompletedError, *TokenMismatchError;
+static PyObject *PENDING, *SUCCEEDED, *FAULTED, *CANCELED;
+static PyObject *CancelledError;
+static PyObject *bridge_flags;      /* CompletionFlags(3), passed to Python sources */
+static PyObject *get_running_loop_or_none; /* asyncio.events._get_running_loop */
+static PyObject *get_running_loop;  /* asyncio.events.get_running_loop (raises) */
+static PyObject *py_dispatch;       /* vts.core.dispatch: the rare paths, in Python */
+static PyObject *next_version;      /* vts.core._NEXT_VERSION: preallocated ints */
+static PyObject *await_once;        /* the Python ValueTask._await_once function */
+static PyObject *ensure_future;
+static PyObject *resume_fn;         /* the continuation every bridge registers */
+static PyObject *context_kwnames;   /* ("context",) */
+static PyObject *s_call_soon, *s_call_soon_threadsafe, *s_get_status, *s_get_result;
+static PyObject *s_on_completed, *s_cancel, *s_awaiter_for, *s_give_back, *s_await;
+static PyObject *s_name;
+/* The core's own method descriptors: a subclass that overrides one is called through
+   Python; one that does not gets the C function directly. */
+static PyObject *core_get_status_descr, *core_get_result_descr, *core_on_completed_descr;
+static PyObject *core_awaiter_for_descr;
+
+enum { EMPTY = 0, WAITING = 1, COMPLETED = 2, DONE = 3 };
+enum { USE_LOOP_BIT = 1, FLOW_CONTEXT_BIT = 2 };
+
+static PyTypeObject CoreType, AwaiterType, ValueTaskType, HotDescrType, BoundType;
+
+#define Core_Check(op) PyObject_TypeCheck(op, &CoreType)
+#define Awaiter_Check(op) PyObject_TypeCheck(op, &AwaiterType)
+
+static PyObject *
+raise_new(PyObject *error_type)
+{
+    PyObject *error = PyObject_CallNoArgs(error_type);
+    if (error != NULL) {
+        PyErr_SetObject(error_type, error);
+        Py_DECREF(error);
+    }
+    return NULL;
+}
+
+static PyObject *
+raise_token_mismatch(PyObject *token, PyObject *version)
+{
+    PyObject *error = PyObject_CallFunctionObjArgs(TokenMismatchError, token, version, NULL);
+    if (error != NULL) {
+        PyErr_SetObject(TokenMismatchError, error);
+        Py_DECREF(error);
+    }
+    return NULL;
+}
+
+/* `raise error.with_traceback(tb)`: each raise starts again from the stored traceback. */
+static PyObject *
+raise_stored(PyObject *error, PyObject *traceback)
+{
+    if (PyException_SetTraceback(error, traceback != NULL ? traceback : Py_None) < 0) {
+        return NULL;
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+    return NULL;
+}
+
+/* The running loop, or None (a new reference). */
+static PyObject *
+running_loop(void)
+{
+    return PyObject_CallNoArgs(get_running_loop_or_none);
+}
+
+/* A read-only view of an object field; None while it is NULL (the Python versions'
+   attributes are None when unset). The closure is the field's offset. */
+static PyObject *
+get_field(PyObject *self, void *offset)
+{
+    PyObject *value = *(PyObject **)((char *)self + (Py_ssize_t)offset);
+    return Py_NewRef(value != NULL ? value : Py_None);
+}
+
+#define FIELD(name, type, field) \
+    {name, (getter)get_field, NULL, NULL, (void *)offsetof(type, field)}
+
+/* -- returning a value from tp_iternext (3.12+ `await` uses it, Rule 1) ------------------ */
+
+#if PY_VERSION_HEX >= 0x030C0000
+static PyObject *stop_cache;  /* one StopIteration, reused while only we hold it */
+
+static PyObject *
+stop_with(PyObject *value)  /* steals value */
+{
+    if (value == Py_None) {
+        /* NULL without an exception set: exhausted, and its value is None. */
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyStopIterationObject *stop = (PyStopIterationObject *)stop_cache;
+    if (stop != NULL && Py_REFCNT(stop) == 1 && stop->dict == NULL) {
+        PyObject *args = PyTuple_Pack(1, value);  /* a 1-tuple: CPython's tuple freelist */
+        if (args == NULL) {
+            Py_DECREF(value);
+            return NULL;
+        }
+        Py_SETREF(stop->args, args);
+        Py_SETREF(stop->value, value);
+        Py_CLEAR(stop->notes);
+        Py_CLEAR(stop->traceback);
+        Py_CLEAR(stop->context);
+        Py_CLEAR(stop->cause);
+        stop->suppress_context = 0;
+        PyErr_SetRaisedException(Py_NewRef(stop_cache));  /* no implicit chaining */
+        return NULL;
+    }
+    PyObject *fresh = PyObject_CallOneArg(PyExc_StopIteration, value);
+    Py_DECREF(value);
+    if (fresh == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(stop_cache, Py_NewRef(fresh));
+    PyErr_SetRaisedException(fresh);
+    return NULL;
+}
+#else
+static PyObject *
+stop_with(PyObject *value)  /* steals value */
+{
+    if (value == Py_None) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, value);
+    Py_DECREF(value);
+    if (stop != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+#endif
+
+/* -- freelist bound methods (Rule 2) ------------------------------------------------------ */
+
+typedef PyObject *(*fastkw_fn)(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+
+typedef struct {
+    const char *name;
+    fastkw_fn function;
+    const char *doc;
+} HotMethodDef;
+
+typedef struct {
+    PyObject_HEAD
+    const HotMethodDef *def;
+    PyTypeObject *owner;
+    vectorcallfunc vectorcall;
+} HotDescrObject;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *self;
+    const HotMethodDef *def;
+    vectorcallfunc vectorcall;
+} BoundObject;
+
+#define BOUND_FREELIST_MAX 16
+static BoundObject *bound_freelist[BOUND_FREELIST_MAX];
+static int bound_freelist_len;
+
+static PyObject *
+bound_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    BoundObject *bound = (BoundObject *)callable;
+    return bound->def->function(bound->self, args, PyVectorcall_NARGS(nargsf), kwnames);
+}
+
+static PyObject *
+bound_new(PyObject *self, const HotMethodDef *def)
+{
+    BoundObject *bound;
+    if (bound_freelist_len > 0) {
+        bound = bound_freelist[--bound_freelist_len];
+        PyObject_Init((PyObject *)bound, &BoundType);
+    }
+    else {
+        bound = PyObject_GC_New(BoundObject, &BoundType);
+        if (bound == NULL) {
+            return NULL;
+        }
+    }
+    bound->self = Py_NewRef(self);
+    bound->def = def;
+    bound->vectorcall = bound_vectorcall;
+    PyObject_GC_Track(bound);
+    return (PyObject *)bound;
+}
+
+static void
+bound_dealloc(BoundObject *bound)
+{
+    PyObject_GC_UnTrack(bound);
+    Py_CLEAR(bound->self);
+    if (bound_freelist_len < BOUND_FREELIST_MAX) {
+        bound_freelist[bound_freelist_len++] = bound;
+    }
+    else {
+        PyObject_GC_Del(bound);
+    }
+}
+
+static int
+bound_traverse(BoundObject *bound, visitproc visit, void *arg)
+{
+    Py_VISIT(bound->self);
+    return 0;
+}
+
+static int
+bound_clear(BoundObject *bound)
+{
+    Py_CLEAR(bound->self);
+    return 0;
+}
+
+static PyObject *
+bound_repr(BoundObject *bound)
+{
+    return PyUnicode_FromFormat("<bound method %s.%s of %R>", Py_TYPE(bound->self)->tp_name,
+                                bound->def->name, bound->self);
+}
+
+static PyObject *
+bound_get_name(BoundObject *bound, void *closure)
+{
+    return PyUnicode_FromString(bound->def->name);
+}
+
+static PyObject *
+bound_get_self(BoundObject *bound, void *closure)
+{
+    return Py_NewRef(bound->self);
+}
+
+static PyGetSetDef bound_getset[] = {
+    {"__name__", (getter)bound_get_name, NULL, NULL, NULL},
+    {"__self__", (getter)bound_get_self, NULL, NULL, NULL},
+    {NULL},
+};
+
+static PyTypeObject BoundType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.bound_method",
+    .tp_basicsize = sizeof(BoundObject),
+    .tp_dealloc = (destructor)bound_dealloc,
+    .tp_vectorcall_offset = offsetof(BoundObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_repr = (reprfunc)bound_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_traverse = (traverseproc)bound_traverse,
+    .tp_clear = (inquiry)bound_clear,
+    .tp_getset = bound_getset,
+    .tp_doc = "A method bound to a SourceAwaiter, handed out from a freelist.",
+};
+
+static PyObject *
+descr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    HotDescrObject *descr = (HotDescrObject *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs < 1 || !PyObject_TypeCheck(args[0], descr->owner)) {
+        PyErr_Format(PyExc_TypeError, "descriptor '%s' needs a '%s' object as first argument",
+                     descr->def->name, descr->owner->tp_name);
+        return NULL;
+    }
+    return descr->def->function(args[0], args + 1, nargs - 1, kwnames);
+}
+
+static PyObject *
+descr_get(HotDescrObject *descr, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(descr);
+    }
+    return bound_new(obj, descr->def);
+}
+
+static void
+descr_dealloc(HotDescrObject *descr)
+{
+    Py_XDECREF(descr->owner);
+    PyObject_Free(descr);
+}
+
+static PyObject *
+descr_repr(HotDescrObject *descr)
+{
+    return PyUnicode_FromFormat("<method '%s' of '%s' objects>", descr->def->name,
+                                descr->owner->tp_name);
+}
+
+static PyObject *
+descr_get_name(HotDescrObject *descr, void *closure)
+{
+    return PyUnicode_FromString(descr->def->name);
+}
+
+static PyObject *
+descr_get_doc(HotDescrObject *descr, void *closure)
+{
+    return PyUnicode_FromString(descr->def->doc);
+}
+
+static PyGetSetDef descr_getset[] = {
+    {"__name__", (getter)descr_get_name, NULL, NULL, NULL},
+    {"__doc__", (getter)descr_get_doc, NULL, NULL, NULL},
+    {NULL},
+};
+
+static PyTypeObject HotDescrType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.method_descriptor",
+    .tp_basicsize = sizeof(HotDescrObject),
+    .tp_dealloc = (destructor)descr_dealloc,
+    .tp_vectorcall_offset = offsetof(HotDescrObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_repr = (reprfunc)descr_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_descr_get = (descrgetfunc)descr_get,
+    .tp_getset = descr_getset,
+};
+
+/* Put one descriptor per hot method into `type`'s dict (after PyType_Ready). */
+static int
+add_hot_methods(PyTypeObject *type, const HotMethodDef *defs)
+{
+    for (const HotMethodDef *def = defs; def->name != NULL; def++) {
+        HotDescrObject *descr = PyObject_New(HotDescrObject, &HotDescrType);
+        if (descr == NULL) {
+            return -1;
+        }
+        descr->def = def;
+        descr->owner = (PyTypeObject *)Py_NewRef(type);
+        descr->vectorcall = descr_vectorcall;
+        int rc = PyDict_SetItemString(type->tp_dict, def->name, (PyObject *)descr);
+        Py_DECREF(descr);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    PyType_Modified(type);
+    return 0;
+}
+
+/* Arguments of a fastcall method: positional `names`, keyword-only `kwonly`. */
+static int
+parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+           int required, int positional, const char *const *names, PyObject **out)
+{
+    int total = positional;
+    while (names[total] != NULL) {
+        total++;
+    }
+    for (int i = 0; i < total; i++) {
+        out[i] = NULL;
+    }
+    if (nargs > positional) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %d positional arguments but %zd were given",
+                     fname, positional, nargs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        out[i] = args[i];
+    }
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+        int found = 0;
+        for (int i = 0; i < total; i++) {
+            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0) {
+                if (out[i] != NULL) {
+                    PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                                 fname, names[i]);
+                    return -1;
+                }
+                out[i] = args[nargs + k];
+                found = 1;
+                break;
+            }
+        }
+        if (!found) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         fname, key);
+            return -1;
+        }
+    }
+    for (int i = 0; i < required; i++) {
+        if (out[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument: '%s'", fname,
+                         names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* -- dispatch: run a continuation where its registration asked ---------------------------- */
+
+static int
+dispatch(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *context,
+         int run_asynchronously)
+{
+    PyObject *result;
+    if (loop != NULL && loop != Py_None) {
+        PyObject *running = running_loop();
+        if (running == NULL) {
+            return -1;
+        }
+        PyObject *name = running == loop ? s_call_soon : s_call_soon_threadsafe;
+        Py_DECREF(running);
+        PyObject *args[5] = {NULL, loop, continuation, state, context != NULL ? context : Py_None};
+        /* VectorcallMethod finds the loop's method without binding it (no allocation); the
+           slot before args is free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET). */
+        result = PyObject_VectorcallMethod(name, args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                           context_kwnames);
+    }
+    else if (run_asynchronously) {
+        /* The rare path (a new thread), exactly as the Python core does it. */
+        result = PyObject_CallFunctionObjArgs(py_dispatch, continuation, state, Py_None,
+                                              context != NULL ? context : Py_None, Py_True,
+                                              NULL);
+    }
+    else if (context != NULL && context != Py_None) {
+        if (PyContext_Enter(context) < 0) {
+            return -1;
+        }
+        result = PyObject_CallOneArg(continuation, state);
+        PyObject *exc_type, *exc_value, *exc_tb;
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        int exited = PyContext_Exit(context);
+        if (exc_type != NULL) {
+            if (exited < 0) {
+                PyErr_Clear();
+            }
+            PyErr_Restore(exc_type, exc_value, exc_tb);
+        }
+        else if (exited < 0) {
+            Py_XDECREF(result);
+            return -1;
+        }
+    }
+    else {
+        result = PyObject_CallOneArg(continuation, state);
+    }
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* ========================================================================================= */
+/* ManualResetCore                                                                           */
+/* ========================================================================================= */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *version;      /* an int from vts.core's preallocated ring, never NULL */
+    PyObject *result;
+    PyObject *exception;
+    PyObject *traceback;
+    PyObject *continuation;
+    PyObject *cstate;       /* the continuation's state argument */
+    PyObject *loop;
+    PyObject *context;
+    PyObject *run_async;    /* run_continuations_asynchronously, tested for truth */
+    PyObject *awaiter;      /* the reusable bridge handed out by awaiter_for */
+    PyObject *pool;         /* set by pooled[c]: a consumed result gives the core back */
+    int state;
+} CoreObject;
+
+static int
+core_check(CoreObject *self, PyObject *token)
+{
+    if (token == self->version) {
+        return 0;
+    }
+    int differs = PyObject_RichCompareBool(token, self->version, Py_NE);
+    if (differs < 0) {
+        return -1;
+    }
+    if (differs) {
+        raise_token_mismatch(token, self->version);
+        return -1;
+    }
+    return 0;
+}
+
+/* The status of the current version (borrowed enum member); the token was checked. */
+static PyObject *
+core_status(CoreObject *self)
+{
+    /* Lock-free read: the producer stores the result before it moves state on. */
+    if (self->state < COMPLETED) {
+        return PENDING;
+    }
+    if (self->exception == NULL) {
+        return SUCCEEDED;
+    }
+    if (PyObject_TypeCheck(self->exception, (PyTypeObject *)CancelledError)) {
+        return CANCELED;
+    }
+    return FAULTED;
+}
+
+static void
+core_clear_operation(CoreObject *self)
+{
+    /* Take every field first, then let go: a DECREF may run Python code. */
+    PyObject *old[7] = {self->result, self->exception, self->traceback, self->continuation,
+                        self->cstate, self->loop, self->context};
+    self->result = self->exception = self->traceback = NULL;
+    self->continuation = self->cstate = self->loop = self->context = NULL;
+    self->state = EMPTY;
+    for (int i = 0; i < 7; i++) {
+        Py_XDECREF(old[i]);
+    }
+}
+
+static int
+core_reset_impl(CoreObject *self)
+{
+    Py_ssize_t index = PyLong_AsSsize_t(self->version);
+    if (index == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *next = PyList_GetItem(next_version, index);  /* borrowed */
+    if (next == NULL) {
+        return -1;
+    }
+    Py_SETREF(self->version, Py_NewRef(next));
+    core_clear_operation(self);
+    return 0;
+}
+
+static int
+core_truthy(PyObject *flag)
+{
+    if (flag == NULL || flag == Py_False || flag == Py_None) {
+        return 0;
+    }
+    if (flag == Py_True) {
+        return 1;
+    }
+    return PyObject_IsTrue(flag);
+}
+
+/* The continuation registered for this version runs (after a completion found it). */
+static int
+core_invoke(CoreObject *self)
+{
+    PyObject *continuation = self->continuation, *state = self->cstate;
+    PyObject *context = self->context;
+    /* Let go of the awaiter before running it (it points back at this core: a cycle for
+       the garbage collector otherwise); state DONE still records the registration. */
+    self->continuation = self->cstate = self->context = NULL;
+    PyObject *loop = Py_XNewRef(self->loop);
+    int run_async = core_truthy(self->run_async);
+    int rc = run_async < 0 ? -1 : dispatch(continuation, state, loop, context, run_async);
+    Py_XDECREF(continuation);
+    Py_XDECREF(state);
+    Py_XDECREF(context);
+    Py_XDECREF(loop);
+    return rc;
+}
+
+static int
+core_complete_impl(CoreObject *self, PyObject *result, PyObject *exception)
+{
+    PyObject *traceback = NULL;
+    if (exception != NULL) {
+        traceback = PyException_GetTraceback(exception);  /* new ref or NULL */
+    }
+    /* Atomic under the GIL: no Python code between this read and the writes below. */
+    int state = self->state;
+    if (state >= COMPLETED) {
+        Py_XDECREF(traceback);
+        raise_new(AlreadyCompletedError);
+        return -1;
+    }
+    PyObject *old_result = self->result, *old_exception = self->exception;
+    PyObject *old_traceback = self->traceback;
+    self->result = Py_XNewRef(result);
+    self->exception = Py_XNewRef(exception);
+    self->traceback = traceback;
+    self->state = state == EMPTY ? COMPLETED : DONE;
+    Py_XDECREF(old_result);
+    Py_XDECREF(old_exception);
+    Py_XDECREF(old_traceback);
+    if (state == WAITING) {  /* outside the swap: a continuation may re-enter the core */
+        return core_invoke(self);
+    }
+    return 0;
+}
+
+static int
+core_on_completed_impl(CoreObject *self, PyObject *continuation, PyObject *cstate,
+                       PyObject *token, PyObject *flags, long bits, PyObject *context)
+{
+    if (core_check(self, token) < 0) {
+        return -1;
+    }
+    if (flags != NULL) {  /* int(flags): plain bits, as the Python core */
+        PyObject *as_int = PyNumber_Long(flags);
+        if (as_int == NULL) {
+            return -1;
+        }
+        bits = PyLong_AsLong(as_int);
+        Py_DECREF(as_int);
+        if (bits == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyObject *loop = NULL;
+    int run_async = core_truthy(self->run_async);
+    if (run_async < 0) {
+        return -1;
+    }
+    if ((bits & USE_LOOP_BIT) || run_async) {
+        loop = running_loop();
+        if (loop == NULL) {
+            return -1;
+        }
+        if (loop == Py_None) {
+            Py_CLEAR(loop);
+        }
+    }
+    PyObject *ctx = NULL;
+    if (context != NULL && context != Py_None) {
+        ctx = Py_NewRef(context);
+    }
+    else if (bits & FLOW_CONTEXT_BIT) {
+        ctx = PyContext_CopyCurrent();
+        if (ctx == NULL) {
+            Py_XDECREF(loop);
+            return -1;
+        }
+    }
+    /* The compare-and-swap of the continuation slot: atomic under the GIL (Rule 3). */
+    int current = self->state;
+    if (current == WAITING || current == DONE) {
+        Py_XDECREF(loop);
+        Py_XDECREF(ctx);
+        raise_new(MultipleAwaitError);
+        return -1;
+    }
+    PyObject *old[4] = {self->continuation, self->cstate, self->loop, self->context};
+    self->continuation = Py_NewRef(continuation);
+    self->cstate = Py_NewRef(cstate);
+    self->loop = loop;
+    self->context = ctx;
+    self->state = current == EMPTY ? WAITING : DONE;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
+    }
+    if (current == COMPLETED) {  /* the Sentinel case: completed before we registered */
+        return core_invoke(self);
+    }
+    return 0;
+}
+
+static PyObject *core_get_result_impl(CoreObject *self, PyObject *token);
+
+/* -- Python-visible methods ---------------------------------------------------------------- */
+
+static PyObject *
+core_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    CoreObject *self = (CoreObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->version = PyLong_FromLong(0);  /* a small int: no allocation */
+    self->run_async = Py_NewRef(Py_False);
+    self->state = EMPTY;
+    return (PyObject *)self;
+}
+
+static int
+core_init(CoreObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"run_continuations_asynchronously", NULL};
+    PyObject *run_async = Py_False;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$O:ManualResetCore", kwlist, &run_async)) {
+        return -1;
+    }
+    Py_SETREF(self->run_async, Py_NewRef(run_async));
+    Py_SETREF(self->version, PyLong_FromLong(0));
+    core_clear_operation(self);
+    return 0;
+}
+
+static int
+core_traverse(CoreObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->version);
+    Py_VISIT(self->result);
+    Py_VISIT(self->exception);
+    Py_VISIT(self->traceback);
+    Py_VISIT(self->continuation);
+    Py_VISIT(self->cstate);
+    Py_VISIT(self->loop);
+    Py_VISIT(self->context);
+    Py_VISIT(self->run_async);
+    Py_VISIT(self->awaiter);
+    Py_VISIT(self->pool);
+    return 0;
+}
+
+static int
+core_clear(CoreObject *self)
+{
+    Py_CLEAR(self->result);
+    Py_CLEAR(self->exception);
+    Py_CLEAR(self->traceback);
+    Py_CLEAR(self->continuation);
+    Py_CLEAR(self->cstate);
+    Py_CLEAR(self->loop);
+    Py_CLEAR(self->context);
+    Py_CLEAR(self->run_async);
+    Py_CLEAR(self->awaiter);
+    Py_CLEAR(self->pool);
+    return 0;
+}
+
+static void
+core_dealloc(CoreObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    core_clear(self);
+    Py_CLEAR(self->version);
+    /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
+    type->tp_free((PyObject *)self);
+}
+
+static PyObject *
+core_reset(CoreObject *self, PyObject *unused)
+{
+    if (core_reset_impl(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_check_method(CoreObject *self, PyObject *token)
+{
+    if (core_check(self, token) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_set_result(CoreObject *self, PyObject *result)
+{
+    if (core_complete_impl(self, result, NULL) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_set_exception(CoreObject *self, PyObject *exception)
+{
+    if (!PyExceptionInstance_Check(exception)) {
+        PyErr_SetString(PyExc_TypeError, "set_exception() needs an exception instance");
+        return NULL;
+    }
+    if (core_complete_impl(self, Py_None, exception) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_complete(CoreObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "complete() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    int rc = args[1] == Py_None ? core_complete_impl(self, args[0], NULL)
+                                : core_complete_impl(self, Py_None, args[1]);
+    if (rc < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_get_status(CoreObject *self, PyObject *token)
+{
+    if (core_check(self, token) < 0) {
+        return NULL;
+    }
+    return Py_NewRef(core_status(self));
+}
+
+static PyObject *
+core_on_completed(CoreObject *self, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames)
+{
+    static const char *const names[] = {"continuation", "state", "token", "flags", "context",
+                                        NULL};
+    PyObject *a[5];
+    if (parse_args("on_completed", args, nargs, kwnames, 4, 4, names, a) < 0) {
+        return NULL;
+    }
+    if (core_on_completed_impl(self, a[0], a[1], a[2], a[3], 0, a[4]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+core_get_result_impl(CoreObject *self, PyObject *token)
+{
+    if (core_check(self, token) < 0) {
+        return NULL;
+    }
+    if (self->state < COMPLETED) {
+        return raise_new(NotCompletedError);
+    }
+    if (self->pool == NULL || self->pool == Py_None) {
+        if (self->exception != NULL) {
+            return raise_stored(self->exception, self->traceback);
+        }
+        return Py_NewRef(self->result != NULL ? self->result : Py_None);
+    }
+    /* pooled[c]: the result is taken exactly once, so the core resets itself and goes
+       back to its pool here (vts.strategies.pooled's get_result, in C). */
+    PyObject *result = Py_XNewRef(self->result);
+    PyObject *exception = Py_XNewRef(self->exception);
+    PyObject *traceback = Py_XNewRef(self->traceback);
+    PyObject *pool = Py_NewRef(self->pool);
+    int rc = core_reset_impl(self);
+    if (rc == 0) {
+        PyObject *args[3] = {NULL, pool, (PyObject *)self};
+        PyObject *given = PyObject_VectorcallMethod(
+            s_give_back, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        if (given == NULL) {
+            rc = -1;
+        }
+        Py_XDECREF(given);
+    }
+    Py_DECREF(pool);
+    if (rc < 0) {
+        Py_XDECREF(result);
+        Py_XDECREF(exception);
+        Py_XDECREF(traceback);
+        return NULL;
+    }
+    if (exception != NULL) {
+        raise_stored(exception, traceback);
+        Py_XDECREF(result);
+        Py_DECREF(exception);
+        Py_XDECREF(traceback);
+        return NULL;
+    }
+    Py_XDECREF(traceback);
+    return result != NULL ? result : Py_NewRef(Py_None);
+}
+
+static PyObject *
+core_get_result(CoreObject *self, PyObject *token)
+{
+    return core_get_result_impl(self, token);
+}
+
+static PyObject *awaiter_make(PyObject *source, PyObject *token);
+static int awaiter_rearm_impl(PyObject *awaiter, PyObject *source, PyObject *token);
+static int awaiter_registered(PyObject *awaiter);
+
+/* The one bridge of this core, re-armed for `token`; a new one while it is registered
+   (a second concurrent await, which on_completed then refuses). */
+static PyObject *
+core_awaiter_for_impl(CoreObject *self, PyObject *token)
+{
+    PyObject *awaiter = self->awaiter;
+    if (awaiter == NULL) {
+        awaiter = awaiter_make((PyObject *)self, token);
+        if (awaiter == NULL) {
+            return NULL;
+        }
+        self->awaiter = Py_NewRef(awaiter);
+        return awaiter;
+    }
+    if (awaiter_registered(awaiter)) {
+        return awaiter_make((PyObject *)self, token);
+    }
+    if (awaiter_rearm_impl(awaiter, (PyObject *)self, token) < 0) {
+        return NULL;
+    }
+    return Py_NewRef(awaiter);
+}
+
+static PyObject *
+core_awaiter_for(CoreObject *self, PyObject *token)
+{
+    return core_awaiter_for_impl(self, token);
+}
+
+static PyObject *
+core_get_version(CoreObject *self, void *closure)
+{
+    return Py_NewRef(self->version);
+}
+
+static PyObject *
+core_repr(CoreObject *self)
+{
+    static const char *names[] = {"empty", "waiting", "completed", "done"};
+    PyObject *type_name = PyObject_GetAttr((PyObject *)Py_TYPE(self), s_name);
+    if (type_name == NULL) {
+        return NULL;
+    }
+    PyObject *repr = PyUnicode_FromFormat("<%U version=%S %s>", type_name, self->version,
+                                          names[self->state & 3]);
+    Py_DECREF(type_name);
+    return repr;
+}
+
+static PyMethodDef core_methods[] = {
+    {"reset", (PyCFunction)core_reset, METH_NOARGS,
+     "Start a new operation: forget the old one and reject its token from now on."},
+    {"_check", (PyCFunction)core_check_method, METH_O, NULL},
+    {"set_result", (PyCFunction)core_set_result, METH_O,
+     "Complete the current operation with a value; from any thread."},
+    {"set_exception", (PyCFunction)core_set_exception, METH_O,
+     "Complete the current operation with an error; from any thread."},
+    {"complete", (PyCFunction)(void (*)(void))core_complete, METH_FASTCALL,
+     "set_result(value) when error is None, else set_exception(error)."},
+    {"get_status", (PyCFunction)core_get_status, METH_O, NULL},
+    {"on_completed", (PyCFunction)(void (*)(void))core_on_completed,
+     METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"get_result", (PyCFunction)core_get_result, METH_O, NULL},
+    {"awaiter_for", (PyCFunction)core_awaiter_for, METH_O,
+     "The one bridge of this core, re-armed for token (a new one while it is registered)."},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {NULL},
+};
+
+static PyMemberDef core_members[] = {
+    {"_state", Py_T_INT, offsetof(CoreObject, state), Py_READONLY, NULL},
+    {NULL},
+};
+
+/* Set a writable object field (None stored as NULL where None means "unset"). */
+static int
+set_field(PyObject *self, PyObject *value, void *offset)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "this attribute cannot be deleted");
+        return -1;
+    }
+    PyObject **slot = (PyObject **)((char *)self + (Py_ssize_t)offset);
+    Py_XSETREF(*slot, value == Py_None ? NULL : Py_NewRef(value));
+    return 0;
+}
+
+static int
+set_run_async(CoreObject *self, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "this attribute cannot be deleted");
+        return -1;
+    }
+    Py_XSETREF(self->run_async, Py_NewRef(value));
+    return 0;
+}
+
+static PyGetSetDef core_getset[] = {
+    {"version", (getter)core_get_version, NULL,
+     "The token of the current operation; bumped by every reset().", NULL},
+    FIELD("_version", CoreObject, version),
+    FIELD("_result", CoreObject, result),
+    FIELD("_exception", CoreObject, exception),
+    FIELD("_traceback", CoreObject, traceback),
+    FIELD("_continuation", CoreObject, continuation),
+    FIELD("_continuation_state", CoreObject, cstate),
+    FIELD("_loop", CoreObject, loop),
+    FIELD("_context", CoreObject, context),
+    FIELD("_awaiter", CoreObject, awaiter),
+    {"_pool", (getter)get_field, (setter)set_field,
+     "Set by pooled[c]: get_result resets the core and calls _pool.give_back(core).",
+     (void *)offsetof(CoreObject, pool)},
+    {"run_continuations_asynchronously", (getter)get_field, (setter)set_run_async, NULL,
+     (void *)offsetof(CoreObject, run_async)},
+    {NULL},
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.ManualResetCore",
+    .tp_basicsize = sizeof(CoreObject),
+    .tp_dealloc = (destructor)core_dealloc,
+    .tp_repr = (reprfunc)core_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "ManualResetCore in C: the same state table as vts.core, no lock (the GIL).",
+    .tp_traverse = (traverseproc)core_traverse,
+    .tp_clear = (inquiry)core_clear,
+    .tp_methods = core_methods,
+    .tp_members = core_members,
+    .tp_getset = core_getset,
+    .tp_init = (initproc)core_init,
+    .tp_new = core_new,
+};
+
+/* Is `name` on this object's type still the C core's own method (not overridden)? */
+static int
+uses_core_method(PyObject *source, PyObject *name, PyObject *descr)
+{
+    return Core_Check(source) && _PyType_Lookup(Py_TYPE(source), name) == descr;
+}
+
+/* -- the protocol, on any source: C cores directly, others through their methods ---------- */
+
+static PyObject *
+source_get_status(PyObject *source, PyObject *token)
+{
+    if (uses_core_method(source, s_get_status, core_get_status_descr)) {
+        if (core_check((CoreObject *)source, token) < 0) {
+            return NULL;
+        }
+        return Py_NewRef(core_status((CoreObject *)source));
+    }
+    PyObject *args[3] = {NULL, source, token};
+    return PyObject_VectorcallMethod(s_get_status, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                     NULL);
+}
+
+static PyObject *
+source_get_result(PyObject *source, PyObject *token)
+{
+    if (uses_core_method(source, s_get_result, core_get_result_descr)) {
+        return core_get_result_impl((CoreObject *)source, token);
+    }
+    PyObject *args[3] = {NULL, source, token};
+    return PyObject_VectorcallMethod(s_get_result, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                     NULL);
+}
+
+static int
+source_on_completed(PyObject *source, PyObject *continuation, PyObject *state,
+                    PyObject *token, PyObject *context)
+{
+    if (uses_core_method(source, s_on_completed, core_on_completed_descr)) {
+        return core_on_completed_impl((CoreObject *)source, continuation, state, token, NULL,
+                                      USE_LOOP_BIT | FLOW_CONTEXT_BIT, context);
+    }
+    PyObject *args[7] = {NULL, source, continuation, state, token, bridge_flags,
+                         context != NULL ? context : Py_None};
+    PyObject *result = PyObject_VectorcallMethod(
+        s_on_completed, args + 1, 5 | PY_VECTORCALL_ARGUMENTS_OFFSET, context_kwnames);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* ========================================================================================= */
+/* SourceAwaiter                                                                             */
+/* ========================================================================================= */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *source;
+    PyObject *token;
+    PyObject *loop;
+    PyObject *callback;
+    PyObject *cancel_message;
+    char blocking;          /* _asyncio_future_blocking */
+} AwaiterObject;
+
+static int
+awaiter_registered(PyObject *awaiter)
+{
+    return ((AwaiterObject *)awaiter)->callback != NULL;
+}
+
+static int
+awaiter_rearm_impl(PyObject *op, PyObject *source, PyObject *token)
+{
+    AwaiterObject *self = (AwaiterObject *)op;
+    PyObject *loop = PyObject_CallNoArgs(get_running_loop);  /* raises when none runs */
+    if (loop == NULL) {
+        return -1;
+    }
+    PyObject *old[5] = {self->source, self->token, self->loop, self->callback,
+                        self->cancel_message};
+    self->source = Py_NewRef(source);
+    self->token = Py_NewRef(token);
+    self->loop = loop;
+    self->callback = NULL;
+    self->cancel_message = NULL;
+    /* Task.__step reads this flag: True means "suspend me on this object". */
+    self->blocking = 1;
+    for (int i = 0; i < 5; i++) {
+        Py_XDECREF(old[i]);
+    }
+    return 0;
+}
+
+/* The awaiter's operation is over: drop what it points at (no cycle through a core). */
+static void
+awaiter_disarm(PyObject *op)
+{
+    AwaiterObject *self = (AwaiterObject *)op;
+    PyObject *old[4] = {self->source, self->loop, self->callback, self->cancel_message};
+    self->source = self->loop = self->callback = self->cancel_message = NULL;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
+    }
+}
+
+static PyObject *
+awaiter_make(PyObject *source, PyObject *token)
+{
+    AwaiterObject *self = PyObject_GC_New(AwaiterObject, &AwaiterType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->source = self->token = self->loop = self->callback = self->cancel_message = NULL;
+    self->blocking = 0;
+    PyObject_GC_Track(self);
+    if (awaiter_rearm_impl((PyObject *)self, source, token) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static PyObject *
+awaiter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *source, *token;
+    static char *kwlist[] = {"source", "token", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:SourceAwaiter", kwlist, &source, &token)) {
+        return NULL;
+    }
+    if (type == &AwaiterType) {
+        return awaiter_make(source, token);
+    }
+    AwaiterObject *self = (AwaiterObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    if (awaiter_rearm_impl((PyObject *)self, source, token) < 0) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int
+awaiter_traverse(AwaiterObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->source);
+    Py_VISIT(self->token);
+    Py_VISIT(self->loop);
+    Py_VISIT(self->callback);
+    Py_VISIT(self->cancel_message);
+    return 0;
+}
+
+static int
+awaiter_clear(AwaiterObject *self)
+{
+    Py_CLEAR(self->source);
+    Py_CLEAR(self->token);
+    Py_CLEAR(self->loop);
+    Py_CLEAR(self->callback);
+    Py_CLEAR(self->cancel_message);
+    return 0;
+}
+
+static void
+awaiter_dealloc(AwaiterObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    awaiter_clear(self);
+    /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
+    type->tp_free((PyObject *)self);
+}
+
+static int
+awaiter_armed(AwaiterObject *self)
+{
+    if (self->source == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this SourceAwaiter's operation is over; rearm() it first");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+aw_get_loop(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    AwaiterObject *self = (AwaiterObject *)op;
+    if (nargs != 0 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "get_loop() takes no arguments");
+        return NULL;
+    }
+    return Py_NewRef(self->loop != NULL ? self->loop : Py_None);
+}
+
+static PyObject *
+aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    AwaiterObject *self = (AwaiterObject *)op;
+    if (awaiter_armed(self) < 0) {
+        return NULL;
+    }
+    PyObject *status = source_get_status(self->source, self->token);
+    if (status == NULL) {
+        return NULL;
+    }
+    PyObject *done = PyBool_FromLong(status != PENDING);
+    Py_DECREF(status);
+    return done;
+}
+
+static PyObject *
+aw_cancelled(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    AwaiterObject *self = (AwaiterObject *)op;
+    if (awaiter_armed(self) < 0) {
+        return NULL;
+    }
+    PyObject *status = source_get_status(self->source, self->token);
+    if (status == NULL) {
+        return NULL;
+    }
+    PyObject *cancelled = PyBool_FromLong(status == CANCELED);
+    Py_DECREF(status);
+    return cancelled;
+}
+
+static PyObject *
+aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"fn", "context", NULL};
+    AwaiterObject *self = (AwaiterObject *)op;
+    PyObject *a[2];
+    if (parse_args("add_done_callback", args, nargs, kwnames, 1, 1, names, a) < 0) {
+        return NULL;
+    }
+    if (self->callback != NULL) {
+        return raise_new(MultipleAwaitError);
+    }
+    if (awaiter_armed(self) < 0) {
+        return NULL;
+    }
+    self->callback = Py_NewRef(a[0]);
+    if (source_on_completed(self->source, resume_fn, op, self->token, a[1]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+aw_remove_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
+{
+    /* The source owns the registration; the Task only calls this when it is torn down. */
+    return PyLong_FromLong(0);
+}
+
+static PyObject *
+aw_result(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    AwaiterObject *self = (AwaiterObject *)op;
+    if (awaiter_armed(self) < 0) {
+        return NULL;
+    }
+    PyObject *status = source_get_status(self->source, self->token);
+    if (status == NULL) {
+        return NULL;
+    }
+    Py_DECREF(status);  /* an enum member: still alive */
+    if (status == CANCELED) {
+        if (self->cancel_message == NULL || self->cancel_message == Py_None) {
+            return raise_new(CancelledError);
+        }
+        PyObject *error = PyObject_CallOneArg(CancelledError, self->cancel_message);
+        if (error != NULL) {
+            PyErr_SetObject(CancelledError, error);
+            Py_DECREF(error);
+        }
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+aw_exception(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+aw_cancel(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"msg", NULL};
+    AwaiterObject *self = (AwaiterObject *)op;
+    PyObject *a[1];
+    if (parse_args("cancel", args, nargs, kwnames, 0, 1, names, a) < 0) {
+        return NULL;
+    }
+    /* Task.cancel(msg) reaches the awaiter, as with a Future. */
+    Py_XSETREF(self->cancel_message, Py_XNewRef(a[0] != NULL ? a[0] : Py_None));
+    if (awaiter_armed(self) < 0) {
+        return NULL;
+    }
+    PyObject *cancel;
+    if (PyObject_GetOptionalAttr(self->source, s_cancel, &cancel) < 0) {
+        return NULL;
+    }
+    if (cancel == NULL) {  /* not a CancellableSource */
+        Py_RETURN_FALSE;
+    }
+    PyObject *result = PyObject_CallOneArg(cancel, self->token);
+    Py_DECREF(cancel);
+    return result;
+}
+
+static int
+awaiter_abandon_impl(AwaiterObject *self)
+{
+    /* The Task is leaving: the resume already posted must not run. */
+    Py_CLEAR(self->callback);
+    if (self->source == NULL) {
+        return 0;
+    }
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    int rc = 0;
+    PyObject *status = source_get_status(source, token);
+    if (status == NULL) {
+        if (PyErr_ExceptionMatches(TokenMismatchError)) {
+            PyErr_Clear();
+        }
+        else {
+            rc = -1;
+        }
+        goto done;
+    }
+    Py_DECREF(status);
+    if (status == PENDING) {
+        PyObject *cancel;
+        if (PyObject_GetOptionalAttr(source, s_cancel, &cancel) < 0) {
+            rc = -1;
+            goto done;
+        }
+        if (cancel != NULL) {
+            PyObject *cancelled = PyObject_CallOneArg(cancel, token);
+            Py_DECREF(cancel);
+            if (cancelled == NULL) {
+                rc = -1;
+                goto done;
+            }
+            int truth = PyObject_IsTrue(cancelled);
+            Py_DECREF(cancelled);
+            if (truth < 0) {
+                rc = -1;
+                goto done;
+            }
+            if (truth) {
+                status = source_get_status(source, token);
+                if (status == NULL) {
+                    rc = -1;
+                    goto done;
+                }
+                Py_DECREF(status);
+            }
+        }
+    }
+    if (status != PENDING) {
+        /* The caller is already raising its own error; this one only frees the source. */
+        PyObject *result = source_get_result(source, token);
+        if (result == NULL) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(result);
+    }
+done:
+    Py_DECREF(source);
+    Py_DECREF(token);
+    return rc;
+}
+
+static PyObject *
+aw_abandon(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (awaiter_abandon_impl((AwaiterObject *)op) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+aw_rearm(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"source", "token", NULL};
+    PyObject *a[2];
+    if (parse_args("rearm", args, nargs, kwnames, 2, 2, names, a) < 0) {
+        return NULL;
+    }
+    if (awaiter_rearm_impl(op, a[0], a[1]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static const HotMethodDef awaiter_hot_methods[] = {
+    {"get_loop", aw_get_loop, "The loop that was running when the awaiter was armed."},
+    {"done", aw_done, "Whether the operation completed."},
+    {"cancelled", aw_cancelled, "Whether the operation completed as CANCELED."},
+    {"add_done_callback", aw_add_done_callback,
+     "The source's on_completed with USE_SCHEDULING_CONTEXT | FLOW_EXECUTION_CONTEXT."},
+    {"remove_done_callback", aw_remove_done_callback, "The source owns the registration: 0."},
+    {"result", aw_result, "None, or CancelledError when the operation was cancelled."},
+    {"exception", aw_exception, "Always None: the ValueTask takes the result."},
+    {"cancel", aw_cancel, "Cancel the operation through the source's cancel(token)."},
+    {"abandon", aw_abandon,
+     "The awaiter was interrupted: release the operation so the source can be reused."},
+    {"rearm", aw_rearm, "Point a (possibly reused) awaiter at one version of a source."},
+    {NULL},
+};
+
+/* PyObject_CallMethod(o, "result", NULL) in the Task's wakeup looks methods up by C
+   string: answer it without making a str (Rule 2). */
+static PyObject *
+awaiter_getattr(PyObject *self, char *name)
+{
+    for (const HotMethodDef *def = awaiter_hot_methods; def->name != NULL; def++) {
+        if (strcmp(def->name, name) == 0) {
+            return bound_new(self, def);
+        }
+    }
+    PyObject *key = PyUnicode_FromString(name);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *value = PyObject_GenericGetAttr(self, key);
+    Py_DECREF(key);
+    return value;
+}
+
+static PyObject *
+awaiter_get_registered(AwaiterObject *self, void *closure)
+{
+    return PyBool_FromLong(self->callback != NULL);
+}
+
+static PyObject *
+awaiter_repr(AwaiterObject *self)
+{
+    return PyUnicode_FromFormat("<SourceAwaiter source=%R token=%R>",
+                                self->source != NULL ? self->source : Py_None,
+                                self->token != NULL ? self->token : Py_None);
+}
+
+static PyMemberDef awaiter_members[] = {
+    {"_asyncio_future_blocking", Py_T_BOOL, offsetof(AwaiterObject, blocking), 0, NULL},
+    {NULL},
+};
+
+static PyGetSetDef awaiter_getset[] = {
+    FIELD("_source", AwaiterObject, source),
+    FIELD("_token", AwaiterObject, token),
+    FIELD("_loop", AwaiterObject, loop),
+    FIELD("_callback", AwaiterObject, callback),
+    FIELD("_cancel_message", AwaiterObject, cancel_message),
+    {"registered", (getter)awaiter_get_registered, NULL,
+     "True from add_done_callback until the Task is resumed or leaves.", NULL},
+    {NULL},
+};
+
+static PyTypeObject AwaiterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.SourceAwaiter",
+    .tp_basicsize = sizeof(AwaiterObject),
+    .tp_dealloc = (destructor)awaiter_dealloc,
+    .tp_getattr = awaiter_getattr,
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_repr = (reprfunc)awaiter_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The future-like bridge a pending ValueTask yields to an asyncio Task.",
+    .tp_traverse = (traverseproc)awaiter_traverse,
+    .tp_clear = (inquiry)awaiter_clear,
+    .tp_members = awaiter_members,
+    .tp_getset = awaiter_getset,
+    .tp_new = awaiter_new,
+};
+
+/* resume(awaiter): the continuation every bridge registers (vts.valuetask._resume). */
+static PyObject *
+resume(PyObject *module, PyObject *op)
+{
+    if (!Awaiter_Check(op)) {
+        PyErr_SetString(PyExc_TypeError, "resume() needs a SourceAwaiter");
+        return NULL;
+    }
+    AwaiterObject *awaiter = (AwaiterObject *)op;
+    PyObject *callback = awaiter->callback;
+    if (callback == NULL || awaiter->source == NULL) {
+        /* abandoned, or this registration already resumed its Task */
+        Py_RETURN_NONE;
+    }
+    PyObject *status = source_get_status(awaiter->source, awaiter->token);
+    if (status == NULL) {
+        if (PyErr_ExceptionMatches(TokenMismatchError)) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+        return NULL;
+    }
+    Py_DECREF(status);
+    if (status == PENDING) {
+        /* A stale resume of a reused awaiter re-armed for another Task since. */
+        Py_RETURN_NONE;
+    }
+    awaiter->callback = NULL;  /* one resume per registration; we own its reference now */
+    PyObject *result = PyObject_CallOneArg(callback, op);
+    Py_DECREF(callback);
+    return result;
+}
+
+/* ========================================================================================= */
+/* ValueTask                                                                                 */
+/* ========================================================================================= */
+
+enum { IDLE = 0, STARTED = 1, SUSPENDED = 2, FINISHED = 3 };
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *result;
+    PyObject *awaitable;
+    PyObject *source;
+    PyObject *token;
+    PyObject *awaiter;      /* while suspended: the awaiter it yielded */
+    char awaited;
+    char step;              /* the await in progress: IDLE, STARTED, SUSPENDED, FINISHED */
+} ValueTaskObject;
+
+#define VT_FREELIST_MAX 256
+static ValueTaskObject *vt_freelist[VT_FREELIST_MAX];
+static int vt_freelist_len;
+
+static ValueTaskObject *
+vt_alloc(void)
+{
+    ValueTaskObject *vt;
+    if (vt_freelist_len > 0) {
+        vt = vt_freelist[--vt_freelist_len];
+        PyObject_Init((PyObject *)vt, &ValueTaskType);
+    }
+    else {
+        vt = PyObject_GC_New(ValueTaskObject, &ValueTaskType);
+        if (vt == NULL) {
+            return NULL;
+        }
+    }
+    vt->result = vt->awaitable = vt->source = vt->token = vt->awaiter = NULL;
+    vt->awaited = 0;
+    vt->step = IDLE;
+    return vt;
+}
+
+static PyObject *
+vt_from_result(PyObject *result)
+{
+    ValueTaskObject *vt = vt_alloc();
+    if (vt == NULL) {
+        return NULL;
+    }
+    vt->result = Py_NewRef(result);
+    PyObject_GC_Track(vt);
+    return (PyObject *)vt;
+}
+
+static PyObject *
+vt_from_source(PyObject *source, PyObject *token)
+{
+    ValueTaskObject *vt = vt_alloc();
+    if (vt == NULL) {
+        return NULL;
+    }
+    vt->source = Py_NewRef(source);
+    vt->token = Py_NewRef(token);
+    PyObject_GC_Track(vt);
+    return (PyObject *)vt;
+}
+
+static PyObject *
+vt_from_awaitable(PyObject *awaitable)
+{
+    ValueTaskObject *vt = vt_alloc();
+    if (vt == NULL) {
+        return NULL;
+    }
+    vt->awaitable = Py_NewRef(awaitable);
+    PyObject_GC_Track(vt);
+    return (PyObject *)vt;
+}
+
+static int
+vt_traverse(ValueTaskObject *vt, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(vt));
+    Py_VISIT(vt->result);
+    Py_VISIT(vt->awaitable);
+    Py_VISIT(vt->source);
+    Py_VISIT(vt->token);
+    Py_VISIT(vt->awaiter);
+    return 0;
+}
+
+static int
+vt_clear(ValueTaskObject *vt)
+{
+    Py_CLEAR(vt->result);
+    Py_CLEAR(vt->awaitable);
+    Py_CLEAR(vt->source);
+    Py_CLEAR(vt->token);
+    Py_CLEAR(vt->awaiter);
+    return 0;
+}
+
+static void
+vt_dealloc(ValueTaskObject *vt)
+{
+    PyTypeObject *type = Py_TYPE(vt);
+    PyObject_GC_UnTrack(vt);
+    if (vt->step == SUSPENDED && vt->awaiter != NULL) {
+        /* Dropped while suspended (never closed): free the operation, as a generator's
+           finaliser would. */
+        PyObject *exc_type, *exc_value, *exc_tb;
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        if (awaiter_abandon_impl((AwaiterObject *)vt->awaiter) < 0) {
+            PyErr_WriteUnraisable((PyObject *)vt);
+        }
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+    }
+    vt_clear(vt);
+    if (type == &ValueTaskType && vt_freelist_len < VT_FREELIST_MAX) {
+        vt_freelist[vt_freelist_len++] = vt;
+        return;
+    }
+    /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
+    type->tp_free((PyObject *)vt);
+}
+
+static PyObject *
+vt_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *result;
+    static char *kwlist[] = {"result", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:ValueTask", kwlist, &result)) {
+        return NULL;
+    }
+    if (type == &ValueTaskType) {
+        return vt_from_result(result);
+    }
+    ValueTaskObject *vt = (ValueTaskObject *)type->tp_alloc(type, 0);
+    if (vt != NULL) {
+        vt->result = Py_NewRef(result);
+    }
+    return (PyObject *)vt;
+}
+
+/* ValueTask(result) without building an args tuple. */
+static PyObject *
+vt_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (type == (PyObject *)&ValueTaskType && nargs == 1 && kwnames == NULL) {
+        return vt_from_result(args[0]);
+    }
+    PyObject *tuple = PyTuple_New(nargs);
+    if (tuple == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
+    }
+    PyObject *kwds = NULL;
+    if (kwnames != NULL) {
+        kwds = PyDict_New();
+        for (Py_ssize_t k = 0; kwds != NULL && k < PyTuple_GET_SIZE(kwnames); k++) {
+            if (PyDict_SetItem(kwds, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]) < 0) {
+                Py_CLEAR(kwds);
+            }
+        }
+        if (kwds == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+    }
+    PyObject *vt = vt_new((PyTypeObject *)type, tuple, kwds);
+    Py_DECREF(tuple);
+    Py_XDECREF(kwds);
+    return vt;
+}
+
+static PyObject *
+source_task(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "source_task() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    return vt_from_source(args[0], args[1]);
+}
+
+static PyObject *
+vt_cls_from_result(PyObject *cls, PyObject *result)
+{
+    if (cls == (PyObject *)&ValueTaskType) {
+        return vt_from_result(result);
+    }
+    return PyObject_CallOneArg(cls, result);
+}
+
+static PyObject *
+vt_cls_from_awaitable(PyObject *cls, PyObject *awaitable)
+{
+    if (cls != (PyObject *)&ValueTaskType) {
+        PyErr_SetString(PyExc_TypeError, "from_awaitable() makes a ValueTask");
+        return NULL;
+    }
+    return vt_from_awaitable(awaitable);
+}
+
+static PyObject *
+vt_cls_from_source(PyObject *cls, PyObject *const *args, Py_ssize_t nargs)
+{
+    return source_task(NULL, args, nargs);
+}
+
+/* The awaiter a pending operation yields: the C core's own, a source's awaiter_for, or a
+   new one. */
+static PyObject *
+awaiter_for(PyObject *source, PyObject *token)
+{
+    if (uses_core_method(source, s_awaiter_for, core_awaiter_for_descr)) {
+        return core_awaiter_for_impl((CoreObject *)source, token);
+    }
+    if (_PyType_Lookup(Py_TYPE(source), s_awaiter_for) != NULL) {
+        PyObject *args[3] = {NULL, source, token};
+        return PyObject_VectorcallMethod(s_awaiter_for, args + 1,
+                                         2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    return awaiter_make(source, token);
+}
+
+/* One step of `await vt` on a source: PYGEN_NEXT with the awaiter, PYGEN_RETURN with the
+   value, or PYGEN_ERROR. */
+static PySendResult
+vt_step(ValueTaskObject *vt, PyObject **presult)
+{
+    *presult = NULL;
+    if (vt->source == NULL) {
+        if (vt->awaitable != NULL) {
+            PyErr_SetString(PyExc_TypeError,
+                             "a ValueTask made from an awaitable is awaited through its "
+                             "awaitable's own iterator; use await");
+            return PYGEN_ERROR;
+        }
+        *presult = Py_NewRef(vt->result != NULL ? vt->result : Py_None);
+        return PYGEN_RETURN;
+    }
+    switch (vt->step) {
+    case STARTED: {
+        PyObject *status = source_get_status(vt->source, vt->token);
+        if (status == NULL) {
+            vt->step = FINISHED;
+            return PYGEN_ERROR;
+        }
+        Py_DECREF(status);
+        if (status == PENDING) {
+            PyObject *awaiter = awaiter_for(vt->source, vt->token);
+            if (awaiter == NULL) {
+                vt->step = FINISHED;
+                return PYGEN_ERROR;
+            }
+            Py_XSETREF(vt->awaiter, Py_NewRef(awaiter));
+            vt->step = SUSPENDED;
+            *presult = awaiter;
+            return PYGEN_NEXT;
+        }
+        break;
+    }
+    case SUSPENDED: {
+        PyObject *awaiter = vt->awaiter;
+        vt->awaiter = NULL;
+        if (awaiter != NULL) {
+            if (Awaiter_Check(awaiter)) {
+                awaiter_disarm(awaiter);
+            }
+            Py_DECREF(awaiter);
+        }
+        break;
+    }
+    case FINISHED:
+        *presult = Py_NewRef(Py_None);  /* an exhausted generator returns None */
+        return PYGEN_RETURN;
+    default:
+        PyErr_SetString(PyExc_RuntimeError, "ValueTask iterated before __await__()");
+        return PYGEN_ERROR;
+    }
+    vt->step = FINISHED;
+    *presult = source_get_result(vt->source, vt->token);
+    return *presult != NULL ? PYGEN_RETURN : PYGEN_ERROR;
+}
+
+static PySendResult
+vt_am_send(PyObject *op, PyObject *arg, PyObject **presult)
+{
+    return vt_step((ValueTaskObject *)op, presult);
+}
+
+static PyObject *
+vt_iternext(PyObject *op)
+{
+    PyObject *result;
+    switch (vt_step((ValueTaskObject *)op, &result)) {
+    case PYGEN_NEXT:
+        return result;
+    case PYGEN_RETURN:
+        return stop_with(result);
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *
+vt_send(PyObject *op, PyObject *arg)
+{
+    PyObject *result;
+    switch (vt_step((ValueTaskObject *)op, &result)) {
+    case PYGEN_NEXT:
+        return result;
+    case PYGEN_RETURN:
+        if (result == Py_None) {  /* send() always raises StopIteration to say "returned" */
+            Py_DECREF(result);
+            PyErr_SetNone(PyExc_StopIteration);
+            return NULL;
+        }
+        return stop_with(result);
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *
+vt_await(PyObject *op)
+{
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    if (vt->source == NULL) {
+        if (vt->awaitable != NULL) {
+            /* `yield from awaitable.__await__()`, without the generator around it */
+            return PyObject_CallMethodNoArgs(vt->awaitable, s_await);
+        }
+        return Py_NewRef(op);  /* a plain value: stateless, awaitable any number of times */
+    }
+    if (vt->awaited) {
+        return raise_new(AlreadyAwaitedError);
+    }
+    vt->awaited = 1;
+    vt->step = STARTED;
+    return Py_NewRef(op);
+}
+
+/* Release the awaiter when the await is interrupted (vts.valuetask's `except:` branch). */
+static int
+vt_interrupt(ValueTaskObject *vt)
+{
+    int suspended = vt->step == SUSPENDED;
+    vt->step = FINISHED;
+    PyObject *awaiter = vt->awaiter;
+    vt->awaiter = NULL;
+    int rc = 0;
+    if (suspended && awaiter != NULL) {
+        if (Awaiter_Check(awaiter)) {
+            rc = awaiter_abandon_impl((AwaiterObject *)awaiter);
+        }
+        else {
+            PyObject *r = PyObject_CallMethod(awaiter, "abandon", NULL);
+            rc = r == NULL ? -1 : 0;
+            Py_XDECREF(r);
+        }
+    }
+    Py_XDECREF(awaiter);
+    return rc;
+}
+
+static PyObject *
+vt_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 3) {
+        PyErr_Format(PyExc_TypeError, "throw expected 1 to 3 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *type = args[0];
+    PyObject *value = nargs > 1 ? args[1] : Py_None;
+    PyObject *tb = nargs > 2 ? args[2] : Py_None;
+    if (tb != Py_None && !PyTraceBack_Check(tb)) {
+        PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+        return NULL;
+    }
+    Py_INCREF(type);
+    Py_INCREF(value);
+    Py_XINCREF(tb == Py_None ? NULL : tb);
+    PyObject *traceback = tb == Py_None ? NULL : tb;
+    if (PyExceptionClass_Check(type)) {
+        PyErr_NormalizeException(&type, &value, &traceback);
+    }
+    else if (PyExceptionInstance_Check(type)) {
+        if (value != Py_None) {
+            PyErr_SetString(PyExc_TypeError,
+                            "instance exception may not have a separate value");
+            goto failed;
+        }
+        Py_DECREF(value);
+        value = type;
+        type = Py_NewRef((PyObject *)Py_TYPE(value));
+        if (traceback == NULL) {
+            traceback = PyException_GetTraceback(value);
+        }
+    }
+    else {
+        PyErr_Format(PyExc_TypeError,
+                     "exceptions must be classes or instances deriving from BaseException, "
+                     "not %s", Py_TYPE(type)->tp_name);
+        goto failed;
+    }
+    if (vt_interrupt((ValueTaskObject *)op) < 0) {
+        PyErr_WriteUnraisable(op);
+    }
+    if (traceback != NULL) {
+        PyException_SetTraceback(value, traceback);
+    }
+    PyErr_Restore(type, value, traceback);
+    return NULL;
+failed:
+    Py_DECREF(type);
+    Py_DECREF(value);
+    Py_XDECREF(traceback);
+    return NULL;
+}
+
+static PyObject *
+vt_close(PyObject *op, PyObject *unused)
+{
+    if (vt_interrupt((ValueTaskObject *)op) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+vt_get_is_completed(ValueTaskObject *vt, void *closure)
+{
+    if (vt->source != NULL) {
+        PyObject *status = source_get_status(vt->source, vt->token);
+        if (status == NULL) {
+            return NULL;
+        }
+        Py_DECREF(status);
+        return PyBool_FromLong(status != PENDING);
+    }
+    if (vt->awaitable == NULL) {
+        Py_RETURN_TRUE;
+    }
+    PyObject *future_type = NULL;
+    PyObject *asyncio = PyImport_ImportModule("asyncio");
+    if (asyncio == NULL) {
+        return NULL;
+    }
+    future_type = PyObject_GetAttrString(asyncio, "Future");
+    Py_DECREF(asyncio);
+    if (future_type == NULL) {
+        return NULL;
+    }
+    int is_future = PyObject_IsInstance(vt->awaitable, future_type);
+    Py_DECREF(future_type);
+    if (is_future <= 0) {
+        return is_future < 0 ? NULL : Py_NewRef(Py_False);
+    }
+    return PyObject_CallMethod(vt->awaitable, "done", NULL);
+}
+
+static PyObject *
+vt_result(ValueTaskObject *vt, PyObject *unused)
+{
+    if (vt->source != NULL) {
+        if (vt->awaited) {
+            return raise_new(AlreadyAwaitedError);
+        }
+        PyObject *status = source_get_status(vt->source, vt->token);
+        if (status == NULL) {
+            return NULL;
+        }
+        Py_DECREF(status);
+        if (status == PENDING) {
+            return raise_new(NotCompletedError);
+        }
+        vt->awaited = 1;
+        return source_get_result(vt->source, vt->token);
+    }
+    if (vt->awaitable == NULL) {
+        return Py_NewRef(vt->result != NULL ? vt->result : Py_None);
+    }
+    PyObject *asyncio = PyImport_ImportModule("asyncio");
+    if (asyncio == NULL) {
+        return NULL;
+    }
+    PyObject *future_type = PyObject_GetAttrString(asyncio, "Future");
+    Py_DECREF(asyncio);
+    if (future_type == NULL) {
+        return NULL;
+    }
+    int is_future = PyObject_IsInstance(vt->awaitable, future_type);
+    Py_DECREF(future_type);
+    if (is_future < 0) {
+        return NULL;
+    }
+    if (is_future) {
+        PyObject *done = PyObject_CallMethod(vt->awaitable, "done", NULL);
+        if (done == NULL) {
+            return NULL;
+        }
+        int truth = PyObject_IsTrue(done);
+        Py_DECREF(done);
+        if (truth < 0) {
+            return NULL;
+        }
+        if (truth) {
+            return PyObject_CallMethod(vt->awaitable, "result", NULL);
+        }
+    }
+    return raise_new(NotCompletedError);
+}
+
+static PyObject *
+vt_as_future(ValueTaskObject *vt, PyObject *unused)
+{
+    if (vt->source == NULL && vt->awaitable == NULL) {
+        PyObject *loop = PyObject_CallNoArgs(get_running_loop);
+        if (loop == NULL) {
+            return NULL;
+        }
+        PyObject *future = PyObject_CallMethod(loop, "create_future", NULL);
+        Py_DECREF(loop);
+        if (future == NULL) {
+            return NULL;
+        }
+        PyObject *r = PyObject_CallMethod(future, "set_result", "O",
+                                          vt->result != NULL ? vt->result : Py_None);
+        if (r == NULL) {
+            Py_DECREF(future);
+            return NULL;
+        }
+        Py_DECREF(r);
+        return future;
+    }
+    if (vt->awaitable != NULL) {
+        PyObject *asyncio = PyImport_ImportModule("asyncio");
+        if (asyncio == NULL) {
+            return NULL;
+        }
+        PyObject *future_type = PyObject_GetAttrString(asyncio, "Future");
+        Py_DECREF(asyncio);
+        if (future_type == NULL) {
+            return NULL;
+        }
+        int is_future = PyObject_IsInstance(vt->awaitable, future_type);
+        Py_DECREF(future_type);
+        if (is_future < 0) {
+            return NULL;
+        }
+        if (is_future) {
+            return Py_NewRef(vt->awaitable);
+        }
+    }
+    if (vt->source != NULL) {
+        /* Consumed now, not when the Task first runs (see vts.valuetask.as_future). */
+        if (vt->awaited) {
+            return raise_new(AlreadyAwaitedError);
+        }
+        vt->awaited = 1;
+    }
+    PyObject *coro = PyObject_CallOneArg(await_once, (PyObject *)vt);
+    if (coro == NULL) {
+        return NULL;
+    }
+    PyObject *future = PyObject_CallOneArg(ensure_future, coro);
+    Py_DECREF(coro);
+    return future;
+}
+
+static PyObject *
+vt_repr(ValueTaskObject *vt)
+{
+    if (vt->source != NULL) {
+        PyObject *type_name = PyObject_GetAttr((PyObject *)Py_TYPE(vt->source), s_name);
+        if (type_name == NULL) {
+            return NULL;
+        }
+        PyObject *repr = PyUnicode_FromFormat("<ValueTask source=%U token=%S>", type_name,
+                                              vt->token);
+        Py_DECREF(type_name);
+        return repr;
+    }
+    if (vt->awaitable != NULL) {
+        return PyUnicode_FromFormat("<ValueTask awaitable=%R>", vt->awaitable);
+    }
+    return PyUnicode_FromFormat("<ValueTask result=%R>", vt->result ? vt->result : Py_None);
+}
+
+static PyObject *
+vt_get_awaited(ValueTaskObject *vt, void *closure)
+{
+    return PyBool_FromLong(vt->awaited);
+}
+
+static int
+vt_set_awaited(ValueTaskObject *vt, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_awaited cannot be deleted");
+        return -1;
+    }
+    int truth = PyObject_IsTrue(value);
+    if (truth < 0) {
+        return -1;
+    }
+    vt->awaited = (char)truth;
+    return 0;
+}
+
+static PyObject *
+vt_get_slot(ValueTaskObject *vt, void *closure)
+{
+    PyObject *value = *(PyObject **)((char *)vt + (Py_ssize_t)closure);
+    if (value == NULL) {
+        value = (Py_ssize_t)closure == offsetof(ValueTaskObject, token) ? PyLong_FromLong(0)
+                                                                         : Py_NewRef(Py_None);
+        return value;
+    }
+    return Py_NewRef(value);
+}
+
+static PyMethodDef vt_methods[] = {
+    {"result", (PyCFunction)vt_result, METH_NOARGS,
+     "The synchronous fast path: the value of a completed ValueTask, consumed once."},
+    {"as_future", (PyCFunction)vt_as_future, METH_NOARGS,
+     "A real asyncio future with the same outcome: await it many times, gather it."},
+    {"preserve", (PyCFunction)vt_as_future, METH_NOARGS, "as_future(), the .NET name."},
+    {"from_result", (PyCFunction)vt_cls_from_result, METH_O | METH_CLASS, NULL},
+    {"from_awaitable", (PyCFunction)vt_cls_from_awaitable, METH_O | METH_CLASS, NULL},
+    {"from_source", (PyCFunction)(void (*)(void))vt_cls_from_source,
+     METH_FASTCALL | METH_CLASS, NULL},
+    {"send", (PyCFunction)vt_send, METH_O, NULL},
+    {"throw", (PyCFunction)(void (*)(void))vt_throw, METH_FASTCALL, NULL},
+    {"close", (PyCFunction)vt_close, METH_NOARGS, NULL},
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {NULL},
+};
+
+static PyGetSetDef vt_getset[] = {
+    {"is_completed", (getter)vt_get_is_completed, NULL,
+     "True when result() would not raise NotCompletedError.", NULL},
+    {"_awaited", (getter)vt_get_awaited, (setter)vt_set_awaited, NULL, NULL},
+    {"_result", (getter)vt_get_slot, NULL, NULL, (void *)offsetof(ValueTaskObject, result)},
+    {"_awaitable", (getter)vt_get_slot, NULL, NULL,
+     (void *)offsetof(ValueTaskObject, awaitable)},
+    {"_source", (getter)vt_get_slot, NULL, NULL, (void *)offsetof(ValueTaskObject, source)},
+    {"_token", (getter)vt_get_slot, NULL, NULL, (void *)offsetof(ValueTaskObject, token)},
+    {NULL},
+};
+
+static PyAsyncMethods vt_as_async = {
+    .am_await = vt_await,
+    .am_send = vt_am_send,
+};
+
+static PyTypeObject ValueTaskType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.ValueTask",
+    .tp_basicsize = sizeof(ValueTaskObject),
+    .tp_dealloc = (destructor)vt_dealloc,
+    .tp_as_async = &vt_as_async,
+    .tp_repr = (reprfunc)vt_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An awaitable made from a result, an awaitable, or a (source, token) pair; "
+              "its own awaiter iterator.",
+    .tp_traverse = (traverseproc)vt_traverse,
+    .tp_clear = (inquiry)vt_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = vt_iternext,
+    .tp_methods = vt_methods,
+    .tp_getset = vt_getset,
+    .tp_new = vt_new,
+};
+
+/* ========================================================================================= */
+/* the module                                                                                */
+/* ========================================================================================= */
+
+static PyObject *
+speedups_dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "dispatch() takes 5 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    int run_async = PyObject_IsTrue(args[4]);
+    if (run_async < 0 || dispatch(args[0], args[1], args[2], args[3], run_async) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+freelist_sizes(PyObject *module, PyObject *unused)
+{
+    return Py_BuildValue("{sisi}", "ValueTask", vt_freelist_len, "bound_method",
+                         bound_freelist_len);
+}
+
+static PyMethodDef module_methods[] = {
+    {"source_task", (PyCFunction)(void (*)(void))source_task, METH_FASTCALL,
+     "ValueTask.from_source as a plain function."},
+    {"resume", resume, METH_O, "The continuation every bridge registers."},
+    {"dispatch", (PyCFunction)(void (*)(void))speedups_dispatch, METH_FASTCALL,
+     "Run a continuation where its registration asked (vts.core.dispatch)."},
+    {"_freelist_sizes", freelist_sizes, METH_NOARGS, "For tests: objects kept for reuse."},
+    {NULL},
+};
+
+static void
+module_free(void *module)
+{
+    while (vt_freelist_len > 0) {
+        PyObject_GC_Del(vt_freelist[--vt_freelist_len]);
+    }
+    while (bound_freelist_len > 0) {
+        PyObject_GC_Del(bound_freelist[--bound_freelist_len]);
+    }
+}
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "vts._speedups",
+    .m_doc = "The protocol's hot pieces in C: ValueTask, SourceAwaiter, ManualResetCore.",
+    .m_size = -1,
+    .m_methods = module_methods,
+    .m_free = module_free,
+};
+
+static PyObject *
+import_attr(const char *module_name, const char *attr)
+{
+    PyObject *module = PyImport_ImportModule(module_name);
+    if (module == NULL) {
+        return NULL;
+    }
+    PyObject *value = PyObject_GetAttrString(module, attr);
+    Py_DECREF(module);
+    return value;
+}
+
+#define IMPORT(var, mod, name)                     \
+    do {                                           \
+        if ((var = import_attr(mod, name)) == NULL) { \
+            return NULL;                           \
+        }                                          \
+    } while (0)
+
+#define INTERN(var, text)                                  \
+    do {                                                   \
+        if ((var = PyUnicode_InternFromString(text)) == NULL) { \
+            return NULL;                                   \
+        }                                                  \
+    } while (0)
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    IMPORT(AlreadyAwaitedError, "vts.valuetask", "AlreadyAwaitedError");
+    IMPORT(AlreadyCompletedError, "vts.valuetask", "AlreadyCompletedError");
+    IMPORT(MultipleAwaitError, "vts.valuetask", "MultipleAwaitError");
+    IMPORT(NotCompletedError, "vts.valuetask", "NotCompletedError");
+    IMPORT(TokenMismatchError, "vts.valuetask", "TokenMismatchError");
+    IMPORT(PENDING, "vts.valuetask", "PENDING");
+    IMPORT(SUCCEEDED, "vts.valuetask", "SUCCEEDED");
+    IMPORT(FAULTED, "vts.valuetask", "FAULTED");
+    IMPORT(CANCELED, "vts.valuetask", "CANCELED");
+    IMPORT(bridge_flags, "vts.valuetask", "_BRIDGE_FLAGS");
+    IMPORT(CancelledError, "asyncio", "CancelledError");
+    IMPORT(ensure_future, "asyncio", "ensure_future");
+    IMPORT(get_running_loop_or_none, "asyncio.events", "_get_running_loop");
+    IMPORT(get_running_loop, "asyncio.events", "get_running_loop");
+    IMPORT(py_dispatch, "vts.core", "dispatch");
+    IMPORT(next_version, "vts.core", "_NEXT_VERSION");
+    if (!PyList_Check(next_version)) {
+        PyErr_SetString(PyExc_TypeError, "vts.core._NEXT_VERSION must be a list");
+        return NULL;
+    }
+    PyObject *py_value_task;
+    IMPORT(py_value_task, "vts.valuetask", "ValueTask");
+    await_once = PyObject_GetAttrString(py_value_task, "_await_once");
+    Py_DECREF(py_value_task);
+    if (await_once == NULL) {
+        return NULL;
+    }
+    INTERN(s_call_soon, "call_soon");
+    INTERN(s_call_soon_threadsafe, "call_soon_threadsafe");
+    INTERN(s_get_status, "get_status");
+    INTERN(s_get_result, "get_result");
+    INTERN(s_on_completed, "on_completed");
+    INTERN(s_cancel, "cancel");
+    INTERN(s_awaiter_for, "awaiter_for");
+    INTERN(s_give_back, "give_back");
+    INTERN(s_await, "__await__");
+    INTERN(s_name, "__name__");
+    PyObject *context_name;
+    INTERN(context_name, "context");
+    context_kwnames = PyTuple_Pack(1, context_name);
+    Py_DECREF(context_name);
+    if (context_kwnames == NULL) {
+        return NULL;
+    }
+
+    ValueTaskType.tp_vectorcall = vt_vectorcall;
+    PyTypeObject *types[] = {&BoundType, &HotDescrType, &CoreType, &AwaiterType,
+                             &ValueTaskType};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (PyType_Ready(types[i]) < 0) {
+            return NULL;
+        }
+    }
+    if (add_hot_methods(&AwaiterType, awaiter_hot_methods) < 0) {
+        return NULL;
+    }
+    core_get_status_descr = _PyType_Lookup(&CoreType, s_get_status);
+    core_get_result_descr = _PyType_Lookup(&CoreType, s_get_result);
+    core_on_completed_descr = _PyType_Lookup(&CoreType, s_on_completed);
+    core_awaiter_for_descr = _PyType_Lookup(&CoreType, s_awaiter_for);
+
+    PyObject *module = PyModule_Create(&speedups_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    resume_fn = PyObject_GetAttrString(module, "resume");
+    if (resume_fn == NULL
+        || PyModule_AddObjectRef(module, "ManualResetCore", (PyObject *)&CoreType) < 0
+        || PyModule_AddObjectRef(module, "SourceAwaiter", (PyObject *)&AwaiterType) < 0
+        || PyModule_AddObjectRef(module, "ValueTask", (PyObject *)&ValueTaskType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

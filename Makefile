@@ -11,7 +11,8 @@ TEST_PLUGINS := $(VENV)/test-plugins
 
 .PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix clean
 
-$(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c $(EXAMPLE)/pyproject.toml
+$(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
+	vts/_speedups.c $(EXAMPLE)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,uvloop]'

@@ -5,6 +5,10 @@ No pytest-asyncio: every test that needs a loop takes `event_loop_kind` (paramet
 its coroutine with `run_in_loop(kind, coro)` or the `run` fixture. A fresh loop per call:
 no state leaks from one test into the next.
 
+`impl` runs a test once per implementation of the protocol's pieces (vts.impl: the
+pure-Python reference, then the C accelerator where it is built); `source_kind` covers
+both too, each source type once per implementation.
+
 `source_kind` runs a protocol test once per source type (ManualResetCore,
 HandwrittenSource, WaiterSource, PooledSource, ReceiveSource) through one small adapter,
 since the producer side is spelled differently (`set_result` / `set_exception` on the
@@ -32,12 +36,23 @@ from typing import Any, TypeVar
 import pytest
 
 from vts.core import ManualResetCore
+from vts.impl import PYTHON, Implementation, available
 from vts.sockets import ReceiveSource
 from vts.strategies.handwritten import Handwritten, HandwrittenSource
 from vts.strategies.manual_reset import ManualReset, WaiterSource
 from vts.strategies.pooled import Pooled, PooledSource
 
 pytest_plugins = ["pytester"]  # runs pytest in a subprocess, as a user would
+
+IMPLS = available()
+C_IMPL = IMPLS[1] if len(IMPLS) > 1 else None
+if C_IMPL is not None:
+    from vts.strategies.accelerated import CPooledSource, CWaiterSource, ManualResetC, PooledC
+
+    _C_WAITERS: tuple[type, ...] = (CWaiterSource,)
+    _C_POOLED: tuple[type, ...] = (CPooledSource,)
+else:
+    _C_WAITERS = _C_POOLED = ()
 
 T = TypeVar("T")
 
@@ -134,20 +149,32 @@ def run(event_loop_kind: str) -> Callable[[Coroutine[Any, Any, Any]], Any]:
     return run_coroutine
 
 
+# -- the two implementations of the protocol's pieces ---------------------------------
+
+
+@pytest.fixture(params=IMPLS, ids=lambda impl: impl.name)
+def impl(request: pytest.FixtureRequest) -> Implementation:
+    """Each implementation in turn: the pure-Python reference, then C (where built)."""
+    implementation: Implementation = request.param
+    return implementation
+
+
 # -- the source types under one adapter ----------------------------------------------
 
 
 @dataclass(frozen=True)
 class SourceKind:
-    """How to make a fresh source of one type and complete it (value or error)."""
+    """How to make a fresh source of one type and complete it (value or error), and the
+    implementation of the protocol's pieces (ValueTask, bridge) it is awaited through."""
 
     name: str
     make: Callable[[], Any]
+    impl: Implementation = PYTHON
 
     def complete(
         self, source: Any, value: object = None, error: BaseException | None = None
     ) -> None:
-        if isinstance(source, (WaiterSource, HandwrittenSource)):
+        if isinstance(source, (WaiterSource, HandwrittenSource, *_C_WAITERS)):
             source.complete(value, error)
         elif error is None:
             source.set_result(value)
@@ -163,7 +190,7 @@ class SourceKind:
         """
         if isinstance(source, ReceiveSource):
             return source
-        if isinstance(source, PooledSource):
+        if isinstance(source, (PooledSource, *_C_POOLED)):
             assert source.in_pool
             again = source._pool.rent()
             assert again is source
@@ -190,13 +217,22 @@ def _receive_source() -> ReceiveSource:
     return ReceiveSource(reading)
 
 
-SOURCE_KINDS = (
+SOURCE_KINDS: tuple[SourceKind, ...] = (
     SourceKind("ManualResetCore", ManualResetCore),
     SourceKind("HandwrittenSource", _handwritten_source),
     SourceKind("WaiterSource", lambda: WaiterSource(ManualReset())),
     SourceKind("PooledSource", lambda: Pooled().pool.rent()),
     SourceKind("ReceiveSource", _receive_source),
 )
+# The same source types on the C accelerator, where it is built: the C core and the
+# strategies' sources on it, and the handwritten source awaited through the C ValueTask.
+if C_IMPL is not None:
+    SOURCE_KINDS += (
+        SourceKind("ManualResetCore[c]", C_IMPL.ManualResetCore, C_IMPL),
+        SourceKind("HandwrittenSource[c]", _handwritten_source, C_IMPL),
+        SourceKind("WaiterSource[c]", lambda: CWaiterSource(ManualResetC()), C_IMPL),
+        SourceKind("PooledSource[c]", lambda: PooledC().pool.rent(), C_IMPL),
+    )
 
 
 @pytest.fixture(params=SOURCE_KINDS, ids=str)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from vts.core import VERSION_SPAN, ManualResetCore, next_version, status_of
+from vts.impl import Implementation
 from vts.valuetask import (
     AlreadyCompletedError,
     CompletionFlags,
@@ -217,8 +218,8 @@ def test_a_cancelled_error_makes_the_status_canceled(source_kind: SourceKind) ->
         source.get_result(0)
 
 
-def test_status_of_reads_the_current_version() -> None:
-    core: ManualResetCore[int] = ManualResetCore()
+def test_status_of_reads_the_current_version(impl: Implementation) -> None:
+    core: ManualResetCore[int] = impl.ManualResetCore()
     core.reset()
     assert status_of(core) is SourceStatus.PENDING
     core.set_result(1)
@@ -630,10 +631,10 @@ def test_use_scheduling_context_on_the_loop_thread_never_runs_inline(
 
 
 @pytest.mark.parametrize("registered_first", [True, False], ids=["waiting", "sentinel"])
-def test_run_continuations_asynchronously_without_a_loop_uses_another_thread(
+def test_run_continuations_asynchronously_without_a_loop_uses_another_thread(impl: Implementation,
     registered_first: bool,
 ) -> None:
-    core: ManualResetCore[int] = ManualResetCore(run_continuations_asynchronously=True)
+    core: ManualResetCore[int] = impl.ManualResetCore(run_continuations_asynchronously=True)
     calls = Calls()
     producer = threading.Thread(target=core.set_result, args=(1,))
     if registered_first:
@@ -653,11 +654,11 @@ def test_run_continuations_asynchronously_without_a_loop_uses_another_thread(
 
 
 @pytest.mark.parametrize("registered_first", [True, False], ids=["waiting", "sentinel"])
-def test_run_continuations_asynchronously_on_a_loop_posts_to_the_loop(
+def test_run_continuations_asynchronously_on_a_loop_posts_to_the_loop(impl: Implementation,
     run: Any, registered_first: bool
 ) -> None:
     async def main() -> None:
-        core: ManualResetCore[int] = ManualResetCore(run_continuations_asynchronously=True)
+        core: ManualResetCore[int] = impl.ManualResetCore(run_continuations_asynchronously=True)
         calls = Calls()
         if registered_first:
             core.on_completed(calls, "s", 0, NONE)
@@ -673,10 +674,11 @@ def test_run_continuations_asynchronously_on_a_loop_posts_to_the_loop(
 
 
 def test_run_continuations_asynchronously_from_a_producer_thread_resumes_on_the_loop(
+    impl: Implementation,
     run: Any,
 ) -> None:
     async def main() -> None:
-        core: ManualResetCore[int] = ManualResetCore(run_continuations_asynchronously=True)
+        core: ManualResetCore[int] = impl.ManualResetCore(run_continuations_asynchronously=True)
         calls = Calls()
         done = asyncio.get_running_loop().create_future()
         core.on_completed(lambda state: (calls(state), done.set_result(None)), "s", 0, NONE)
@@ -690,10 +692,11 @@ def test_run_continuations_asynchronously_from_a_producer_thread_resumes_on_the_
 
 
 def test_without_run_continuations_asynchronously_flags_none_run_inline_on_the_loop(
+    impl: Implementation,
     run: Any,
 ) -> None:
     async def main() -> None:
-        core: ManualResetCore[int] = ManualResetCore()
+        core: ManualResetCore[int] = impl.ManualResetCore()
         calls = Calls()
         core.on_completed(calls, "s", 0, NONE)
         core.set_result(1)
@@ -705,8 +708,8 @@ def test_without_run_continuations_asynchronously_flags_none_run_inline_on_the_l
 # -- repr ------------------------------------------------------------------------------
 
 
-def test_repr_names_the_version_and_the_state() -> None:
-    core: ManualResetCore[int] = ManualResetCore()
+def test_repr_names_the_version_and_the_state(impl: Implementation) -> None:
+    core: ManualResetCore[int] = impl.ManualResetCore()
     assert repr(core) == "<ManualResetCore version=0 empty>"
     core.on_completed(ignore, None, 0, NONE)
     assert repr(core) == "<ManualResetCore version=0 waiting>"

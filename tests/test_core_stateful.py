@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from vts.core import VERSION_SPAN, ManualResetCore
+from vts.impl import C_MISSING
 from vts.strategies.handwritten import Handwritten, HandwrittenSource
 from vts.strategies.manual_reset import ManualReset, WaiterSource
 from vts.valuetask import (
@@ -205,6 +206,21 @@ class WaiterSourceMachine(SourceMachine):
         self.source.complete(value, error)
 
 
+# The same machines on the C accelerator, where it is built: the C core, and the
+# strategy's waiter source on it.
+if C_MISSING is None:
+    from vts import _speedups
+    from vts.strategies.accelerated import CWaiterSource, ManualResetC
+
+    class CCoreMachine(CoreMachine):
+        make = _speedups.ManualResetCore
+
+    class CWaiterSourceMachine(WaiterSourceMachine):
+        @staticmethod
+        def make() -> Any:
+            return CWaiterSource(ManualResetC())
+
+
 SETTINGS = settings(max_examples=150, stateful_step_count=40, deadline=None)
 
 TestManualResetCore = CoreMachine.TestCase
@@ -213,3 +229,8 @@ TestHandwrittenSource = HandwrittenMachine.TestCase
 TestHandwrittenSource.settings = SETTINGS
 TestWaiterSource = WaiterSourceMachine.TestCase
 TestWaiterSource.settings = SETTINGS
+if C_MISSING is None:
+    TestManualResetCoreC = CCoreMachine.TestCase
+    TestManualResetCoreC.settings = SETTINGS
+    TestWaiterSourceC = CWaiterSourceMachine.TestCase
+    TestWaiterSourceC.settings = SETTINGS

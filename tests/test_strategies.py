@@ -26,9 +26,10 @@ from typing import Any
 import pytest
 
 from vts.errors import UnknownNameError
+from vts.impl import C_MISSING
 from vts.pool import Pool
 from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
-from vts.strategies.pooled import DEFAULT_CAPACITY, Pooled, PooledSource
+from vts.strategies.pooled import DEFAULT_CAPACITY, Pooled
 
 
 class FakeClock:
@@ -41,24 +42,37 @@ class FakeClock:
         return self.now
 
 
-class CountingPool(Pool[PooledSource]):
+class CountingPool(Pool[Any]):
     """A Pool that counts successful returns (the real one keeps no such counter)."""
 
     __slots__ = ("returned",)
 
     def __init__(self, strategy: Pooled[Any], capacity: int) -> None:
-        super().__init__(lambda: PooledSource(strategy, self), capacity)
+        super().__init__(lambda: strategy.source_class(strategy, self), capacity)
         self.returned = 0
 
-    def give_back(self, item: PooledSource) -> None:
+    def give_back(self, item: Any) -> None:
         super().give_back(item)
         self.returned += 1  # only ever called on the loop thread in these tests
 
 
+# `pooled` and, where the accelerator is built, `pooled[c]`: the pool's promises hold for both.
+POOLED_NAMES = [name for name in ("pooled", "pooled[c]") if name in STRATEGIES]
+
+
+@pytest.fixture(params=POOLED_NAMES)
+def pooled_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
 def counting_pooled(
-    freshness: Freshness | None = None, capacity: int = DEFAULT_CAPACITY
+    freshness: Freshness | None = None,
+    capacity: int = DEFAULT_CAPACITY,
+    name: str = "pooled",
 ) -> tuple[Pooled[Any], CountingPool]:
-    strategy: Pooled[Any] = Pooled(freshness, capacity=capacity)
+    strategy = strategy_class(name)(freshness, capacity=capacity)  # type: ignore[call-arg]
+    assert isinstance(strategy, Pooled)
     pool = strategy.pool = CountingPool(strategy, capacity)
     return strategy, pool
 
@@ -96,15 +110,17 @@ def make(name: str, freshness: Freshness | None = None) -> Strategy[Any]:
 # -- the registry ---------------------------------------------------------------------
 
 
-def test_the_registry_lists_the_six_strategies_reference_first() -> None:
-    assert list(STRATEGIES) == [
-        "future_per_call",
-        "cached_result",
-        "handwritten",
-        "manual_reset",
-        "pooled",
+def test_the_registry_lists_the_strategies_reference_first_each_c_variant_after_its_own(
+) -> None:
+    python = [
+        "future_per_call", "cached_result", "handwritten", "manual_reset", "pooled",
         "recycled_future",
     ]
+    with_c = [
+        "future_per_call", "cached_result", "handwritten", "handwritten[c]", "manual_reset",
+        "manual_reset[c]", "pooled", "pooled[c]", "recycled_future",
+    ]
+    assert list(STRATEGIES) == (python if C_MISSING else with_c)
     for name, cls in STRATEGIES.items():
         assert cls.name == name
         assert strategy_class(name) is cls
@@ -115,8 +131,8 @@ def test_an_unknown_strategy_name_is_a_lookup_error() -> None:
         UnknownNameError,
         match=(
             r"^unknown strategy 'fastest'; choose from: future_per_call, cached_result, "
-            r"handwritten, manual_reset, pooled, recycled_future, event_per_publish$"  # then the
-            # installed example
+            r"handwritten, (handwritten\[c\], )?manual_reset, (manual_reset\[c\], )?pooled, "
+            r"(pooled\[c\], )?recycled_future, event_per_publish$"  # then the installed example
         ),
     ):
         strategy_class("fastest")
@@ -397,9 +413,9 @@ def test_cancelling_a_caller_while_a_thread_publishes(strategy_name: str, run: A
     rounds = 1000
 
     async def main() -> tuple[Counter[str], Counter[bool]]:
-        if strategy_name == "pooled":
+        if strategy_name in POOLED_NAMES:
             strategy: Strategy[Any]
-            strategy, pool = counting_pooled(Freshness.never())
+            strategy, pool = counting_pooled(Freshness.never(), name=strategy_name)
         else:
             strategy = make(strategy_name, Freshness.never())
         # Which way each cancel went, for the strategies whose sources leave the waiter
@@ -470,12 +486,12 @@ def test_cancelling_a_caller_while_a_thread_publishes(strategy_name: str, run: A
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("capacity", [16, 128])
 def test_pooled_ten_thousand_cancelled_waits_return_every_source_exactly_once(
-    run: Any, capacity: int
+    run: Any, capacity: int, pooled_name: str
 ) -> None:
     batch, batches = 100, 100
 
     async def main() -> None:
-        strategy, pool = counting_pooled(Freshness.never(), capacity)
+        strategy, pool = counting_pooled(Freshness.never(), capacity, pooled_name)
         for _ in range(batches):
             waiters = [asyncio.ensure_future(consume(strategy.get())) for _ in range(batch)]
             await asyncio.sleep(0)
@@ -499,9 +515,9 @@ def test_pooled_ten_thousand_cancelled_waits_return_every_source_exactly_once(
     run(main())
 
 
-def test_pooled_a_late_publish_never_reaches_a_recycled_caller(run: Any) -> None:
+def test_pooled_a_late_publish_never_reaches_a_recycled_caller(run: Any, pooled_name: str) -> None:
     async def main() -> None:
-        strategy, pool = counting_pooled(Freshness.never(), capacity=4)
+        strategy, pool = counting_pooled(Freshness.never(), 4, pooled_name)
         deliveries: list[tuple[str, Any]] = []
 
         async def caller(tag: str) -> None:
@@ -525,9 +541,11 @@ def test_pooled_a_late_publish_never_reaches_a_recycled_caller(run: Any) -> None
     run(main())
 
 
-def test_pooled_a_publish_that_took_a_caller_before_its_cancel_is_dropped(run: Any) -> None:
+def test_pooled_a_publish_that_took_a_caller_before_its_cancel_is_dropped(
+    run: Any, pooled_name: str
+) -> None:
     async def main() -> None:
-        strategy, pool = counting_pooled(Freshness.never(), capacity=4)
+        strategy, pool = counting_pooled(Freshness.never(), 4, pooled_name)
         deliveries: list[tuple[str, Any]] = []
 
         async def caller(tag: str) -> None:
@@ -552,9 +570,9 @@ def test_pooled_a_publish_that_took_a_caller_before_its_cancel_is_dropped(run: A
     run(main())
 
 
-def test_pooled_a_value_task_awaited_twice_is_caught(run: Any) -> None:
+def test_pooled_a_value_task_awaited_twice_is_caught(run: Any, pooled_name: str) -> None:
     async def main() -> None:
-        strategy, pool = counting_pooled(Freshness.never())
+        strategy, pool = counting_pooled(Freshness.never(), name=pooled_name)
         call = strategy.get()
         strategy.publish(1)
         assert await call == 1

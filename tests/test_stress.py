@@ -29,11 +29,11 @@ from typing import Any
 import pytest
 
 from vts.core import ManualResetCore
+from vts.impl import Implementation
 from vts.strategies import STRATEGIES, strategy_class
 from vts.strategies.base import Freshness
 from vts.strategies.handwritten import Handwritten, HandwrittenSource
 from vts.strategies.pooled import Pooled
-from vts.valuetask import ValueTask
 
 PRODUCERS = 4
 TASKS = 100
@@ -136,19 +136,23 @@ def core_completer(core: ManualResetCore[Any]) -> Any:
 @pytest.mark.timeout(120)
 @pytest.mark.usefixtures("fast_switching")
 @pytest.mark.parametrize("source_type", ["manual_reset", "pooled", "handwritten"])
-def test_producer_threads_complete_sources_awaited_on_one_loop(run: Any, source_type: str) -> None:
+def test_producer_threads_complete_sources_awaited_on_one_loop(
+    run: Any, source_type: str, impl: Implementation
+) -> None:
     async def main() -> tuple[Counter[str], set[tuple[int, int]]]:
         requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         producer_errors: list[BaseException] = []
         producers = start_producers(requests, producer_errors)
-        pooled: Pooled[Any] = Pooled(capacity=TASKS)
+        pooled: Pooled[Any] = strategy_class(  # type: ignore[call-arg]
+            "pooled" if impl.name == "python" else "pooled[c]")(capacity=TASKS)
+        assert isinstance(pooled, Pooled)
         handwritten: Handwritten[Any] = Handwritten()
         shared_lock = threading.Lock()
         delivered: set[tuple[int, int]] = set()
         counts: Counter[str] = Counter()
 
         async def worker(number: int) -> None:
-            core: ManualResetCore[Any] = ManualResetCore()
+            core: ManualResetCore[Any] = impl.ManualResetCore()
             for round_ in range(ROUNDS):
                 if source_type == "pooled":
                     source: Any = pooled.pool.rent()
@@ -158,7 +162,7 @@ def test_producer_threads_complete_sources_awaited_on_one_loop(run: Any, source_
                     complete = source.complete
                 else:
                     source, complete = core, core_completer(core)
-                vt = ValueTask.from_source(source, source.version)
+                vt = impl.ValueTask.from_source(source, source.version)
                 key = (number, round_)
                 failing = round_ % 10 == 9
                 requests.put((complete, Failure(*key) if failing else key))

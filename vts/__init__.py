@@ -1,7 +1,9 @@
 """vts: what does an `await` cost? .NET's ValueTask machinery on asyncio, measured.
 
 The public surface: the protocol (`ValueTask`, `ValueTaskSource`, ...), the reusable core
-(`ManualResetCore`), the bounded `Pool`, the strategies and `PcMonitor`. The suite
+(`ManualResetCore`), the bounded `Pool`, the strategies and `PcMonitor`. `ValueTask`,
+`SourceAwaiter` and `ManualResetCore` are the C accelerator's where it is built, else the
+pure-Python reference; `VTS_IMPL=python|c` chooses (see `vts.impl`). The suite
 (`vts.suite`: scenarios, runners, reports, gate) is reached through the `vts` command.
 
 The package has two halves, and imports run one way (tests/test_layout.py holds it):
@@ -21,9 +23,9 @@ first use), so the measurement subprocesses stay small.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vts.core import ManualResetCore
+from vts import impl
 from vts.errors import UnknownNameError
 from vts.pool import DoubleReturnError, Pool
 from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
@@ -34,13 +36,22 @@ from vts.valuetask import (
     CompletionFlags,
     MultipleAwaitError,
     NotCompletedError,
-    SourceAwaiter,
     SourceStatus,
     TokenMismatchError,
-    ValueTask,
     ValueTaskError,
     ValueTaskSource,
 )
+
+# The protocol's hot pieces: C where the accelerator is built, else pure Python;
+# VTS_IMPL=python|c chooses (vts.impl). Type checkers see the Python reference.
+if TYPE_CHECKING:
+    from vts.core import ManualResetCore
+    from vts.valuetask import SourceAwaiter, ValueTask
+else:
+    _selected = impl.selected()
+    ValueTask = _selected.ValueTask
+    SourceAwaiter = _selected.SourceAwaiter
+    ManualResetCore = _selected.ManualResetCore
 
 __version__ = "0.1.0"
 

@@ -51,6 +51,25 @@
 #define PyObject_GetOptionalAttr _PyObject_LookupAttr
 #endif
 
+/* The raised exception, normalised, and the error indicator cleared. */
+static PyObject *
+PyErr_GetRaisedException_compat(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL && value != NULL) {
+        PyException_SetTraceback(value, traceback);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+#endif
+}
+
 /* -- module globals: borrowed from vts.valuetask / vts.core / asyncio at import ----------- */
 
 static PyObject *AlreadyAwaitedError, *AlreadyCompletedError, *MultipleAwaitError;
@@ -60,7 +79,8 @@ static PyObject *CancelledError;
 static PyObject *bridge_flags;      /* CompletionFlags(3), passed to Python sources */
 static PyObject *get_running_loop_or_none; /* asyncio.events._get_running_loop */
 static PyObject *get_running_loop;  /* asyncio.events.get_running_loop (raises) */
-static PyObject *py_dispatch;       /* vts.core.dispatch: the rare paths, in Python */
+static PyObject *py_start_worker;   /* vts.core._start_worker: the rare path, in Python */
+static PyObject *no_continuation;   /* vts.valuetask.NO_CONTINUATION */
 static PyObject *next_version;      /* vts.core._NEXT_VERSION: preallocated ints */
 static PyObject *await_once;        /* the Python ValueTask._await_once function */
 static PyObject *ensure_future;
@@ -455,33 +475,67 @@ parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject 
     return 0;
 }
 
-/* -- dispatch: run a continuation where its registration asked ---------------------------- */
+/* -- dispatch and post: where a continuation runs (vts.core's rules) ---------------------- */
 
+/* Queue a continuation on `loop`; a NULL context means nothing flows: a fresh, empty
+   Context (call_soon would copy the poster's). */
+static int
+post_to_loop(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *context)
+{
+    PyObject *fresh = NULL;
+    if (context == NULL || context == Py_None) {
+        context = fresh = PyContext_New();
+        if (fresh == NULL) {
+            return -1;
+        }
+    }
+    PyObject *running = running_loop();
+    if (running == NULL) {
+        Py_XDECREF(fresh);
+        return -1;
+    }
+    PyObject *name = running == loop ? s_call_soon : s_call_soon_threadsafe;
+    Py_DECREF(running);
+    /* VectorcallMethod finds the loop's method without binding it (no allocation); the
+       slot before args is free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET). */
+    PyObject *args[5] = {NULL, loop, continuation, state, context};
+    PyObject *handle = PyObject_VectorcallMethod(name, args + 1,
+                                                 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                                 context_kwnames);
+    Py_XDECREF(fresh);
+    if (handle == NULL) {
+        return -1;
+    }
+    Py_DECREF(handle);
+    return 0;
+}
+
+/* A new worker thread: the rare path, run by the Python core's own function. */
+static int
+start_worker(PyObject *continuation, PyObject *state, PyObject *context)
+{
+    PyObject *result = PyObject_CallFunctionObjArgs(
+        py_start_worker, continuation, state, context != NULL ? context : Py_None, NULL);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* Run a continuation registered before the completion, where its registration asked. */
 static int
 dispatch(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *context,
          int run_asynchronously)
 {
-    PyObject *result;
     if (loop != NULL && loop != Py_None) {
-        PyObject *running = running_loop();
-        if (running == NULL) {
-            return -1;
-        }
-        PyObject *name = running == loop ? s_call_soon : s_call_soon_threadsafe;
-        Py_DECREF(running);
-        PyObject *args[5] = {NULL, loop, continuation, state, context != NULL ? context : Py_None};
-        /* VectorcallMethod finds the loop's method without binding it (no allocation); the
-           slot before args is free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET). */
-        result = PyObject_VectorcallMethod(name, args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                           context_kwnames);
+        return post_to_loop(continuation, state, loop, context);
     }
-    else if (run_asynchronously) {
-        /* The rare path (a new thread), exactly as the Python core does it. */
-        result = PyObject_CallFunctionObjArgs(py_dispatch, continuation, state, Py_None,
-                                              context != NULL ? context : Py_None, Py_True,
-                                              NULL);
+    if (run_asynchronously) {
+        return start_worker(continuation, state, context);
     }
-    else if (context != NULL && context != Py_None) {
+    PyObject *result;
+    if (context != NULL && context != Py_None) {
         if (PyContext_Enter(context) < 0) {
             return -1;
         }
@@ -501,13 +555,30 @@ dispatch(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *cont
         }
     }
     else {
-        result = PyObject_CallOneArg(continuation, state);
+        result = PyObject_CallOneArg(continuation, state);  /* inline, the caller's context */
     }
     if (result == NULL) {
         return -1;
     }
     Py_DECREF(result);
     return 0;
+}
+
+/* Queue a continuation registered after the completion; never run it inline. */
+static int
+post(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *context)
+{
+    if (loop != NULL && loop != Py_None) {
+        return post_to_loop(continuation, state, loop, context);
+    }
+    PyObject *running = running_loop();
+    if (running == NULL) {
+        return -1;
+    }
+    int rc = running != Py_None ? post_to_loop(continuation, state, running, context)
+                                : start_worker(continuation, state, context);
+    Py_DECREF(running);
+    return rc;
 }
 
 /* ========================================================================================= */
@@ -658,6 +729,10 @@ static int
 core_on_completed_impl(CoreObject *self, PyObject *continuation, PyObject *cstate,
                        PyObject *token, PyObject *flags, long bits, PyObject *context)
 {
+    if (continuation == Py_None) {  /* before the token is checked, as the Python core */
+        PyErr_SetObject(PyExc_TypeError, no_continuation);
+        return -1;
+    }
     if (core_check(self, token) < 0) {
         return -1;
     }
@@ -715,7 +790,16 @@ core_on_completed_impl(CoreObject *self, PyObject *continuation, PyObject *cstat
         Py_XDECREF(old[i]);
     }
     if (current == COMPLETED) {  /* the Sentinel case: completed before we registered */
-        return core_invoke(self);
+        /* Queued, never inline; let go of the awaiter as core_invoke does. */
+        PyObject *cont = self->continuation, *state = self->cstate, *ctx = self->context;
+        self->continuation = self->cstate = self->context = NULL;
+        PyObject *captured = Py_XNewRef(self->loop);
+        int rc = post(cont, state, captured, ctx);
+        Py_XDECREF(cont);
+        Py_XDECREF(state);
+        Py_XDECREF(ctx);
+        Py_XDECREF(captured);
+        return rc;
     }
     return 0;
 }
@@ -1134,6 +1218,7 @@ typedef struct {
     PyObject *loop;
     PyObject *callback;
     PyObject *cancel_message;
+    PyObject *error;        /* the refused registration's error (on_completed raised) */
     char blocking;          /* _asyncio_future_blocking */
 } AwaiterObject;
 
@@ -1151,16 +1236,17 @@ awaiter_rearm_impl(PyObject *op, PyObject *source, PyObject *token)
     if (loop == NULL) {
         return -1;
     }
-    PyObject *old[5] = {self->source, self->token, self->loop, self->callback,
-                        self->cancel_message};
+    PyObject *old[6] = {self->source, self->token, self->loop, self->callback,
+                        self->cancel_message, self->error};
     self->source = Py_NewRef(source);
     self->token = Py_NewRef(token);
     self->loop = loop;
     self->callback = NULL;
     self->cancel_message = NULL;
+    self->error = NULL;
     /* Task.__step reads this flag: True means "suspend me on this object". */
     self->blocking = 1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         Py_XDECREF(old[i]);
     }
     return 0;
@@ -1171,9 +1257,10 @@ static void
 awaiter_disarm(PyObject *op)
 {
     AwaiterObject *self = (AwaiterObject *)op;
-    PyObject *old[4] = {self->source, self->loop, self->callback, self->cancel_message};
-    self->source = self->loop = self->callback = self->cancel_message = NULL;
-    for (int i = 0; i < 4; i++) {
+    PyObject *old[5] = {self->source, self->loop, self->callback, self->cancel_message,
+                        self->error};
+    self->source = self->loop = self->callback = self->cancel_message = self->error = NULL;
+    for (int i = 0; i < 5; i++) {
         Py_XDECREF(old[i]);
     }
 }
@@ -1186,6 +1273,7 @@ awaiter_make(PyObject *source, PyObject *token)
         return NULL;
     }
     self->source = self->token = self->loop = self->callback = self->cancel_message = NULL;
+    self->error = NULL;
     self->blocking = 0;
     PyObject_GC_Track(self);
     if (awaiter_rearm_impl((PyObject *)self, source, token) < 0) {
@@ -1226,6 +1314,7 @@ awaiter_traverse(AwaiterObject *self, visitproc visit, void *arg)
     Py_VISIT(self->loop);
     Py_VISIT(self->callback);
     Py_VISIT(self->cancel_message);
+    Py_VISIT(self->error);
     return 0;
 }
 
@@ -1237,6 +1326,7 @@ awaiter_clear(AwaiterObject *self)
     Py_CLEAR(self->loop);
     Py_CLEAR(self->callback);
     Py_CLEAR(self->cancel_message);
+    Py_CLEAR(self->error);
     return 0;
 }
 
@@ -1276,6 +1366,9 @@ static PyObject *
 aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     AwaiterObject *self = (AwaiterObject *)op;
+    if (self->error != NULL) {
+        Py_RETURN_TRUE;
+    }
     if (awaiter_armed(self) < 0) {
         return NULL;
     }
@@ -1321,7 +1414,26 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
     }
     self->callback = Py_NewRef(a[0]);
     if (source_on_completed(self->source, resume_fn, op, self->token, a[1]) < 0) {
-        return NULL;
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            return NULL;
+        }
+        /* Raised from here it would reach the loop's exception handler (the Task calls
+           this outside its try) and the Task would wait forever: wake the Task now, and
+           result() raises the error in it, without its traceback (a cycle through this
+           awaiter otherwise). */
+        PyObject *error = PyErr_GetRaisedException_compat();
+        PyException_SetTraceback(error, Py_None);
+        Py_CLEAR(self->callback);
+        Py_XSETREF(self->error, error);
+        PyObject *loop = self->loop != NULL ? self->loop : Py_None;
+        PyObject *context = a[1] != NULL ? a[1] : Py_None;
+        PyObject *call_args[5] = {NULL, loop, a[0], op, context};
+        PyObject *handle = PyObject_VectorcallMethod(
+            s_call_soon, call_args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, context_kwnames);
+        if (handle == NULL) {
+            return NULL;
+        }
+        Py_DECREF(handle);
     }
     Py_RETURN_NONE;
 }
@@ -1338,6 +1450,10 @@ static PyObject *
 aw_result(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     AwaiterObject *self = (AwaiterObject *)op;
+    if (self->error != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(self->error), self->error);
+        return NULL;
+    }
     if (awaiter_armed(self) < 0) {
         return NULL;
     }
@@ -1375,6 +1491,9 @@ aw_cancel(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     if (parse_args("cancel", args, nargs, kwnames, 0, 1, names, a) < 0) {
         return NULL;
     }
+    if (self->error != NULL) {
+        Py_RETURN_FALSE;  /* never registered: the operation is the first awaiter's */
+    }
     /* Task.cancel(msg) reaches the awaiter, as with a Future. */
     Py_XSETREF(self->cancel_message, Py_XNewRef(a[0] != NULL ? a[0] : Py_None));
     if (awaiter_armed(self) < 0) {
@@ -1397,7 +1516,7 @@ awaiter_abandon_impl(AwaiterObject *self)
 {
     /* The Task is leaving: the resume already posted must not run. */
     Py_CLEAR(self->callback);
-    if (self->source == NULL) {
+    if (self->error != NULL || self->source == NULL) {  /* never registered */
         return 0;
     }
     PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
@@ -1539,6 +1658,7 @@ static PyGetSetDef awaiter_getset[] = {
     FIELD("_loop", AwaiterObject, loop),
     FIELD("_callback", AwaiterObject, callback),
     FIELD("_cancel_message", AwaiterObject, cancel_message),
+    FIELD("_error", AwaiterObject, error),
     {"registered", (getter)awaiter_get_registered, NULL,
      "True from add_done_callback until the Task is resumed or leaves.", NULL},
     {NULL},
@@ -1577,11 +1697,16 @@ resume(PyObject *module, PyObject *op)
     }
     PyObject *status = source_get_status(awaiter->source, awaiter->token);
     if (status == NULL) {
-        if (PyErr_ExceptionMatches(TokenMismatchError)) {
-            PyErr_Clear();
-            Py_RETURN_NONE;
+        if (!PyErr_ExceptionMatches(TokenMismatchError)) {
+            return NULL;
         }
-        return NULL;
+        /* Someone else consumed this operation while its Task waited: wake the Task,
+           whose result() raises the mismatch, rather than leave it waiting forever. */
+        PyErr_Clear();
+        awaiter->callback = NULL;
+        PyObject *result = PyObject_CallOneArg(callback, op);
+        Py_DECREF(callback);
+        return result;
     }
     Py_DECREF(status);
     if (status == PENDING) {
@@ -2371,7 +2496,8 @@ PyInit__speedups(void)
     IMPORT(ensure_future, "asyncio", "ensure_future");
     IMPORT(get_running_loop_or_none, "asyncio.events", "_get_running_loop");
     IMPORT(get_running_loop, "asyncio.events", "get_running_loop");
-    IMPORT(py_dispatch, "vts.core", "dispatch");
+    IMPORT(py_start_worker, "vts.core", "_start_worker");
+    IMPORT(no_continuation, "vts.valuetask", "NO_CONTINUATION");
     IMPORT(next_version, "vts.core", "_NEXT_VERSION");
     if (!PyList_Check(next_version)) {
         PyErr_SetString(PyExc_TypeError, "vts.core._NEXT_VERSION must be a list");

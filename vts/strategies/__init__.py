@@ -1,6 +1,10 @@
 """The strategies behind one interface, by name: the built-in ones in `STRATEGIES`, and the
 ones installed distributions add through the `vts.strategies` entry-point group.
 
+Each built-in source strategy is registered twice where the C accelerator is built: on
+the Python pieces (`pooled`) and on the C ones (`pooled[c]`, vts.strategies.accelerated),
+next to each other, so design and implementation language are measured apart.
+
 An entry point names a `Strategy` subclass whose `name` is the entry point's name, e.g.
 `event_per_publish = "vts_event_strategy.strategy:EventPerPublish"`. Entry points load
 at the first lookup (`all_strategies`, `strategy_class`), not at import; one that fails
@@ -25,9 +29,21 @@ from vts.strategies.recycled_future import RecycledFuture
 
 GROUP = "vts.strategies"
 
-# Name -> class, in the order reports list them (the reference first).
-_ORDER: tuple[type[Strategy[Any]], ...] = (
-    FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled, RecycledFuture)
+try:
+    from vts.strategies.accelerated import HandwrittenC, ManualResetC, PooledC
+except ImportError:  # the accelerator is not built: the Python strategies only
+    _C_VARIANTS: dict[type[Strategy[Any]], type[Strategy[Any]]] = {}
+else:
+    _C_VARIANTS = {Handwritten: HandwrittenC, ManualReset: ManualResetC, Pooled: PooledC}
+
+# Name -> class, in the order reports list them (the reference first, each [c] variant
+# right after its Python form).
+_ORDER: tuple[type[Strategy[Any]], ...] = tuple(
+    variant
+    for cls in (FuturePerCall, CachedResult, Handwritten, ManualReset, Pooled, RecycledFuture)
+    for variant in (cls, _C_VARIANTS.get(cls))
+    if variant is not None
+)
 STRATEGIES: dict[str, type[Strategy[Any]]] = {cls.name: cls for cls in _ORDER}
 
 

@@ -16,7 +16,7 @@ recycled source: it is no longer in the waiter list.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from vts.core import COMPLETED, ManualResetCore
 from vts.pool import Pool
@@ -64,6 +64,7 @@ class PooledSource(WaiterSource):
 
 class Pooled(ManualReset[T]):
     name = "pooled"
+    source_class: ClassVar[Any] = PooledSource
 
     def __init__(
         self,
@@ -73,13 +74,12 @@ class Pooled(ManualReset[T]):
         capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         super().__init__(freshness, loop=loop)
-        self.pool: Pool[PooledSource] = Pool(lambda: PooledSource(self, self.pool), capacity)
+        self.pool: Pool[Any] = Pool(lambda: self.source_class(self, self.pool), capacity)
 
-    def _new_source(self) -> PooledSource:
+    def _new_source(self) -> Any:
         return self.pool.rent()
 
-    def _drop_source(self, source: WaiterSource) -> None:
-        assert isinstance(source, PooledSource)
+    def _drop_source(self, source: Any) -> None:
         self.pool.give_back(source)
 
     def _own_references(self, waiter: Any) -> int:

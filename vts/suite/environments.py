@@ -2,10 +2,12 @@
 
 Every installed CPython 3.10+ is found (pyenv's versions, then `python3.X` on PATH). The
 interpreter running `vts` uses its own environment; any other gets `.venvs/<X.Y>/`, a
-venv with the cell runners' dependencies, and the counter extension built in place for
-it (`setup.py build_ext --inplace`: the tagged .so files of several versions sit side by
-side in vts/suite/measure/). Cells run with the repository on PYTHONPATH, so every interpreter
-measures the same source.
+venv with the cell runners' dependencies, and the package's C extensions built in place
+for it (`setup.py build_ext --inplace`, run once per process and interpreter; it rebuilds
+only what is older than its source: the tagged .so files of several versions sit side by
+side in vts/suite/measure/ and vts/). The counter is required; the accelerator
+(vts._speedups) is optional, and a cell records whether it was there. Cells run with the
+repository on PYTHONPATH, so every interpreter measures the same source.
 """
 
 from __future__ import annotations
@@ -99,27 +101,51 @@ def select(requested: list[str] | None) -> list[Interpreter]:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in (ROOT / "vts/suite/measure/_alloccount.c", ROOT / "pyproject.toml"):
+    for path in (ROOT / "vts/suite/measure/_alloccount.c", ROOT / "vts/_speedups.c",
+                 ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
     digest.update(" ".join(CELL_REQUIREMENTS).encode())
     return digest.hexdigest()[:16]
 
 
-def _counter_built(python: Path) -> bool:
-    probe = "import vts.suite.measure._alloccount"
-    if Path(CALLGRIND_HEADER).exists():  # the instruction counter builds only with it
-        probe += ", vts.suite.measure._instrcount"
+# Run in the target interpreter: exit 0 when the counters import (the instruction counter
+# only where valgrind's header is, argv[1]) and the accelerator is built from the current
+# vts/_speedups.c; 1 when a counter is missing; 2 when only the accelerator is missing or
+# older than its source.
+_PROBE = """
+import os, sys
+try:
+    import vts.suite.measure._alloccount
+    if sys.argv[1] == "1":
+        import vts.suite.measure._instrcount
+except ImportError:
+    sys.exit(1)
+try:
+    import vts._speedups as speedups
+except ImportError:
+    sys.exit(2)
+sys.exit(2 if os.path.getmtime(speedups.__file__) < os.path.getmtime("vts/_speedups.c") else 0)
+"""
+
+
+def _probe_extensions(python: Path) -> int:
+    with_instructions = "1" if Path(CALLGRIND_HEADER).exists() else "0"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([str(python), "-c", probe], env=env, cwd=ROOT,
-                          capture_output=True).returncode == 0
+    return subprocess.run([str(python), "-c", _PROBE, with_instructions], env=env, cwd=ROOT,
+                          capture_output=True).returncode
 
 
-def _build_counter(python: Path) -> None:
+def _build_extensions(python: Path) -> None:
+    """Build the counter and the accelerator in place where either is missing or older than
+    its source; only a missing counter is an error (the accelerator is optional, and a
+    cell records whether it was there)."""
+    if _probe_extensions(python) == 0:
+        return
     result = subprocess.run(
         [str(python), "setup.py", "-q", "build_ext", "--inplace"],
         cwd=ROOT, capture_output=True, text=True,
     )
-    if result.returncode != 0:
+    if _probe_extensions(python) == 1:
         tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         raise UsageError(f"could not build the allocation counter with {python}: {tail[0]}")
 
@@ -129,8 +155,7 @@ def ensure(interpreter: Interpreter) -> Path:
     """The python executable of a ready environment for `interpreter` (built if needed)."""
     if interpreter.is_current:
         python = Path(sys.executable)
-        if not _counter_built(python):
-            _build_counter(python)
+        _build_extensions(python)
         return python
     venv = VENVS / interpreter.version
     python = venv / "bin" / "python"
@@ -148,8 +173,7 @@ def ensure(interpreter: Interpreter) -> Path:
                 f"{(install.stderr.strip().splitlines() or ['pip failed'])[-1]}"
             )
         stamp.write_text(_fingerprint())
-    if not _counter_built(python):
-        _build_counter(python)
+    _build_extensions(python)
     return python
 
 

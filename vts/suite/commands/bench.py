@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vts.impl import C_MISSING
 from vts.suite import results
 from vts.suite.commands._select import (
     Slice,
@@ -180,6 +181,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.instructions:
         console.print("instructions per op: not counted; add --instructions (make bench "
                       "ARGS=--instructions) to count them under valgrind, about 3 s per cell")
+    missing = {key: environment["c_accelerator_missing"]
+               for key, environment in saved["environments"].items()
+               if environment.get("c_accelerator_missing")}
+    if C_MISSING:
+        missing.setdefault("this interpreter", C_MISSING)
+    for key, reason in missing.items():
+        console.print(f"[yellow]warning[/yellow]: no C accelerator on {key}, so no [c] "
+                      f"strategies there: {reason}")
     console.print(f"results: {path}")
     if not args.no_report:
         print(write_report([path]))

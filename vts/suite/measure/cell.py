@@ -17,6 +17,7 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from vts.impl import C_MISSING
 from vts.suite.loops import loop_version, new_event_loop
 from vts.suite.measure.allocs import measure_batch
 from vts.suite.measure.latency import summarise
@@ -43,6 +44,8 @@ def environment(loop: str) -> dict[str, Any]:
         "loop": loop,
         "loop_version": loop_version(loop),
         "packages": packages,
+        # None where vts._speedups is built; else why not (its [c] strategies are absent).
+        "c_accelerator_missing": C_MISSING,
     }
 
 

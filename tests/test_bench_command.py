@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from vts.impl import C_MISSING
 from vts.suite import results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +29,10 @@ def _vts(*args: str, **kwargs: object) -> subprocess.Popen[str]:
 @pytest.mark.parametrize(("args", "message"), [
     (["-s", "nope"], "error: unknown strategy 'nope'; choose from: buffered_protocol, "
                      "cached_result, event_per_publish, floor, future_per_call, handwritten, "
-                     "manual_reset, pooled, recycled_future, "
-                     "reusable_source, sock_recv_into, streams"),
+                     + ("" if C_MISSING else "handwritten[c], ") + "manual_reset, "
+                     + ("" if C_MISSING else "manual_reset[c], ") + "pooled, "
+                     + ("" if C_MISSING else "pooled[c], ") + "recycled_future, "
+                     + "reusable_source, sock_recv_into, streams"),
     (["-c", "nope"], "error: unknown scenario 'nope'; choose from: fresh, wait, thread, "
                      "fanout-1, fanout-10, fanout-100, fanout-1000, monitor, socket-64, "
                      "socket-4k, socket-64k, socket-ready-64, socket-ready-4k, wait-timeout"),

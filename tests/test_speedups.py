@@ -18,8 +18,8 @@ from itertools import repeat
 from typing import Any
 
 import pytest
-
 from conftest import new_loop
+
 from vts.impl import C_MISSING
 from vts.suite.gate import FIXED_COST_JITTER
 from vts.suite.measure.allocs import measure_batch
@@ -28,8 +28,8 @@ from vts.suite.scenarios import scenario
 if C_MISSING:
     pytest.skip(C_MISSING, allow_module_level=True)
 
-from vts import _speedups  # noqa: E402
-from vts.strategies.accelerated import CPooledSource  # noqa: E402
+from vts import _speedups
+from vts.strategies.accelerated import CPooledSource
 
 ValueTask = _speedups.ValueTask
 Core = _speedups.ManualResetCore

@@ -14,6 +14,7 @@ Run it alone to see the figures: `python tests/test_speedups_leaks.py`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sys
 from itertools import repeat
@@ -64,10 +65,8 @@ async def rounds(n: int) -> None:
         await value_task.from_source(core, core.version)
         core.reset()
         core.set_exception(Failure())  # 7
-        try:
+        with contextlib.suppress(Failure):
             await value_task.from_source(core, core.version)
-        except Failure:
-            pass
         core.reset()
         await value_task.from_awaitable(done)  # 8
         call_soon(waits[0].publish, 5)  # 9
@@ -75,10 +74,8 @@ async def rounds(n: int) -> None:
         waiter = loop.create_task(_await(waits[0].get()))  # 10: cancelled while waiting
         await asyncio.sleep(0)
         waiter.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await waiter
-        except asyncio.CancelledError:
-            pass
 
 
 async def _await(awaitable: Any) -> Any:

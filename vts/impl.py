@@ -45,7 +45,7 @@ PYTHON = Implementation(
     valuetask.source_task)
 
 try:
-    from vts import _speedups
+    import vts._speedups as _speedups
 except ImportError as error:  # not built: no compiler, or a free-threaded interpreter
     _C: Implementation | None = None
     C_MISSING: str | None = (

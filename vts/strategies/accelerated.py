@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from vts import _speedups
+import vts._speedups as _speedups
 from vts.pool import Pool
 from vts.strategies.handwritten import Handwritten
 from vts.strategies.manual_reset import ManualReset, WaiterSource

@@ -9,7 +9,7 @@ EXAMPLE := examples/vts-event-strategy
 # Test-only distributions, installed off the venv's path: a test adds one where it needs it.
 TEST_PLUGINS := $(VENV)/test-plugins
 
-.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix clean
+.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -50,6 +50,10 @@ report: $(STAMP)
 
 profile: $(STAMP)
 	$(BIN)/vts profile $(ARGS)
+
+# The C accelerator's tests under valgrind memcheck (3.12 by default: ARGS=--python 3.13).
+memcheck: $(STAMP)
+	$(BIN)/python scripts/memcheck.py $(ARGS)
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

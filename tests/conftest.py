@@ -46,6 +46,9 @@ pytest_plugins = ["pytester"]  # runs pytest in a subprocess, as a user would
 
 IMPLS = available()
 C_IMPL = IMPLS[1] if len(IMPLS) > 1 else None
+# VTS_TEST_IMPL=c runs the implementation-parametrized tests on C only (make memcheck).
+if os.environ.get("VTS_TEST_IMPL"):
+    IMPLS = tuple(impl for impl in IMPLS if impl.name == os.environ["VTS_TEST_IMPL"])
 if C_IMPL is not None:
     from vts.strategies.accelerated import CPooledSource, CWaiterSource, ManualResetC, PooledC
 
@@ -217,7 +220,7 @@ def _receive_source() -> ReceiveSource:
     return ReceiveSource(reading)
 
 
-SOURCE_KINDS: tuple[SourceKind, ...] = (
+SOURCE_KINDS: tuple[SourceKind, ...] = () if PYTHON not in IMPLS else (
     SourceKind("ManualResetCore", ManualResetCore),
     SourceKind("HandwrittenSource", _handwritten_source),
     SourceKind("WaiterSource", lambda: WaiterSource(ManualReset())),
@@ -226,7 +229,7 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
 )
 # The same source types on the C accelerator, where it is built: the C core and the
 # strategies' sources on it, and the handwritten source awaited through the C ValueTask.
-if C_IMPL is not None:
+if C_IMPL in IMPLS:
     SOURCE_KINDS += (
         SourceKind("ManualResetCore[c]", C_IMPL.ManualResetCore, C_IMPL),
         SourceKind("HandwrittenSource[c]", _handwritten_source, C_IMPL),

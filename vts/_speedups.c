@@ -174,14 +174,19 @@ stop_with(PyObject *value)  /* steals value */
             Py_DECREF(value);
             return NULL;
         }
-        Py_SETREF(stop->args, args);
-        Py_SETREF(stop->value, value);
-        Py_CLEAR(stop->notes);
-        Py_CLEAR(stop->traceback);
-        Py_CLEAR(stop->context);
-        Py_CLEAR(stop->cause);
+        /* Pinned (refcount 2) while its old fields are let go of: a DECREF may run code
+           that returns a value the same way, which then makes its own StopIteration. */
+        Py_INCREF(stop);
+        PyObject *old[6] = {stop->args, stop->value, stop->notes, stop->traceback,
+                            stop->context, stop->cause};
+        stop->args = args;
+        stop->value = value;
+        stop->notes = stop->traceback = stop->context = stop->cause = NULL;
         stop->suppress_context = 0;
-        PyErr_SetRaisedException(Py_NewRef(stop_cache));  /* no implicit chaining */
+        for (int i = 0; i < 6; i++) {
+            Py_XDECREF(old[i]);
+        }
+        PyErr_SetRaisedException((PyObject *)stop);  /* steals; no implicit chaining */
         return NULL;
     }
     PyObject *fresh = PyObject_CallOneArg(PyExc_StopIteration, value);
@@ -1019,11 +1024,16 @@ static PyObject *awaiter_make(PyObject *source, PyObject *token);
 static int awaiter_rearm_impl(PyObject *awaiter, PyObject *source, PyObject *token);
 static int awaiter_registered(PyObject *awaiter);
 
-/* The one bridge of this core, re-armed for `token`; a new one while it is registered
-   (a second concurrent await, which on_completed then refuses). */
+/* A pooled core's one bridge, re-armed for `token` (a new one while it is registered:
+   a second concurrent await, which on_completed then refuses); a new bridge per await
+   for any other core, as the Python ManualResetCore has (keeping one would make a
+   per-call core and its bridge a reference cycle). */
 static PyObject *
 core_awaiter_for_impl(CoreObject *self, PyObject *token)
 {
+    if (self->pool == NULL) {
+        return awaiter_make((PyObject *)self, token);
+    }
     PyObject *awaiter = self->awaiter;
     if (awaiter == NULL) {
         awaiter = awaiter_make((PyObject *)self, token);
@@ -1083,7 +1093,7 @@ static PyMethodDef core_methods[] = {
      METH_FASTCALL | METH_KEYWORDS, NULL},
     {"get_result", (PyCFunction)core_get_result, METH_O, NULL},
     {"awaiter_for", (PyCFunction)core_awaiter_for, METH_O,
-     "The one bridge of this core, re-armed for token (a new one while it is registered)."},
+     "The bridge for token: a pooled core's one bridge re-armed, else a new one."},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL},
 };
@@ -1250,19 +1260,6 @@ awaiter_rearm_impl(PyObject *op, PyObject *source, PyObject *token)
         Py_XDECREF(old[i]);
     }
     return 0;
-}
-
-/* The awaiter's operation is over: drop what it points at (no cycle through a core). */
-static void
-awaiter_disarm(PyObject *op)
-{
-    AwaiterObject *self = (AwaiterObject *)op;
-    PyObject *old[5] = {self->source, self->loop, self->callback, self->cancel_message,
-                        self->error};
-    self->source = self->loop = self->callback = self->cancel_message = self->error = NULL;
-    for (int i = 0; i < 5; i++) {
-        Py_XDECREF(old[i]);
-    }
 }
 
 static PyObject *
@@ -1985,14 +1982,7 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
         break;
     }
     case SUSPENDED: {
-        PyObject *awaiter = vt->awaiter;
-        vt->awaiter = NULL;
-        if (awaiter != NULL) {
-            if (Awaiter_Check(awaiter)) {
-                awaiter_disarm(awaiter);
-            }
-            Py_DECREF(awaiter);
-        }
+        Py_CLEAR(vt->awaiter);
         break;
     }
     case FINISHED:

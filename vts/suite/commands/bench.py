@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vts.impl import C_MISSING
@@ -128,7 +129,7 @@ def bench(options: BenchOptions, console: Console) -> Path:
 
         def advance(spec: CellSpec, cell: dict[str, object]) -> None:
             if cell["status"] != "ok":
-                console.print(f"[red]failed[/red] {spec.id}: {cell['error']}")
+                console.print(f"[red]failed[/red] {escape(spec.id)}: {escape(str(cell['error']))}")
             progress.update(task, advance=1, description=spec.id)
 
         try:
@@ -187,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
     if C_MISSING:
         missing.setdefault("this interpreter", C_MISSING)
     for key, reason in missing.items():
-        console.print(f"[yellow]warning[/yellow]: no C accelerator on {key}, so no [c] "
-                      f"strategies there: {reason}")
+        console.print("[yellow]warning[/yellow]: " + escape(
+            f"no C accelerator on {key}, so no [c] strategies there: {reason}"))
     console.print(f"results: {path}")
     if not args.no_report:
         print(write_report([path]))

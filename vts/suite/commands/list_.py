@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vts.strategies import strategy_registry
@@ -31,14 +32,16 @@ def run(args: argparse.Namespace) -> int:
     table = Table("strategy", "from", "what it trades", title="Strategies")
     for name, strategy in strategies.entries.items():
         doc = sys.modules[strategy.value.__module__].__doc__ or ""
-        table.add_row(name, strategy.origin, (doc.strip().splitlines() or [""])[0])
+        # escape(): a name like pooled[c] is not rich markup
+        table.add_row(escape(name), strategy.origin,
+                      escape((doc.strip().splitlines() or [""])[0]))
     console.print(table)
     scenarios = scenario_registry()
     resolved = all_scenarios()
     table = Table("scenario", "from", "one operation is", "variants", title="Scenarios")
     for name, entry in scenarios.entries.items():
-        table.add_row(name, entry.origin, entry.value.operation,
-                      ", ".join(resolved[name].variants))
+        table.add_row(escape(name), entry.origin, escape(entry.value.operation),
+                      escape(", ".join(resolved[name].variants)))
     console.print(table)
     loops = ", ".join(f"{kind}{'' if loop_available(kind) else ' (not installed)'}"
                       for kind in LOOPS)

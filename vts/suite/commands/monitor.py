@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from vts.monitor import PcMonitor, PcStatistics
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _table(stats: PcStatistics, calls: int, waited: int, strategy: str) -> Table:
-    table = Table("figure", "value", title=f"PcMonitor via {strategy}")
+    table = Table("figure", "value", title=escape(f"PcMonitor via {strategy}"))
     temperature = stats.cpu_temperature_c
     shown = "no sensor" if temperature is None else f"{temperature:.1f} °C"
     table.add_row("CPU temperature", shown)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vts.suite.environments import ROOT, ensure, select
@@ -46,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"profiling failed: {exc}") from None
     summary = json.loads(stdout)
     console = Console()
-    table = Table("allocations", "bytes", "site", title=f"top sites: {args.strategy}/"
-                  f"{args.scenario}/{interpreter.version}/{args.loop} ({args.ops} ops)")
+    # escape(): a name like pooled[c] is not rich markup
+    table = Table("allocations", "bytes", "site", title=escape(
+        f"top sites: {args.strategy}/{args.scenario}/{interpreter.version}/{args.loop} "
+        f"({args.ops} ops)"))
     for site in summary["top_sites"]:
         table.add_row(str(site["allocations"]), str(site["bytes"] or ""), site["location"])
     console.print(table)

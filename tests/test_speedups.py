@@ -21,7 +21,6 @@ import pytest
 from conftest import new_loop
 
 from vts.impl import C_MISSING
-from vts.strategies.base import SourceStrategy
 from vts.suite.gate import FIXED_COST_JITTER
 from vts.suite.measure.allocs import measure_batch
 from vts.suite.scenarios import scenario
@@ -63,10 +62,6 @@ def test_pooled_c_waits_for_fewer_allocations_than_a_future_per_call(
     assert pooled_c < allocs_per_op("wait", "future_per_call", event_loop_kind)
 
 
-@pytest.mark.xfail(
-    not hasattr(SourceStrategy, "_recycle"), strict=True,
-    reason="the shared waiter list allocates 2 per publish (a list iterator, an item "
-           "array) until it swaps two deques (issue 11 item 4)")
 def test_pooled_c_waits_at_the_loops_own_floor(event_loop_kind: str) -> None:
     """A suspend/resume through pooled[c] costs what a Future reset in place costs in the
     same driver, or less (the C core posts its wakeup without binding call_soon)."""

@@ -142,18 +142,18 @@ def test_measure_gates_what_bench_measured(capsys: pytest.CaptureFixture[str],
     (tests/test_runner.py measures for real)."""
     from vts.suite.commands import gate as gate_command
 
-    calls: list[bool] = []
+    calls: list[dict[str, object]] = []
     measured = _as_this_interpreter(tmp_path, RUN)
 
-    def measure_for_gate() -> Path:
-        calls.append(True)
+    def measure_for_gate(**options: object) -> Path:
+        calls.append(options)
         return measured
 
     monkeypatch.setattr(gate_command, "measure_for_gate", measure_for_gate)
     code, out, _ = vts(capsys, "gate", "--measure", "--baseline",
                        _as_this_interpreter(tmp_path, FIXTURES / "gate_baseline_equal.json"))
     assert code == 0 and out.endswith("verdict: within the baseline\n")
-    assert calls == [True]
+    assert len(calls) == 1 and calls[0]["instructions"] is False
 
 
 def test_markdown_is_appended(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -242,3 +242,25 @@ def test_refcounts_of_a_value_are_balanced_over_many_awaits() -> None:
     before = sys.getrefcount(value)
     asyncio.run(main())
     assert sys.getrefcount(value) == before
+
+
+@pytest.mark.parametrize("name", ["handwritten[c]", "manual_reset[c]", "pooled[c]"])
+def test_wait_for_and_gather_drive_a_c_value_task(name: str) -> None:
+    """asyncio.ensure_future takes the C ValueTask (send/throw/close/__await__) for a
+    coroutine and steps it without __await__(): the first step must be the await. It
+    raised "ValueTask iterated before __await__()" in the wait-timeout scenario."""
+    from vts.strategies import Freshness, strategy_class
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        strategy = strategy_class(name)(Freshness.never())
+        loop.call_soon(strategy.publish, 1)
+        assert await asyncio.wait_for(strategy.get(), 5.0) == 1
+        loop.call_soon(strategy.publish, 2)
+        assert await asyncio.gather(strategy.get()) == [2]
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(strategy.get(), 0.01)
+        loop.call_soon(strategy.publish, 3)
+        assert await strategy.get() == 3
+
+    asyncio.run(main())

@@ -1961,6 +1961,13 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
         return PYGEN_RETURN;
     }
     switch (vt->step) {
+    case IDLE:
+        /* Driven without __await__(): asyncio.ensure_future/create_task (wait_for, gather)
+           take an object with send/throw/close/__await__ for a coroutine and step it
+           directly. The first step is then the await itself. */
+        vt->awaited = 1;
+        vt->step = STARTED;
+        /* fall through */
     case STARTED: {
         PyObject *status = source_get_status(vt->source, vt->token);
         if (status == NULL) {

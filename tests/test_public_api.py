@@ -9,7 +9,6 @@ import pytest
 import vts
 from vts import impl
 from vts.impl import C_MISSING
-from vts.strategies import all_strategies
 
 EXPECTED = [
     "STRATEGIES", "AlreadyAwaitedError", "AlreadyCompletedError", "CancellableSource",
@@ -27,18 +26,6 @@ def test_all_is_pinned() -> None:
 def test_every_public_name_resolves() -> None:
     for name in vts.__all__:
         assert getattr(vts, name) is not None, name
-
-
-def test_strategy_registry_names() -> None:
-    python = [
-        "future_per_call", "cached_result", "handwritten", "manual_reset", "pooled",
-        "recycled_future",
-    ]
-    with_c = [
-        "future_per_call", "cached_result", "handwritten", "handwritten[c]", "manual_reset",
-        "manual_reset[c]", "pooled", "pooled[c]", "recycled_future",
-    ]
-    assert list(vts.STRATEGIES) == (python if C_MISSING else with_c)
 
 
 @pytest.mark.parametrize(
@@ -77,11 +64,3 @@ def test_both_implementations_are_importable_side_by_side() -> None:
 
         assert impl.c().ValueTask is _speedups.ValueTask
 
-
-def test_unknown_strategy_is_a_lookup_error_naming_the_choices() -> None:
-    with pytest.raises(vts.UnknownNameError) as caught:
-        vts.strategy_class("nope")
-    assert isinstance(caught.value, LookupError)
-    # The built-in strategies, then the installed ones (the example, here).
-    assert str(caught.value) == (
-        "unknown strategy 'nope'; choose from: " + ", ".join(all_strategies()))

@@ -134,8 +134,9 @@ def test_an_unknown_strategy_name_is_a_lookup_error() -> None:
             r"handwritten, (handwritten\[c\], )?manual_reset, (manual_reset\[c\], )?pooled, "
             r"(pooled\[c\], )?recycled_future, event_per_publish$"  # then the installed example
         ),
-    ):
+    ) as caught:
         strategy_class("fastest")
+    assert isinstance(caught.value, LookupError)  # what `except LookupError` code expects
 
 
 def test_freshness_rejects_a_negative_age_and_has_two_named_extremes() -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from vts.impl import C_MISSING
@@ -68,6 +69,39 @@ def test_an_interrupted_run_keeps_every_cell_it_measured(tmp_path: Path) -> None
     measured = [cell for cell in saved["cells"] if cell["status"] == "ok"]
     assert measured and len(saved["cells"]) < 6
     assert all(cell["allocs"]["allocs_per_op"] > 0 for cell in measured)
+
+
+def test_an_interrupted_parallel_run_stops_the_cells_under_way(
+        tmp_path: Path, installed_plugin: Callable[[str], None]) -> None:
+    installed_plugin("good")  # test-hang: a cell that sleeps an hour
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ["PYTHONPATH"]])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vts", "bench", "-c", "test-hang,fresh", "-s", "sleeps,floor",
+         "-l", "asyncio", "--allocs-only", "--no-report", "-j", "2", "-o", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    path = tmp_path / "results.json"
+    deadline = time.monotonic() + 120
+    while not (path.exists() and json.loads(path.read_text())["cells"]):
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the quick cell was not written within 120 s")
+        time.sleep(0.1)
+    sleeping = [child for child in psutil.Process(process.pid).children(recursive=True)
+                if "test-hang" in child.cmdline()]
+    assert sleeping, "the hanging cell should be running beside the quick one"
+    process.send_signal(signal.SIGINT)
+    # Without stopping it, the run would wait for the hanging cell (--cell-timeout 300 s).
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+                   for child in sleeping)
+    saved = results.load(path)
+    assert [cell["id"] for cell in saved["cells"]] == [f"floor/fresh/{_version()}/asyncio"]
+    assert saved["jobs"] == 2
+
+
+def _version() -> str:
+    return "{}.{}".format(*sys.version_info[:2])
 
 
 QUICK = ["-c", "fresh", "-s", "floor", "-l", "asyncio", "--allocs-only", "--no-report"]

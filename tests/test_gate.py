@@ -85,8 +85,8 @@ def test_schema_mismatch_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     wrong = FIXTURES / "gate_baseline_schema99.json"
     code, _, err = vts(capsys, "gate", RUN, "--baseline", wrong)
     assert code == 2
-    assert err == (f"error: {wrong}: schema_version 99 is not supported (this vts reads 1 and 2); "
-                   f"fix it, or delete it and run {UPDATE}\n")
+    assert err == (f"error: {wrong}: schema_version 99 is not supported (this vts reads 1, 2 "
+                   f"and 3); fix it, or delete it and run {UPDATE}\n")
 
 
 def test_no_matching_cells_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,7 +49,7 @@ def test_cell_id_says_what_is_measured() -> None:
 
 def test_new_run_has_every_schema_key() -> None:
     run = results.new_run("fast", {"hostname": "h"}, {})
-    assert run["schema_version"] == results.SCHEMA_VERSION == 2
+    assert run["schema_version"] == results.SCHEMA_VERSION == 3
     assert all(key in run for key in results.RUN_KEYS)
     assert run["created"].endswith("+00:00")
     with pytest.raises(ValueError, match=r"^mode must be one of fast, full, allocs-only"):
@@ -150,10 +150,11 @@ def test_load_not_an_object(tmp_path: Path) -> None:
 
 
 def test_load_wrong_schema_version(tmp_path: Path) -> None:
-    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 3}))
+    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 4}))
     with pytest.raises(UsageError) as info:
         results.load(path)
-    assert str(info.value) == f"{path}: schema_version 3 is not supported (this vts reads 1 and 2)"
+    assert str(info.value) == (f"{path}: schema_version 4 is not supported (this vts reads "
+                               "1, 2 and 3)")
 
 
 def test_load_missing_keys(tmp_path: Path) -> None:
@@ -252,6 +253,7 @@ POOLED = "cell pooled/wait/3.12/asyncio"
      f"{POOLED}: 'latency.p50_ns' must be a finite number or null, not true"),
     (_set("cells", 2, "python", value=3.12),
      f"{POOLED}: 'python' must be a string, not a number (3.12)"),
+    (_set("jobs", value=0), "'jobs' must be an integer >= 1, not a number (0)"),
 ])
 def test_a_wrongly_typed_field_is_one_line_naming_it(tmp_path: Path, edit: Any,
                                                      message: str) -> None:
@@ -278,6 +280,24 @@ def test_a_version_1_file_loads_as_a_run_without_instruction_counts(tmp_path: Pa
     for cell in old["cells"]:
         cell.pop("instructions", None)
     run = results.load(write(tmp_path, json.dumps(old)))
-    assert run["schema_version"] == 2
+    assert run["schema_version"] == 3
     assert run["instruction_counter"] is None
     assert [cell["instructions"] for cell in run["cells"]] == [None]
+    assert run["jobs"] == 1
+
+
+def test_a_version_2_file_loads_as_a_run_of_one_cell_at_a_time(tmp_path: Path) -> None:
+    old = make_run(make_cell("pooled", "wait"))
+    old["schema_version"] = 2
+    old.pop("jobs", None)
+    run = results.load(write(tmp_path, json.dumps(old)))
+    assert (run["schema_version"], run["jobs"]) == (3, 1)
+    assert results.machines_of(run)[0]["jobs"] == 1
+
+
+def test_a_merged_run_says_the_most_cells_any_source_measured_at_a_time() -> None:
+    one, two = make_run(make_cell("pooled", "wait")), make_run(make_cell("floor", "wait"))
+    one["jobs"], two["jobs"] = 1, 2
+    merged = results.merge([one, two])
+    assert merged["jobs"] == 2
+    assert [machine["jobs"] for machine in merged["machines"]] == [1, 2]

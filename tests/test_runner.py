@@ -48,6 +48,22 @@ def test_a_failing_cell_does_not_stop_the_run(plugins: None, tmp_path: Path) -> 
     assert by_id[f"pooled/test-wait/{current_version()}/asyncio"]["allocs"]["allocs_per_op"] > 0
 
 
+def test_cells_measured_side_by_side_count_the_same_and_keep_the_plans_order(
+        tmp_path: Path) -> None:
+    specs = _specs("fresh", ["floor", "future_per_call", "cached_result", "pooled"])
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = run_matrix(specs, results.new_run("allocs-only", {}, {}), tmp_path / "one",
+                     mode="allocs-only", memray=False, jobs=1)
+    two = run_matrix(specs, results.new_run("allocs-only", {}, {}), tmp_path / "two",
+                     mode="allocs-only", memray=False, jobs=2)
+    assert (one["jobs"], two["jobs"]) == (1, 2)
+    assert [cell["id"] for cell in two["cells"]] == [spec.id for spec in specs]
+    assert ([cell["allocs"] for cell in two["cells"]]
+            == [cell["allocs"] for cell in one["cells"]])
+    assert results.load(tmp_path / "two" / "results.json")["cells"] == two["cells"]
+
+
 def test_the_gate_fails_on_one_extra_allocation_per_op(plugins: None, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     run = _run(tmp_path, _specs("test-wait", ["pooled", "pooled_leaky"]))

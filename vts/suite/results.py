@@ -34,8 +34,11 @@ from vts.suite.errors import UsageError
 # 2 - instructions per op: a cell's `instructions` ({instructions_per_op, ops} or null) and
 #     the run's `instruction_counter` (how they were counted, or null when not asked). A
 #     version 1 file still loads: it reads as a run that counted no instructions.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3 - the run's `jobs`: how many cells were measured at a time (times of cells measured
+#     side by side share the machine). Versions 1 and 2 load with `jobs` 1: they measured
+#     one cell at a time.
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 Run = dict[str, Any]
 Cell = dict[str, Any]
@@ -74,6 +77,7 @@ def new_run(mode: str, machine: Mapping[str, Any], scenarios: Mapping[str, Any])
         "scenarios": {name: dict(spec) for name, spec in scenarios.items()},
         "environments": {},
         "instruction_counter": None,
+        "jobs": 1,
         "cells": [],
     }
 
@@ -168,7 +172,8 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
     if version not in READABLE_VERSIONS:
         raise UsageError(
             f"{where}: schema_version {version!r} is not supported (this vts reads "
-            f"{' and '.join(map(str, READABLE_VERSIONS))}){suffix}"
+            f"{', '.join(map(str, READABLE_VERSIONS[:-1]))} and {READABLE_VERSIONS[-1]})"
+            f"{suffix}"
         )
     problem = schema.check(run)
     if problem:
@@ -177,12 +182,15 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
 
 
 def _upgrade(run: Run) -> Run:
-    """A version 1 run in version 2's shape: no instruction counts."""
+    """An older run in this version's shape: version 1 counted no instructions, and
+    versions 1 and 2 measured one cell at a time."""
     if run["schema_version"] == 1:
-        run["schema_version"] = SCHEMA_VERSION
         run.setdefault("instruction_counter", None)
         for cell in run["cells"]:
             cell.setdefault("instructions", None)
+    if run["schema_version"] in (1, 2):
+        run.setdefault("jobs", 1)
+    run["schema_version"] = SCHEMA_VERSION
     return run
 
 
@@ -220,6 +228,7 @@ def merge(runs: Iterable[Run]) -> Run:
         "machines": machines,
         "instruction_counter": next((run["instruction_counter"] for run in reversed(sources)
                                      if run.get("instruction_counter")), None),
+        "jobs": max(run.get("jobs", 1) for run in sources),
         "scenarios": scenarios,
         "environments": environments,
         "cells": list(cells.values()),
@@ -227,12 +236,12 @@ def merge(runs: Iterable[Run]) -> Run:
 
 
 def machines_of(run: Run) -> list[dict[str, Any]]:
-    """One entry per source run: the machine plus run_id, created and mode."""
+    """One entry per source run: the machine plus run_id, created, mode and jobs."""
     if "machines" in run:
         return copy.deepcopy(list(run["machines"]))
     return [
         {"run_id": run["run_id"], "created": run["created"], "mode": run["mode"],
-         **copy.deepcopy(run["machine"])}
+         "jobs": run.get("jobs", 1), **copy.deepcopy(run["machine"])}
     ]
 
 

@@ -42,6 +42,8 @@ def _or_null(kind: Kind) -> Kind:
 STRING = Kind("a string", lambda v: isinstance(v, str))
 NUMBER = Kind("a finite number", _number)
 INTEGER = Kind("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+POSITIVE = Kind("an integer >= 1",
+                lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1)
 BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
 OBJECT = Kind("an object", lambda v: isinstance(v, dict))
 LIST = Kind("a list", lambda v: isinstance(v, list))
@@ -55,7 +57,7 @@ RUN_LENGTHS = Kind("two run lengths [short, long]",
 RUN_FIELDS: dict[str, Kind] = {
     "schema_version": INTEGER, "run_id": STRING, "created": STRING, "mode": STRING,
     "machine": OBJECT, "machines": OBJECTS, "scenarios": OBJECT, "environments": OBJECT,
-    "instruction_counter": _or_null(OBJECT), "cells": LIST,
+    "instruction_counter": _or_null(OBJECT), "jobs": POSITIVE, "cells": LIST,
 }
 REQUIRED_RUN = ("schema_version", "run_id", "created", "mode", "machine", "scenarios",
                 "environments", "cells")

@@ -1,8 +1,8 @@
 """`vts bench`: measure a slice of the matrix into reports/runs/<id>/, then report it.
 
 Default: this interpreter x both loops x every strategy and scenario, allocations,
-latency distribution and pyperf in its light mode. Ends with the summary table, the HTML
-report and where both are.
+latency distribution and pyperf in its light mode, one cell per CPU at a time. Ends with
+the summary table, the HTML report and where both are.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from vts.suite.commands.report import write_report
 from vts.suite.environments import ROOT, current_version, select
 from vts.suite.errors import UsageError
 from vts.suite.measure import valgrind
-from vts.suite.measure.runner import CELL_TIMEOUT, CellSpec, plan, run_matrix
+from vts.suite.measure.runner import CELL_TIMEOUT, CellSpec, default_jobs, plan, run_matrix
 from vts.suite.scenarios import all_scenarios
 
 help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
@@ -62,8 +62,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS", help="the time limit of each cell's measuring "
                         "process; a cell that takes longer is recorded as failed "
                         "(default %(default)g)")
+    parser.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                        help="cells measured at a time (default: one per CPU, 1 with "
+                        "--full); counts are the same at any N, times of cells measured "
+                        "side by side share the CPUs: -j 1 for the steadiest times")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html")
     parser.set_defaults(mode="fast")
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
+    return value
 
 
 def _positive(text: str) -> float:
@@ -87,11 +101,12 @@ class BenchOptions:
     append: bool = False  # add to the run already in `out` instead of refusing it
     cell_timeout: float = CELL_TIMEOUT  # seconds per cell's measuring process
     instructions: bool = False  # instructions per op under callgrind
+    jobs: int | None = None  # cells at a time; None: `default_jobs(mode)`
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
         return cls(Slice.from_args(args), args.mode, args.memray, args.out, args.append,
-                   args.cell_timeout, args.instructions)
+                   args.cell_timeout, args.instructions, args.jobs)
 
 
 def bench(options: BenchOptions, console: Console) -> Path:
@@ -117,7 +132,9 @@ def bench(options: BenchOptions, console: Console) -> Path:
         run["instruction_counter"] = valgrind.describe()
     run_dir: Path = options.out or RUNS / str(run["run_id"])
     run_dir.mkdir(parents=True, exist_ok=True)
-    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode})")
+    jobs = options.jobs or default_jobs(options.mode)
+    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
+                  f"{jobs} at a time)")
     installed = installed_in(scenarios, variants)
     if installed and any(not interpreter.is_current for interpreter in interpreters):
         console.print(f"note: {', '.join(installed)} (installed here, not in .venvs/) "
@@ -135,7 +152,7 @@ def bench(options: BenchOptions, console: Console) -> Path:
         try:
             run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
                        timeout=options.cell_timeout, on_cell=advance,
-                       instructions=options.instructions)
+                       instructions=options.instructions, jobs=jobs)
         except KeyboardInterrupt:
             # results.json was rewritten after every cell: say where, then stop as usual.
             console.print(f"interrupted: the cells measured so far are in "

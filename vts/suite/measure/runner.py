@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,54 @@ def _one_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+class _Children:
+    """The measuring processes running now, so an interrupted run can stop them: cells are
+    measured in worker threads, and only the main thread gets the KeyboardInterrupt. The
+    lock guards the set, which worker threads add to and the main thread kills from."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._processes: set[subprocess.Popen[str]] = set()
+        self._stopping = False
+
+    def run(self, cmd: list[str], timeout: float, env: dict[str, str]) -> tuple[int, str, str]:
+        """Run `cmd` to the end: (return code, stdout, stderr); TimeoutExpired past
+        `timeout` seconds (the process is killed first)."""
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+        with self._lock:
+            self._processes.add(process)
+            stopping = self._stopping
+        if stopping:  # started after kill_all: it would outlive the run
+            process.kill()
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+        finally:
+            with self._lock:
+                self._processes.discard(process)
+        return process.returncode, out, err
+
+    def kill_all(self) -> None:
+        """Kill every process running now and any started until `allow` is called again."""
+        with self._lock:
+            self._stopping = True
+            processes = list(self._processes)
+        for process in processes:
+            process.kill()
+
+    def allow(self) -> None:
+        """Let processes run again (a new run after an interrupted one, in one process)."""
+        with self._lock:
+            self._stopping = False
+
+
+_running = _Children()
+
+
 def run_python(cmd: list[str], timeout: float) -> str:
     """Run a vts module in a subprocess with the repository on PYTHONPATH; its stdout, or
     CellError with its last line of output."""
@@ -75,15 +125,14 @@ def run_python(cmd: list[str], timeout: float) -> str:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
     env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=ROOT, stdin=subprocess.DEVNULL)
+        returncode, out, err = _running.run(cmd, timeout, env)
     except subprocess.TimeoutExpired:
         raise CellError(f"timed out after {timeout:g} s") from None
-    if done.returncode != 0:
-        last = _one_line(done.stderr or done.stdout)
+    if returncode != 0:
+        last = _one_line(err or out)
         raise CellError(last if last != "no output" else
-                        f"exited with code {done.returncode} and no output")
-    return done.stdout
+                        f"exited with code {returncode} and no output")
+    return out
 
 
 class CellError(Exception):
@@ -189,55 +238,133 @@ def _throughput(cell: dict[str, Any], scenario: Scenario) -> None:
                              mb_per_s=per_second * size / 1e6)
 
 
+def default_jobs(mode: str) -> int:
+    """How many cells `vts bench` measures at a time unless told: one per CPU this process
+    may run on, except in --full mode, whose point is the steadiest timing (one at a time).
+
+    Counts (allocations, instructions) are the same at any number; times are not: a cell
+    shares the machine with the others being measured, which the report says."""
+    if mode == "full":
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def run_matrix(
     specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
     timeout: float = CELL_TIMEOUT,
     on_cell: Callable[[CellSpec, dict[str, Any]], None] = lambda spec, cell: None,
-    instructions: bool = False,
+    instructions: bool = False, jobs: int = 1,
 ) -> results.Run:
-    """Measure every cell in order, writing results.json after each one; `timeout` is
-    each measuring process's limit in seconds (a cell past it is recorded as failed).
+    """Measure every cell, `jobs` at a time, writing results.json after each one; `timeout`
+    is each measuring process's limit in seconds (a cell past it is recorded as failed).
+
+    Cells are measured in worker threads, each waiting on its cell's subprocesses; this
+    thread alone adds them to `run`, writes results.json and calls `on_cell`, in the order
+    they finish, keeping `run["cells"]` in the plan's order. Interrupted, it stops the
+    cells under way (their processes are killed) and keeps every cell that finished.
 
     With `instructions`, each cell also gets its instructions per op under callgrind (the
-    caller checks `valgrind.unavailable()` first)."""
+    caller checks `valgrind.unavailable()` first): one server per worker thread,
+    interpreter and loop."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, not {jobs}")
+    _running.allow()
     path = run_dir / "results.json"
     pythons: dict[str, Path] = {}
     calibrated: dict[str, Any] = {}
-    servers: dict[tuple[str, str], InstructionServer] = {}
+    for spec in specs:  # environments and the counter's check first, one at a time
+        version = spec.interpreter.version
+        if version not in pythons:
+            pythons[version] = ensure(spec.interpreter)
+            calibrated[version] = calibration(pythons[version])
+    servers = _Servers(pythons) if instructions else None
+    position = {spec.id: index for index, spec in enumerate(specs)}
+    run["jobs"] = jobs
 
-    def server_for(version: str, loop: str) -> Callable[[], InstructionServer]:
-        def get() -> InstructionServer:
-            key = (version, loop)
-            for other in [k for k in servers if k != key]:  # one server alive at a time
-                servers.pop(other).close()
-            if key not in servers or not servers[key].alive:
-                try:
-                    servers[key] = InstructionServer(pythons[version])
-                except InstructionError as exc:
-                    raise CellError(f"instruction server: {exc}") from None
-            return servers[key]
-        return get
+    def measure_one(spec: CellSpec) -> dict[str, Any]:
+        counter = servers.getter(spec.interpreter.version, spec.loop) if servers else None
+        return measure(spec, pythons[spec.interpreter.version], run_dir, mode, memray,
+                       timeout, instructions=counter)
 
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="vts-cell")
     try:
-        for spec in specs:
-            version = spec.interpreter.version
-            if version not in pythons:
-                pythons[version] = ensure(spec.interpreter)
-                calibrated[version] = calibration(pythons[version])
-            counter = server_for(version, spec.loop) if instructions else None
-            cell = measure(spec, pythons[version], run_dir, mode, memray, timeout,
-                           instructions=counter)
+        pending = {pool.submit(measure_one, spec): spec for spec in specs}
+        for future in as_completed(pending):
+            spec = pending[future]
+            cell = future.result()
             environment = cell.pop("environment")
             if environment is not None:
-                environment["counter_calibration"] = calibrated[version]
-                run["environments"][results.env_key(version, spec.loop)] = environment
+                environment["counter_calibration"] = calibrated[spec.interpreter.version]
+                run["environments"][results.env_key(spec.interpreter.version,
+                                                    spec.loop)] = environment
             results.add_cell(run, cell)
+            # Cells finish out of order; cells of an earlier run (appended to) stay first.
+            run["cells"].sort(key=lambda other: position.get(other["id"], -1))
             results.write_atomic(path, run)
             on_cell(spec, cell)
+    except BaseException:
+        # Interrupted (or this thread failed): nothing more starts, and the cells under way
+        # are stopped rather than waited for; what finished is already in results.json.
+        pool.shutdown(wait=False, cancel_futures=True)
+        _running.kill_all()
+        if servers is not None:
+            servers.kill_all()
+        raise
     finally:
-        for server in servers.values():
-            server.close()
+        pool.shutdown(wait=True)  # the threads end: their processes are done or killed
+        if servers is not None:
+            servers.close()
     return run
+
+
+class _Servers:
+    """The callgrind servers, one per worker thread, interpreter and loop.
+
+    A thread keeps one server alive at a time (its previous one is closed when it moves to
+    another interpreter or loop), so `jobs` threads hold at most `jobs` valgrind processes.
+    The lock guards `_all`, which `close` walks from the main thread."""
+
+    def __init__(self, pythons: dict[str, Path]) -> None:
+        self._pythons = pythons
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[InstructionServer] = []
+
+    def getter(self, version: str, loop: str) -> Callable[[], InstructionServer]:
+        """The server of this thread for `version` and `loop`, started on first use."""
+        def get() -> InstructionServer:
+            key = (version, loop)
+            mine: dict[tuple[str, str], InstructionServer] = self._local.__dict__.setdefault(
+                "servers", {})
+            for other in [k for k in mine if k != key]:
+                done = mine.pop(other)
+                with self._lock:
+                    self._all.remove(done)
+                done.close()
+            if key not in mine or not mine[key].alive:
+                try:
+                    mine[key] = InstructionServer(self._pythons[version])
+                except InstructionError as exc:
+                    raise CellError(f"instruction server: {exc}") from None
+                with self._lock:
+                    self._all.append(mine[key])
+            return mine[key]
+        return get
+
+    def kill_all(self) -> None:
+        with self._lock:
+            servers = list(self._all)
+        for server in servers:
+            server.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            servers, self._all = self._all, []
+        for server in servers:
+            server.close()
 
 
 def calibration(python: Path) -> dict[str, Any]:
@@ -280,5 +407,5 @@ def measured_on(interpreter: Interpreter, scenario: Scenario, variant: str) -> b
     return not any(installed)
 
 
-__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "measure", "measured_on", "plan", "run_matrix",
-           "run_python"]
+__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "default_jobs", "measure", "measured_on",
+           "plan", "run_matrix", "run_python"]

@@ -124,6 +124,13 @@ class InstructionServer:
     def alive(self) -> bool:
         return self._process.poll() is None
 
+    def kill(self) -> None:
+        """Stop the server and the cell it is measuring now (an interrupted run); `close`
+        still releases it. Safe from another thread than the one waiting on `measure`:
+        that one reads end of file and raises InstructionError."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, 9)
+
     def close(self) -> None:
         """End the server: at end of input it exits; if it does not, kill its group."""
         if self._process.stdin is not None and not self._process.stdin.closed:

@@ -37,11 +37,16 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _jobs(run: results.Run) -> str:
+    jobs = run.get("jobs", 1)
+    return f", {jobs} cells at a time" if jobs > 1 else ""
+
+
 def render(run: results.Run, gate: GateResult | None = None, baseline_name: str = "",
            gate_error: str | None = None) -> str:
     """The whole summary: a heading, one table per environment, then the gate's diff."""
     lines = [f"## vts results {escape(run['run_id'])}", "",
-             f"{escape(run['created'])} · mode {escape(run['mode'])} · "
+             f"{escape(run['created'])} · mode {escape(run['mode'])}{_jobs(run)} · "
              f"{escape(run['machine'].get('hostname', DASH))}, "
              f"{escape(run['machine'].get('cpu_model', DASH))}", ""]
     for view in environment_views(run, gate):

@@ -128,6 +128,16 @@ sys.exit(2 if os.path.getmtime(speedups.__file__) < os.path.getmtime("vts/_speed
 """
 
 
+def _stale_accelerator(python: Path) -> bool:
+    """A built accelerator for `python` exists and is older than vts/_speedups.c."""
+    suffix = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+        capture_output=True, text=True).stdout.strip()
+    built = ROOT / "vts" / f"_speedups{suffix}"
+    return bool(suffix) and built.exists() and (
+        built.stat().st_mtime < (ROOT / "vts/_speedups.c").stat().st_mtime)
+
+
 def _probe_extensions(python: Path) -> int:
     with_instructions = "1" if Path(CALLGRIND_HEADER).exists() else "0"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -137,17 +147,30 @@ def _probe_extensions(python: Path) -> int:
 
 def _build_extensions(python: Path) -> None:
     """Build the counter and the accelerator in place where either is missing or older than
-    its source; only a missing counter is an error (the accelerator is optional, and a
-    cell records whether it was there)."""
+    its source. A missing counter is an error, and so is an accelerator older than its
+    source that does not rebuild (its cells would measure old code); a missing one is not
+    (it is optional, and a cell records whether it was there)."""
     if _probe_extensions(python) == 0:
         return
     result = subprocess.run(
         [str(python), "setup.py", "-q", "build_ext", "--inplace"],
         cwd=ROOT, capture_output=True, text=True,
     )
-    if _probe_extensions(python) == 1:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise UsageError(f"could not build the allocation counter with {python}: {tail[0]}")
+    reason = _build_error(result.stderr or result.stdout)
+    probe = _probe_extensions(python)
+    if probe == 1:
+        raise UsageError(f"could not build the allocation counter with {python}: {reason}")
+    if probe == 2 and _stale_accelerator(python):
+        raise UsageError(f"vts/_speedups.c is newer than its build for {python}, and it did "
+                         f"not rebuild: {reason}")
+
+
+def _build_error(output: str) -> str:
+    """The line of a failed build that says why: the last `...Error: ...` or `error: ...`
+    line (setuptools and the compiler both end with detail after it), else the last."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    said = [line for line in lines if re.match(r"(\w+Error|error):", line)]
+    return (said or lines or ["no output"])[-1]
 
 
 @functools.cache  # once per process: plan() and run_matrix() both ask for each interpreter

@@ -15,7 +15,7 @@ from vts.suite import results
 from vts.suite.cli import main
 from vts.suite.environments import Interpreter, current_version
 from vts.suite.gate import FIXED_COST_JITTER
-from vts.suite.measure.runner import CellSpec, run_matrix
+from vts.suite.measure.runner import CellSpec, fast_loops, run_matrix
 from vts.suite.scenarios import scenario
 
 
@@ -104,6 +104,19 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(path)],
                            capture_output=True, text=True, check=True)
     assert "Mean +- std dev" in stats.stdout
+    # Fast mode gives pyperf the loops from the cell's latency: no calibration worker.
+    loops = fast_loops(cell["latency"])
+    assert [r.get_loops() for r in bench.get_runs()] == [loops] * 3
+    assert not any("calibrate_loops" in r.get_metadata() for r in bench.get_runs())
+
+
+def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:
+    assert fast_loops({"p50_ns": 1_000.0}) == 65_536  # 50 ms / 1 us = 50,000 -> 2**16
+    assert fast_loops({"p50_ns": 50e6}) == 1
+    assert fast_loops({"p50_ns": 1e9}) == 1  # slower than the minimum: one op per value
+    assert fast_loops({"p50_ns": 49e6}) == 2
+    assert fast_loops(None) is None
+    assert fast_loops({"p50_ns": 0.0}) is None
 
 
 def test_the_gate_measures_the_socket_receive_source_when_data_is_ready() -> None:

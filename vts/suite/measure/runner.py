@@ -12,6 +12,7 @@ atomically after every cell, so an interrupted run keeps everything measured so 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import threading
@@ -30,8 +31,10 @@ from vts.suite.scenarios import Scenario, scenario_registry
 
 # pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
 # "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
+FAST_MIN_TIME = 0.05  # seconds per pyperf value in fast mode
 PYPERF_ARGS = {
-    "fast": ["--processes", "3", "--values", "3", "--warmups", "1", "--min-time", "0.05"],
+    "fast": ["--processes", "3", "--values", "3", "--warmups", "1",
+             "--min-time", str(FAST_MIN_TIME)],
     "full": [],
 }
 CELL_TIMEOUT = 300.0
@@ -162,7 +165,8 @@ def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
         cell["allocs"], cell["latency"] = measured["allocs"], measured["latency"]
         environment = measured["environment"]
         if mode in PYPERF_ARGS:
-            cell["timing"] = _pyperf(spec, python, run_dir, mode, own, timeout)
+            loops = fast_loops(cell["latency"]) if mode == "fast" else None
+            cell["timing"] = _pyperf(spec, python, run_dir, mode, own, timeout, loops)
             _throughput(cell, spec.scenario)
         if instructions is not None:
             try:
@@ -181,14 +185,30 @@ def measure(spec: CellSpec, python: Path, run_dir: Path, mode: str,
     return cell
 
 
+def fast_loops(latency: dict[str, Any] | None) -> int | None:
+    """The loops per pyperf value in fast mode, from the cell's own latency distribution:
+    the smallest power of two (as pyperf's calibration picks) whose value lasts at least
+    FAST_MIN_TIME at the median operation's time. None (pyperf calibrates) without one.
+
+    Why: pyperf's calibration is a worker process of its own, one of six processes per
+    cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The median
+    includes two clock reads (about 80 ns), so values may run a little under
+    FAST_MIN_TIME for the fastest operations; pyperf records the loops used."""
+    if not latency or not latency.get("p50_ns"):
+        return None
+    per_op = latency["p50_ns"] / 1e9
+    return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / per_op)))
+
+
 def _pyperf(spec: CellSpec, python: Path, run_dir: Path, mode: str, own: list[str],
-            timeout: float) -> dict[str, Any]:
+            timeout: float, loops: int | None = None) -> dict[str, Any]:
     relative = f"pyperf/{spec.stem}.json"
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
+    given = ["--loops", str(loops)] if loops else []
     run_python([str(python), "-m", "vts.suite.measure.pyperf_cell", *own, *PYPERF_ARGS[mode],
-                "--quiet", "-o", str(path)], timeout)
+                *given, "--quiet", "-o", str(path)], timeout)
     import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
 
     bench = pyperf.Benchmark.load(str(path))
@@ -407,5 +427,5 @@ def measured_on(interpreter: Interpreter, scenario: Scenario, variant: str) -> b
     return not any(installed)
 
 
-__all__ = ["PYPERF_ARGS", "CellError", "CellSpec", "default_jobs", "measure", "measured_on",
-           "plan", "run_matrix", "run_python"]
+__all__ = ["FAST_MIN_TIME", "PYPERF_ARGS", "CellError", "CellSpec", "default_jobs", "fast_loops",
+           "measure", "measured_on", "plan", "run_matrix", "run_python"]

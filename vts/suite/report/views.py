@@ -39,7 +39,8 @@ UNSTABLE_REMEDY = ("pyperf's remedy: rerun with more runs, values and/or loops (
 # Display order; names not listed follow, sorted. Reports do not import the registry
 # (dependencies run one way), so this list only orders, it never selects.
 STRATEGY_ORDER = ("floor", "future_per_call", "cached_result", "handwritten", "manual_reset",
-                  "pooled")
+                  "pooled", "recycled_future")
+ACCELERATED = "[c]"  # the suffix of a strategy on the C accelerator
 SCENARIO_ORDER = ("fresh", "wait", "thread", "fanout", "monitor", "socket")
 LOOP_ORDER = ("asyncio", "uvloop")
 _FANOUT = re.compile(r"^fanout-(\d+)$")
@@ -72,13 +73,16 @@ def scenario_sort_key(name: str) -> tuple[int, int, str]:
 
 
 def strategy_sort_key(name: str, reference: str = DEFAULT_REFERENCE) -> tuple[int, str]:
+    """The floor, the reference, the built-in strategies with each `name[c]` right after
+    `name` (so a design's two implementations sit together), then the rest by name."""
     if name == FLOOR:
         return 0, name
     if name == reference:
         return 1, name
-    if name in STRATEGY_ORDER:
-        return 2 + STRATEGY_ORDER.index(name), name
-    return 2 + len(STRATEGY_ORDER), name
+    base = name.removesuffix(ACCELERATED)
+    if base in STRATEGY_ORDER:
+        return 2 + 2 * STRATEGY_ORDER.index(base) + (base != name), name
+    return 2 + 2 * len(STRATEGY_ORDER), name
 
 
 def env_sort_key(python: str, loop: str) -> tuple[tuple[int, ...], int, str]:

@@ -2,11 +2,15 @@
 
 For each (interpreter, loop, scenario, variant): the exact counter and the latency
 distribution (`vts.suite.measure.cell`), then pyperf (`vts.suite.measure.pyperf_cell`), then
-instructions per op if asked (one callgrind server per interpreter and loop,
+instructions per op if asked (one callgrind server per interpreter and loop and worker,
 `vts.suite.measure.valgrind`), then memray if asked (`vts.suite.measure.memray_cell`). A
 cell that crashes or times out is recorded as failed with its one-line error and the run
-goes on. `results.json` is rewritten
-atomically after every cell, so an interrupted run keeps everything measured so far.
+goes on. `results.json` is rewritten atomically after every cell, so an interrupted run
+keeps everything measured so far.
+
+What it trades: cells run `jobs` at a time. Counts do not depend on it; times do (cells
+side by side share the CPUs), so the run records `jobs`, and `--full` measures one at a
+time unless told otherwise.
 """
 
 from __future__ import annotations

@@ -88,9 +88,11 @@ def spread(runs: list[results.Run]) -> str:
     for cell_id in sorted(repeated, key=key):
         cell, counts = order[cell_id], seen[cell_id]
         low = min(counts)
+        # A timing-dependent cell's difference of two runs can be 0 or below: no spread.
+        spread = f"{(max(counts) - low) / low:.2%}" if low > 0 else DASH
         rows.append(f"| {cell['python']} | {cell['loop']} | {cell['scenario']} | "
                     f"{cell['strategy']} | {len(counts)} | {fmt_instructions(low)} | "
-                    f"{(max(counts) - low) / low:.2%} |")
+                    f"{spread} |")
     return "\n".join(rows)
 
 

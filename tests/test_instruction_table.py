@@ -66,6 +66,12 @@ def test_the_spread_is_over_the_runs_that_counted_the_cell() -> None:
     assert text.splitlines()[2:] == ["| 3.11 | asyncio | wait | pooled | 3 | 100 | 1.00% |"]
 
 
+def test_a_count_at_or_below_zero_has_no_spread() -> None:
+    text = table.spread([_run(_cell("pooled", "thread", -5.0)),
+                         _run(_cell("pooled", "thread", 7.0))])
+    assert text.splitlines()[2:] == ["| 3.11 | asyncio | thread | pooled | 2 | -5 | \u2013 |"]
+
+
 def test_no_repeated_cell_is_one_error_line(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "one.json"

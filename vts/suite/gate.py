@@ -19,9 +19,9 @@ Rule 5: GC collections per 1,000 ops rising from 0 fail a cell (a new reference 
 the regression this project already found once); bytes/op and GC/1k changes are shown
 beside allocations. A run whose interpreter build differs from the one the baseline was
 recorded with is said in one warning line: counts are exact for one build.
-Rule 6: instructions per op (callgrind) repeat to the instruction for one interpreter
-build with the hash seed and address layout pinned, but move by up to 0.2% with the
-command line's and environment's size, and a different build of the same X.Y counts differently.
+Rule 6: instructions per op (callgrind) repeat closely for one interpreter build with the
+hash seed and address layout pinned, but move by up to 2.7% between runs with different
+histories, and a different build of the same X.Y counts differently.
 They gate under a relative threshold (DEFAULT_INSTRUCTION_THRESHOLD, settable), on the
 cells both the run and the baseline counted; a run without counts compares none and says
 why in one line.
@@ -56,12 +56,13 @@ FIXED_COST_JITTER = 4
 # reallocation, future_per_call/fanout-1000 on 3.11 uvloop: 480,795.2 or 484,072 B/op over
 # 20 ops). Bytes are shown, not gated; changes within this resolution are not shown.
 FIXED_COST_JITTER_BYTES = 65_536
-# Relative growth of instructions per op that fails the gate. Measured spread: 0 over 4-5
-# repeats of one command for every deterministic cell (3.11 and 3.12, asyncio), and at
-# most 0.19% between two command lines (argv and environment size shift the stack); 2%
-# is ten times that, leaves room for a rebuilt interpreter's small drift, and still
-# catches a strategy that does measurably more work (the test's busy loop: +20%).
-DEFAULT_INSTRUCTION_THRESHOLD = 0.02
+# Relative growth of instructions per op that fails the gate. Measured (docs/instructions.md):
+# 5 repeats of one command move a gated cell by at most 0.24% (3.11 and 3.12, both loops);
+# two runs of one build with different histories (another command, another cell order in
+# the counting server) by up to 1.6%, and fanout-1000 cells, whose short run is one or two
+# operations, by up to 2.7%. 5% stays above all of it and still fails a strategy that
+# does measurably more work (the test's busy loop: +20%).
+DEFAULT_INSTRUCTION_THRESHOLD = 0.05
 
 
 class NoMatchingCells(UsageError):

@@ -110,8 +110,8 @@ def _fingerprint() -> str:
 
 # Run in the target interpreter: exit 0 when the counters import (the instruction counter
 # only where valgrind's header is, argv[1]) and the accelerator is built from the current
-# vts/_speedups.c; 1 when a counter is missing; 2 when only the accelerator is missing or
-# older than its source.
+# vts/_speedups.c; 1 when a counter is missing; 2 when only the accelerator is missing;
+# 3 when only the accelerator is older than its source.
 _PROBE = """
 import os, sys
 try:
@@ -124,18 +124,9 @@ try:
     import vts._speedups as speedups
 except ImportError:
     sys.exit(2)
-sys.exit(2 if os.path.getmtime(speedups.__file__) < os.path.getmtime("vts/_speedups.c") else 0)
+sys.exit(3 if os.path.getmtime(speedups.__file__) < os.path.getmtime("vts/_speedups.c") else 0)
 """
-
-
-def _stale_accelerator(python: Path) -> bool:
-    """A built accelerator for `python` exists and is older than vts/_speedups.c."""
-    suffix = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
-        capture_output=True, text=True).stdout.strip()
-    built = ROOT / "vts" / f"_speedups{suffix}"
-    return bool(suffix) and built.exists() and (
-        built.stat().st_mtime < (ROOT / "vts/_speedups.c").stat().st_mtime)
+_COUNTER_MISSING, _ACCELERATOR_STALE = 1, 3
 
 
 def _probe_extensions(python: Path) -> int:
@@ -158,9 +149,9 @@ def _build_extensions(python: Path) -> None:
     )
     reason = _build_error(result.stderr or result.stdout)
     probe = _probe_extensions(python)
-    if probe == 1:
+    if probe == _COUNTER_MISSING:
         raise UsageError(f"could not build the allocation counter with {python}: {reason}")
-    if probe == 2 and _stale_accelerator(python):
+    if probe == _ACCELERATOR_STALE:
         raise UsageError(f"vts/_speedups.c is newer than its build for {python}, and it did "
                          f"not rebuild: {reason}")
 

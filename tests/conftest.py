@@ -24,6 +24,7 @@ scrolling past as a log line.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -259,3 +260,21 @@ def read_only_dir(tmp_path: Path) -> Path:
     directory.mkdir()
     directory.chmod(0o555)
     return directory
+
+
+def gate_as_if_baseline(run_dir: Path, section: str, figure: str, value: float,
+                        capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`vts gate` on `run_dir`'s results against a baseline made of the same cells, each
+    with `section.figure` set to `value` (what the baseline says the cells used to cost):
+    its exit code and stdout. The baseline stays in `run_dir/baseline.json`."""
+    from vts.suite import results
+    from vts.suite.cli import main
+
+    baseline = json.loads((run_dir / "results.json").read_text())
+    for cell in baseline["cells"]:
+        cell[section][figure] = value
+    results.write_atomic(run_dir / "baseline.json", baseline)
+    code = main(["gate", str(run_dir / "results.json"), "--baseline",
+                 str(run_dir / "baseline.json")])
+    return code, capsys.readouterr().out
+

@@ -3,12 +3,12 @@ gate on injected extra work, and one line where valgrind is missing."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import gate_as_if_baseline
 
 from vts.suite import results
 from vts.suite.cli import main
@@ -79,13 +79,8 @@ def test_the_gate_fails_on_extra_work_per_op(plugins: None, tmp_path: Path,
         cells["pooled"]["allocs"]["allocs_per_op"], abs=0.01)
     assert per_op["pooled_busy"] > per_op["pooled"] * (1 + DEFAULT_INSTRUCTION_THRESHOLD)
     # The baseline says the busy variant used to cost what pooled costs.
-    baseline = json.loads((tmp_path / "results.json").read_text())
-    for cell in baseline["cells"]:
-        cell["instructions"]["instructions_per_op"] = per_op["pooled"]
-    baseline_path = tmp_path / "baseline.json"
-    results.write_atomic(baseline_path, baseline)
-    code = main(["gate", str(tmp_path / "results.json"), "--baseline", str(baseline_path)])
-    out = capsys.readouterr().out
+    code, out = gate_as_if_baseline(tmp_path, "instructions", "instructions_per_op",
+                                    per_op["pooled"], capsys)
     assert code == 1
     busy = f"pooled_busy/test-wait/{current_version()}/asyncio"
     change = per_op["pooled_busy"] / per_op["pooled"] - 1
@@ -94,8 +89,8 @@ def test_the_gate_fails_on_extra_work_per_op(plugins: None, tmp_path: Path,
     assert "verdict: FAIL: 1 instruction regression\n" in out
     # A threshold above the change lets it through.
     above = f"{change + 0.01:.3f}"
-    assert main(["gate", str(tmp_path / "results.json"), "--baseline", str(baseline_path),
-                 "--instructions", above]) == 0
+    assert main(["gate", str(tmp_path / "results.json"), "--baseline",
+                 str(tmp_path / "baseline.json"), "--instructions", above]) == 0
 
 
 def test_without_valgrind_the_gate_says_so_in_one_line(

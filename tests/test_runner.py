@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pyperf
 import pytest
+from conftest import gate_as_if_baseline
 
 from vts.suite import results
 from vts.suite.cli import main
@@ -71,13 +71,8 @@ def test_the_gate_fails_on_one_extra_allocation_per_op(plugins: None, tmp_path: 
     # Exactly the injected object, within the two figures' resolution (vts.suite.gate).
     assert abs(allocs["pooled_leaky"] - allocs["pooled"] - 1) <= 2 * FIXED_COST_JITTER / 10_000
     # The baseline says the leaky variant used to cost what pooled costs.
-    baseline = json.loads((tmp_path / "results.json").read_text())
-    for cell in baseline["cells"]:
-        cell["allocs"]["allocs_per_op"] = allocs["pooled"]
-    baseline_path = tmp_path / "baseline.json"
-    results.write_atomic(baseline_path, baseline)
-    code = main(["gate", str(tmp_path / "results.json"), "--baseline", str(baseline_path)])
-    out = capsys.readouterr().out
+    code, out = gate_as_if_baseline(tmp_path, "allocs", "allocs_per_op", allocs["pooled"],
+                                    capsys)
     assert code == 1
     assert f"pooled_leaky/test-wait/{current_version()}/asyncio" in out
     assert f"pooled/test-wait/{current_version()}/asyncio" not in out.replace("pooled_leaky", "")
@@ -145,13 +140,8 @@ def test_the_gate_fails_a_receive_source_that_allocates_one_more(
     allocs = {cell["strategy"]: cell["allocs"]["allocs_per_op"] for cell in run["cells"]}
     assert abs(allocs["reusable_source_leaky"] - allocs["reusable_source"] - 1) <= (
         2 * FIXED_COST_JITTER / 10_000)
-    baseline = json.loads((tmp_path / "results.json").read_text())
-    for cell in baseline["cells"]:
-        cell["allocs"]["allocs_per_op"] = allocs["reusable_source"]
-    baseline_path = tmp_path / "baseline.json"
-    results.write_atomic(baseline_path, baseline)
-    code = main(["gate", str(tmp_path / "results.json"), "--baseline", str(baseline_path)])
-    out = capsys.readouterr().out
+    code, out = gate_as_if_baseline(tmp_path, "allocs", "allocs_per_op",
+                                    allocs["reusable_source"], capsys)
     assert code == 1
     assert f"REGRESSION reusable_source_leaky/test-socket-ready/{current_version()}/" in out
 

@@ -24,6 +24,7 @@ scrolling past as a log line.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -42,6 +43,8 @@ from vts.sockets import ReceiveSource
 from vts.strategies.handwritten import Handwritten, HandwrittenSource
 from vts.strategies.manual_reset import ManualReset, WaiterSource
 from vts.strategies.pooled import Pooled, PooledSource
+from vts.suite.environments import Interpreter, current_version
+from vts.suite.measure.planning import Environment, prepare
 
 pytest_plugins = ["pytester"]  # runs pytest in a subprocess, as a user would
 
@@ -278,3 +281,9 @@ def gate_as_if_baseline(run_dir: Path, section: str, figure: str, value: float,
                  str(run_dir / "baseline.json")])
     return code, capsys.readouterr().out
 
+
+
+@functools.cache
+def this_environment() -> Environment:
+    """This interpreter, ready to measure cells on asyncio (resolved once per session)."""
+    return prepare([Interpreter(current_version(), Path(sys.executable))], ["asyncio"])[0]

@@ -21,10 +21,10 @@ from vts.strategies import STRATEGIES, all_strategies, strategy_class, strategy_
 from vts.strategies.future_per_call import FuturePerCall
 from vts.suite import results
 from vts.suite.cli import main
-from vts.suite.commands._select import installed_in
 from vts.suite.environments import Interpreter, current_version
-from vts.suite.measure.runner import measured_on
+from vts.suite.measure.planning import measured_on
 from vts.suite.scenarios import all_scenarios, scenario, scenario_registry
+from vts.suite.selection import installed_in
 
 EXAMPLE = "vts-event-strategy"
 

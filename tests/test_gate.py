@@ -141,19 +141,21 @@ def test_measure_gates_what_bench_measured(capsys: pytest.CaptureFixture[str],
     """The wiring only: --measure gates the results file the quick measurement wrote
     (tests/test_runner.py measures for real)."""
     from vts.suite.commands import gate as gate_command
+    from vts.suite.measure.session import BenchOptions, Measured
 
-    calls: list[dict[str, object]] = []
+    calls: list[BenchOptions] = []
     measured = _as_this_interpreter(tmp_path, RUN)
 
-    def measure_for_gate(**options: object) -> Path:
+    def measure_for_gate(options: BenchOptions) -> Measured:
         calls.append(options)
-        return measured
+        return Measured(measured, results.load(measured))
 
     monkeypatch.setattr(gate_command, "measure_for_gate", measure_for_gate)
     code, out, _ = vts(capsys, "gate", "--measure", "--baseline",
                        _as_this_interpreter(tmp_path, FIXTURES / "gate_baseline_equal.json"))
     assert code == 0 and out.endswith("verdict: within the baseline\n")
-    assert len(calls) == 1 and calls[0]["instructions"] is False
+    assert len(calls) == 1 and calls[0].instructions is False
+    assert calls[0].mode == "allocs-only"
 
 
 def test_markdown_is_appended(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -457,7 +459,7 @@ def test_measure_checks_every_input_before_measuring(capsys: pytest.CaptureFixtu
     from vts.suite.environments import current_version
 
     measured: list[object] = []
-    monkeypatch.setattr(gate_command, "measure_for_gate", lambda: measured.append(1) or RUN)
+    monkeypatch.setattr(gate_command, "measure_for_gate", lambda options: measured.append(1) or RUN)
     monkeypatch.chdir(tmp_path)
     here = current_version()
     baseline = tmp_path / "baseline.json"

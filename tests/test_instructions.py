@@ -8,15 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import gate_as_if_baseline
+from conftest import gate_as_if_baseline, this_environment
 
 from vts.suite import results
 from vts.suite.cli import main
-from vts.suite.environments import Interpreter, current_version
+from vts.suite.environments import current_version
 from vts.suite.gate import DEFAULT_INSTRUCTION_THRESHOLD
 from vts.suite.measure import valgrind
 from vts.suite.measure.instructions import nice_length
-from vts.suite.measure.runner import CellSpec, run_matrix
+from vts.suite.measure.planning import CellSpec
+from vts.suite.measure.scheduling import run_matrix
 from vts.suite.measure.valgrind import InstructionError, InstructionServer
 from vts.suite.scenarios import scenario
 
@@ -67,7 +68,7 @@ def test_a_failing_cell_fails_alone(plugins: None) -> None:
 @needs_valgrind
 def test_the_gate_fails_on_extra_work_per_op(plugins: None, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    here = Interpreter(current_version(), Path(sys.executable))
+    here = this_environment()
     specs = [CellSpec(scenario("test-wait"), variant, here, "asyncio")
              for variant in ("pooled", "pooled_busy")]
     run = results.new_run("allocs-only", {"hostname": "test"}, {})

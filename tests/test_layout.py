@@ -113,3 +113,27 @@ def test_the_suite_finds_the_repository_root() -> None:
     from vts.suite.environments import ROOT
 
     assert PACKAGE.parent == ROOT and (ROOT / "pyproject.toml").is_file()
+
+
+def commands_importing_commands(edges: dict[str, set[str]]) -> list[str]:
+    """Every "command imports another command" edge: commands share code through the
+    suite's core modules (`vts.suite.measure.session`, `vts.suite.report.write`), never
+    through each other. The package itself (`commands/__init__`, the table of them) may
+    import them all."""
+    package = "vts.suite.commands"
+    return sorted(f"{name} imports {target}" for name, targets in edges.items()
+                  if name.startswith(package + ".")
+                  for target in targets
+                  if target.startswith(package + ".") and target != name)
+
+
+def test_no_command_imports_another() -> None:
+    assert commands_importing_commands(graph()) == []
+
+
+def test_the_command_check_finds_a_command_importing_another() -> None:
+    edges = {"vts.suite.commands.gate": {"vts.suite.commands.bench", "vts.suite.gate"},
+             "vts.suite.commands": {"vts.suite.commands.gate"},
+             "vts.suite.commands.bench": {"vts.suite.measure.session"}}
+    assert commands_importing_commands(edges) == [
+        "vts.suite.commands.gate imports vts.suite.commands.bench"]

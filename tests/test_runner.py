@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pyperf
 import pytest
-from conftest import gate_as_if_baseline
+from conftest import gate_as_if_baseline, this_environment
 
 from vts.suite import results
 from vts.suite.cli import main
-from vts.suite.environments import Interpreter, current_version
+from vts.suite.environments import current_version
 from vts.suite.gate import FIXED_COST_JITTER
-from vts.suite.measure.runner import CellSpec, fast_loops, run_matrix
+from vts.suite.measure.measurement import fast_loops
+from vts.suite.measure.planning import CellSpec
+from vts.suite.measure.scheduling import run_matrix
 from vts.suite.scenarios import scenario
 
 
@@ -26,7 +28,7 @@ def plugins(installed_plugin: Callable[[str], None]) -> None:
 
 
 def _specs(scenario_name: str, variants: list[str]) -> list[CellSpec]:
-    here = Interpreter(current_version(), Path(sys.executable))
+    here = this_environment()
     return [CellSpec(scenario(scenario_name), variant, here, "asyncio") for variant in variants]
 
 
@@ -115,7 +117,7 @@ def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:
 
 
 def test_the_gate_measures_the_socket_receive_source_when_data_is_ready() -> None:
-    from vts.suite.commands.bench import gated_scenarios
+    from vts.suite.measure.session import gated_scenarios
 
     gated = gated_scenarios()
     for name in ("socket-ready-64", "socket-ready-4k"):

@@ -136,13 +136,14 @@ def _probe_extensions(python: Path) -> int:
                           capture_output=True).returncode
 
 
-def _build_extensions(python: Path) -> None:
+def _build_extensions(python: Path) -> bool:
     """Build the counter and the accelerator in place where either is missing or older than
-    its source. A missing counter is an error, and so is an accelerator older than its
-    source that does not rebuild (its cells would measure old code); a missing one is not
-    (it is optional, and a cell records whether it was there)."""
+    its source; returns whether the accelerator is built. A missing counter is an error,
+    and so is an accelerator older than its source that does not rebuild (its cells would
+    measure old code); a missing one is not (it is optional, and a cell records whether it
+    was there)."""
     if _probe_extensions(python) == 0:
-        return
+        return True
     result = subprocess.run(
         [str(python), "setup.py", "-q", "build_ext", "--inplace"],
         cwd=ROOT, capture_output=True, text=True,
@@ -154,6 +155,7 @@ def _build_extensions(python: Path) -> None:
     if probe == _ACCELERATOR_STALE:
         raise UsageError(f"vts/_speedups.c is newer than its build for {python}, and it did "
                          f"not rebuild: {reason}")
+    return probe == 0
 
 
 def _build_error(output: str) -> str:
@@ -164,13 +166,21 @@ def _build_error(output: str) -> str:
     return (said or lines or ["no output"])[-1]
 
 
-@functools.cache  # once per process: plan() and run_matrix() both ask for each interpreter
-def ensure(interpreter: Interpreter) -> Path:
-    """The python executable of a ready environment for `interpreter` (built if needed)."""
+@dataclass(frozen=True)
+class Built:
+    """An interpreter's environment, ready: its python and whether the optional C
+    accelerator (vts._speedups) is built there (the counter always is)."""
+
+    python: Path
+    accelerator: bool
+
+
+@functools.cache  # once per process: a test or a gate may measure several times
+def build(interpreter: Interpreter) -> Built:
+    """A ready environment for `interpreter` (made, and its extensions built, if needed)."""
     if interpreter.is_current:
         python = Path(sys.executable)
-        _build_extensions(python)
-        return python
+        return Built(python, _build_extensions(python))
     venv = VENVS / interpreter.version
     python = venv / "bin" / "python"
     stamp = venv / ".vts-ready"
@@ -187,8 +197,12 @@ def ensure(interpreter: Interpreter) -> Path:
                 f"{(install.stderr.strip().splitlines() or ['pip failed'])[-1]}"
             )
         stamp.write_text(_fingerprint())
-    _build_extensions(python)
-    return python
+    return Built(python, _build_extensions(python))
 
 
-__all__ = ["Interpreter", "current_version", "discover", "ensure", "select"]
+def ensure(interpreter: Interpreter) -> Path:
+    """The python executable of a ready environment for `interpreter` (`build`)."""
+    return build(interpreter).python
+
+
+__all__ = ["Built", "Interpreter", "build", "current_version", "discover", "ensure", "select"]

@@ -4,8 +4,8 @@ Rule 1: exact allocation counts are deterministic for an interpreter build, so t
 tolerance is zero and any cell allocating more than its baseline is a regression. The one
 allowance is the figure's own resolution: a per-op figure is (count of the long run -
 count of the short run) / (long - short), and a run's fixed cost can differ by up to
-FIXED_COST_JITTER allocations between runs (asyncio rebuilds a dict every few task
-steps; where a run starts in that cycle moves its count by 2). So differences within
+FIXED_COST_JITTER allocations between runs (`vts.suite.schema`, where the figure's
+`resolution` is defined, since the schema bounds figures by it). So differences within
 FIXED_COST_JITTER / (long - short) are not changes: 0.0004/op for `wait`, 0.04/op for
 `fanout-100`, far below the one allocation per op a real regression adds.
 Rule 2: cells match by id (``<strategy>/<scenario>/<python>/<loop>``), so a baseline is
@@ -13,8 +13,9 @@ keyed by interpreter version and loop; a run may cover a slice of the baseline.
 Rule 3: timing is machine-bound and noisy: it is reported, and gates only when asked
 (`timing_threshold`) and only where pyperf's own t-test calls the change significant.
 Rule 4: the gate passes only what it compared. A figure that is not a finite number >= 0
-is unusable input (a NaN compares as "unchanged", a negative one as an "improvement"),
-and a comparison of zero cells is no verdict at all: both are `UsageError`s (exit 2).
+is unusable input (a NaN compares as "unchanged", a negative one as an "improvement"):
+the schema refuses it when the run or the baseline is loaded (`vts.suite.schema`, Rule 4).
+A comparison of zero cells is no verdict at all: a `UsageError` (exit 2).
 Rule 5: GC collections per 1,000 ops rising from 0 fail a cell (a new reference cycle,
 the regression this project already found once); bytes/op and GC/1k changes are shown
 beside allocations. A run whose interpreter build differs from the one the baseline was
@@ -34,7 +35,6 @@ Verdicts: `GateResult.exit_code` is 0 (within) or 1 (regression); unusable input
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,15 +43,13 @@ from typing import Any
 from vts.suite import results
 from vts.suite.environments import ROOT
 from vts.suite.errors import UsageError
+from vts.suite.schema import EPSILON as _EPSILON
+from vts.suite.schema import FIXED_COST_JITTER as FIXED_COST_JITTER  # re-exported
+from vts.suite.schema import resolution
 
 # The project's baseline, wherever vts is run from (as the runs directory is).
 DEFAULT_BASELINE = ROOT / "reports" / "baseline.json"
 UPDATE_COMMAND = "vts baseline update RESULTS"  # what every output tells a user to run
-# Float noise on top of the resolution below.
-_EPSILON = 1e-9
-# Allocations by which one run's fixed cost can differ from another's (measured: +-2 in
-# fan-out runs on 3.11, on both loops; see Rule 1).
-FIXED_COST_JITTER = 4
 # Bytes by which one run's fixed cost can differ from another's (measured: one 64 KiB
 # reallocation, future_per_call/fanout-1000 on 3.11 uvloop: 480,795.2 or 484,072 B/op over
 # 20 ops). Bytes are shown, not gated; changes within this resolution are not shown.
@@ -67,15 +65,6 @@ DEFAULT_INSTRUCTION_THRESHOLD = 0.05
 
 class NoMatchingCells(UsageError):
     """No gated cell of the run is in the baseline: there is nothing to compare (exit 2)."""
-
-
-def resolution(cell: results.Cell, jitter: float = FIXED_COST_JITTER) -> float:
-    """The smallest per-op change this cell's measurement can tell from `jitter` (of its
-    fixed cost: allocations by default, FIXED_COST_JITTER_BYTES for bytes)."""
-    ops = (cell.get("allocs") or {}).get("ops")
-    if not ops or len(ops) != 2 or ops[1] <= ops[0]:
-        return 0.0
-    return float(jitter / (ops[1] - ops[0]))
 
 
 @dataclass(frozen=True)
@@ -233,15 +222,13 @@ def compare(
 
     `tolerance` is in allocations per op; `instruction_threshold` is relative (0.02 = 2%).
     `run_dir` / `baseline_dir` locate the pyperf JSON files the timing significance test
-    reads; without them timing is reported untested. An unusable figure in either run is a
-    UsageError (`check_figures`).
+    reads; without them timing is reported untested. Both runs' figures are within their
+    bounds: the schema checked them on load.
     """
     if tolerance < 0:
         raise UsageError(f"tolerance must be >= 0, not {tolerance}")
     if instruction_threshold < 0:
         raise UsageError(f"instruction threshold must be >= 0, not {instruction_threshold}")
-    check_figures(run, "this run")
-    check_figures(baseline, "the baseline")
     gate = GateResult(tolerance=tolerance, timing_threshold=timing_threshold,
                       instruction_threshold=instruction_threshold)
     reference = {cell["id"]: cell for cell in baseline["cells"] if allocs_of(cell) is not None}
@@ -308,33 +295,6 @@ def _nothing_to_compare(run: results.Run, baseline: results.Run, gate: GateResul
     return (f"nothing to compare: no gated cell of this run is in the baseline (this run: "
             f"{this_run}; baseline: {_env_list(baseline)}); gate a run of deterministic "
             f"scenarios, or add its cells with `{UPDATE_COMMAND}`")
-
-
-def check_figures(run: results.Run, name: str, hint: str = "") -> None:
-    """Raise UsageError naming the first cell whose allocation figures the gate cannot use.
-
-    On load the schema (`vts.suite.schema`) holds them to finite numbers or null; the gate
-    also needs allocations per op >= 0 (within the figure's resolution: an operation that
-    allocates nothing may come out at -0.0002) and GC per 1,000 ops >= 0. `name` says
-    which file ("this run", or its path); `hint` is appended to the message.
-    """
-    suffix = f"; {hint}" if hint else ""
-    for cell in run["cells"]:
-        allocs = cell.get("allocs")
-        if not isinstance(allocs, dict):
-            continue
-        for key, lowest in (("allocs_per_op", -resolution(cell) - _EPSILON),
-                            ("gc_per_1k_ops", 0.0)):
-            value = allocs.get(key)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    math.isfinite(value)):
-                raise UsageError(f"{name}: cell {cell['id']}: 'allocs.{key}' must be a "
-                                 f"finite number or null, not {value!r}{suffix}")
-            if value < lowest:
-                raise UsageError(f"{name}: cell {cell['id']}: 'allocs.{key}' is {value:g}, "
-                                 f"below zero: measure the cell again{suffix}")
 
 
 def build_differences(run: results.Run, baseline: results.Run,

@@ -9,6 +9,10 @@ a declared field may be absent unless the run or cell cannot be read without it
 Rule 3: numbers are finite and never booleans. NaN and Infinity are not JSON, though
 Python's `json` writes and reads them; a NaN allocation figure once passed the gate as
 "unchanged", since every comparison with NaN is false.
+Rule 4: bounds that hold for every valid run are checked here, once, on load (`BOUNDS`):
+GC collections per 1,000 ops are >= 0, and so are allocations per op within the figure's
+resolution (`resolution`): an operation that allocates nothing may come out at -0.0002.
+A negative figure beyond it would pass the gate as an "improvement".
 
 docs/results-schema.md describes the same fields for people; a field added there is added
 here.
@@ -20,6 +24,15 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+# Allocations by which one run's fixed cost can differ from another's (measured: +-2 in
+# fan-out runs on 3.11, on both loops: asyncio rebuilds a dict every few task steps, and
+# where a run starts in that cycle moves its count by 2). A per-op figure is (count of the
+# long run - count of the short run) / (long - short), so it can tell changes apart only
+# down to FIXED_COST_JITTER / (long - short): its resolution.
+FIXED_COST_JITTER = 4
+# Float noise on top of a figure's resolution.
+EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -150,4 +163,34 @@ def check_cell(index: int, cell: object) -> str | None:
         for field, kind in fields.items():
             if field in block and (problem := _field(f"{section}.{field}", block[field], kind)):
                 return f"{name}: {problem}"
+    if problem := _out_of_bounds(cell):
+        return f"{name}: {problem}"
+    return None
+
+
+def resolution(cell: Mapping[str, object], jitter: float = FIXED_COST_JITTER) -> float:
+    """The smallest per-op change this cell's measurement can tell from `jitter` (of its
+    fixed cost: allocations by default; the gate passes its jitter in bytes)."""
+    allocs = cell.get("allocs")
+    ops = allocs.get("ops") if isinstance(allocs, Mapping) else None
+    if not isinstance(ops, list) or len(ops) != 2 or ops[1] <= ops[0]:
+        return 0.0
+    return float(jitter / (ops[1] - ops[0]))
+
+
+# The lowest value of each bounded `allocs` figure in a cell.
+BOUNDS: dict[str, Callable[[Mapping[str, object]], float]] = {
+    "allocs_per_op": lambda cell: -resolution(cell) - EPSILON,
+    "gc_per_1k_ops": lambda cell: 0.0,
+}
+
+
+def _out_of_bounds(cell: Mapping[str, object]) -> str | None:
+    allocs = cell.get("allocs")
+    if not isinstance(allocs, Mapping):
+        return None
+    for key, lowest in BOUNDS.items():
+        value = allocs.get(key)
+        if isinstance(value, (int, float)) and value < lowest(cell):
+            return f"'allocs.{key}' is {value:g}, below zero: measure the cell again"
     return None

@@ -9,35 +9,18 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vts.impl import C_MISSING
-from vts.suite import results
-from vts.suite.commands._select import (
-    Slice,
-    add_slice_arguments,
-    installed_in,
-    selected_loops,
-    selected_pythons,
-    selected_scenarios,
-    selected_variants,
-)
-from vts.suite.commands.report import write_report
-from vts.suite.environments import ROOT, current_version, select
-from vts.suite.errors import UsageError
-from vts.suite.measure import valgrind
-from vts.suite.measure.runner import CELL_TIMEOUT, CellSpec, default_jobs, plan, run_matrix
-from vts.suite.scenarios import all_scenarios
+from vts.suite.measure.processes import CELL_TIMEOUT
+from vts.suite.measure.session import BenchOptions, measure_slice
+from vts.suite.report.write import write_report
+from vts.suite.selection import Slice, add_slice_arguments
 
 help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
-
-RUNS = ROOT / "reports" / "runs"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_slice_arguments(parser)
@@ -90,105 +73,18 @@ def _positive(text: str) -> float:
     return value
 
 
-@dataclass(frozen=True)
-class BenchOptions:
-    """What `vts bench` measures and how; `vts gate --measure` builds one of its own."""
-
-    chosen: Slice = field(default_factory=Slice)
-    mode: str = "fast"  # fast | full | allocs-only
-    memray: bool = False
-    out: Path | None = None  # the run directory; default reports/runs/<id>
-    append: bool = False  # add to the run already in `out` instead of refusing it
-    cell_timeout: float = CELL_TIMEOUT  # seconds per cell's measuring process
-    instructions: bool = False  # instructions per op under callgrind
-    jobs: int | None = None  # cells at a time; None: `default_jobs(mode)`
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> BenchOptions:
-        return cls(Slice.from_args(args), args.mode, args.memray, args.out, args.append,
-                   args.cell_timeout, args.instructions, args.jobs)
-
-
-def bench(options: BenchOptions, console: Console) -> Path:
-    """Run the slice; returns the path of results.json."""
-    existing = _existing_run(options)
-    scenarios = selected_scenarios(options.chosen)
-    variants = selected_variants(options.chosen, scenarios)
-    loops = selected_loops(options.chosen)
-    interpreters = select(selected_pythons(options.chosen))
-    specs: list[CellSpec] = list(plan(scenarios, variants, interpreters, loops))
-    if not specs:
-        raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
-    if options.instructions and valgrind.unavailable():
-        raise UsageError(f"--instructions: {valgrind.unavailable()}")
-    described = {s.name: {"operation": s.operation, "reference": s.reference,
-                          "deterministic": s.deterministic} for s in scenarios}
-    if existing is None:
-        run = results.new_run(options.mode, results.machine_metadata(), described)
-    else:
-        run = existing
-        run["scenarios"].update(described)
-    if options.instructions:
-        run["instruction_counter"] = valgrind.describe()
-    run_dir: Path = options.out or RUNS / str(run["run_id"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    jobs = options.jobs or default_jobs(options.mode)
-    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
-                  f"{jobs} at a time)")
-    installed = installed_in(scenarios, variants)
-    if installed and any(not interpreter.is_current for interpreter in interpreters):
-        console.print(f"note: {', '.join(installed)} (installed here, not in .venvs/) "
-                      f"measured on Python {current_version()} only")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("starting", total=len(specs))
-
-        def advance(spec: CellSpec, cell: dict[str, object]) -> None:
-            if cell["status"] != "ok":
-                console.print(f"[red]failed[/red] {escape(spec.id)}: {escape(str(cell['error']))}")
-            progress.update(task, advance=1, description=spec.id)
-
-        try:
-            run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
-                       timeout=options.cell_timeout, on_cell=advance,
-                       instructions=options.instructions, jobs=jobs)
-        except KeyboardInterrupt:
-            # results.json was rewritten after every cell: say where, then stop as usual.
-            console.print(f"interrupted: the cells measured so far are in "
-                          f"{run_dir / 'results.json'}")
-            raise
-    return run_dir / "results.json"
-
-
-def _existing_run(options: BenchOptions) -> results.Run | None:
-    """The run already in `options.out` when appending to it; refuses to replace one.
-
-    Checked before anything is measured: a run directory is never silently rewritten."""
-    if options.out is None:
-        return None
-    path = options.out / "results.json"
-    if not path.exists():
-        return None
-    if not options.append:
-        count = len(results.load(path)["cells"])
-        raise UsageError(f"{options.out} already holds a run ({count} cell"
-                         f"{'s' if count != 1 else ''}); measure into a new directory, or "
-                         "add --append to add these cells to it")
-    existing = results.load(path)
-    if existing["mode"] != options.mode:
-        raise UsageError(f"{options.out} holds a run measured with --{existing['mode']}; "
-                         f"append to it with --{existing['mode']}")
-    return existing
+def options_from(args: argparse.Namespace) -> BenchOptions:
+    return BenchOptions(Slice.from_args(args), args.mode, args.memray, args.out, args.append,
+                        args.cell_timeout, args.instructions, args.jobs)
 
 
 def run(args: argparse.Namespace) -> int:
     # Not a terminal (make's log, CI): wide enough that the table's names are not cut.
     console = Console() if Console().is_terminal else Console(width=160)
-    path = bench(BenchOptions.from_args(args), console)
+    measured = measure_slice(options_from(args), console)
+    path, saved = measured.path, measured.run
     from vts.suite.report.terminal import print_summary
 
-    saved = results.load(path)
     print_summary(saved, console)
     for key, environment in saved["environments"].items():
         check = environment.get("counter_calibration") or {}
@@ -209,33 +105,6 @@ def run(args: argparse.Namespace) -> int:
             f"no C accelerator on {key}, so no [c] strategies there: {reason}"))
     console.print(f"results: {path}")
     if not args.no_report:
-        print(write_report([path]))
-    failed = sum(cell["status"] != "ok" for cell in results.load(path)["cells"])
+        print(write_report([(path, saved)]))
+    failed = sum(cell["status"] != "ok" for cell in saved["cells"])
     return 1 if failed else 0
-
-
-def gated_scenarios() -> list[str]:
-    """The scenarios whose counts are deterministic: the only ones the gate gates (the
-    socket-ready ones included; thread, monitor and the streamed socket ones are not)."""
-    return [name for name, definition in all_scenarios().items() if definition.deterministic]
-
-
-def measure_for_gate(instructions: bool = False, chosen: Slice | None = None) -> Path:
-    """The gate's quick measurement: allocations (and instructions per op when asked), of
-    this interpreter, both loops, the gated scenarios (`gated_scenarios`); `chosen` narrows
-    it (its scenarios must be gated ones; its interpreters are ignored: this one only).
-
-    Instructions are opt-in: under callgrind the gated cells take 5-25 s each on this
-    2-core VM (about 10 minutes per loop under load), too long for CI's 15 minutes."""
-    gated = gated_scenarios()
-    scenarios = gated
-    if chosen is not None and chosen.scenarios:
-        ungated = [name for name in chosen.scenarios if name not in gated]
-        if ungated:
-            raise UsageError(f"the gate measures gated scenarios only, not {', '.join(ungated)}; "
-                             f"choose from: {', '.join(gated)}")
-        scenarios = chosen.scenarios
-    narrowed = Slice(strategies=chosen.strategies if chosen else None, scenarios=scenarios,
-                     loops=chosen.loops if chosen else None)
-    quick = BenchOptions(narrowed, mode="allocs-only", instructions=instructions)
-    return bench(quick, Console(stderr=True))

@@ -10,20 +10,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
 from vts.suite import results
-from vts.suite.commands._select import Slice, names
-from vts.suite.commands.bench import measure_for_gate
 from vts.suite.environments import current_version
 from vts.suite.errors import UsageError
 from vts.suite.gate import (
     DEFAULT_BASELINE,
     DEFAULT_INSTRUCTION_THRESHOLD,
     UPDATE_COMMAND,
-    check_figures,
     compare,
 )
 from vts.suite.measure import valgrind
+from vts.suite.measure.session import BenchOptions, Measured, gate_options, measure_slice
 from vts.suite.report.gate_text import format_text
+from vts.suite.selection import Slice, names
 
 help = "compare allocations per op with the baseline (exit 0 within, 1 regression, 2 bad input)"
 
@@ -91,14 +92,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--count-instructions: {valgrind.unavailable()}")
         chosen = Slice(names(args.strategy, "-s/--strategy"),
                        names(args.scenario, "-c/--scenario"), names(args.loop, "-l/--loop"))
-        paths = [measure_for_gate(instructions=args.count_instructions, chosen=chosen)]
+        measured = measure_for_gate(gate_options(args.count_instructions, chosen))
+        runs = [(measured.path, measured.run)]
     else:
-        paths = args.results
-    loaded = []
-    for path in paths:
-        run_ = results.load(path)
-        check_figures(run_, str(path))
-        loaded.append(results.rebase(run_, path.parent, here))
+        runs = [(path, results.load(path)) for path in args.results]
+    loaded = [results.rebase(run_, path.parent, here) for path, run_ in runs]
     gate = compare(results.merge(loaded), baseline, args.tolerance,
                    timing_threshold=args.timing, instruction_threshold=args.instructions,
                    run_dir=here, baseline_dir=baseline_path.parent)
@@ -118,13 +116,17 @@ def run(args: argparse.Namespace) -> int:
     return gate.exit_code
 
 
+def measure_for_gate(options: BenchOptions) -> Measured:
+    """The gate's quick run, its progress on stderr (stdout carries the verdict)."""
+    return measure_slice(options, Console(stderr=True))
+
+
 def _load_baseline(path: Path) -> results.Run:
     """The baseline, loaded and its figures checked, or a one-line UsageError."""
     if not path.is_file():
         raise UsageError(f"{path}: no such baseline file; create it with `{UPDATE_COMMAND}`")
     hint = f"fix it, or delete it and run `{UPDATE_COMMAND}`"
     baseline = results.load(path, kind="baseline", hint=hint)
-    check_figures(baseline, str(path), hint)
     return baseline
 
 

@@ -14,7 +14,7 @@ from vts.suite.environments import ROOT, ensure, select
 from vts.suite.errors import UsageError
 from vts.suite.loops import LOOPS
 from vts.suite.measure.memray_cell import MEMRAY_NOTE
-from vts.suite.measure.runner import CELL_TIMEOUT, CellError, run_python
+from vts.suite.measure.processes import CELL_TIMEOUT, CellError, run_python
 from vts.suite.scenarios import scenario
 
 help = "profile one cell with memray (flamegraph that opens offline, top allocation sites)"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-from vts.suite import atomic, results
-from vts.suite.errors import UsageError
-from vts.suite.gate import DEFAULT_BASELINE, GateResult, NoMatchingCells, compare
+from vts.suite import results
+from vts.suite.gate import DEFAULT_BASELINE
+from vts.suite.report.write import write_report
 
 help = "write a self-contained HTML report (or Markdown) from one or more results files"
 
@@ -27,78 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    written = write_report(args.results, args.output, args.format, args.baseline)
+    loaded = [(path, results.load(path)) for path in args.results]
+    written = write_report(loaded, args.output, args.format, args.baseline)
     if written is not None:
         print(written)
     return 0
-
-
-def write_report(paths: list[Path], output: Path | None = None, fmt: str = "html",
-                 baseline: Path | None = None) -> Path | None:
-    """Render the merged `paths` as `fmt` ("html" or "markdown") into `output`; returns
-    where it was written (None: Markdown went to stdout). HTML defaults to report.html
-    beside the first results file."""
-    loaded = [(path, results.load(path)) for path in paths]
-    if fmt == "html" and output is None:
-        output = paths[0].parent / "report.html"
-    if output is not None:
-        if not output.parent.is_dir():
-            raise UsageError(f"{output.parent}: no such directory for the report")
-        _refuse_to_replace_results(output, paths, baseline or DEFAULT_BASELINE)
-    link_dir = output.parent if output is not None else Path.cwd()
-    run_ = results.merge([results.rebase(r, p.parent, link_dir) for p, r in loaded])
-    gate, gate_error, baseline_name = _compare(run_, baseline, link_dir)
-
-    if fmt == "markdown":
-        from vts.suite.report import markdown
-
-        text = markdown.render(run_, gate, baseline_name, gate_error)
-        if output is None:
-            sys.stdout.write(text)
-            return None
-        atomic.write_text(output, text)
-    else:
-        from vts.suite.report import html
-
-        assert output is not None
-        page = html.render(run_, gate=gate, gate_error=gate_error, baseline_name=baseline_name,
-                           link_base=link_dir, sources=[str(p) for p in paths])
-        atomic.write_text(output, page)
-    return output
-
-
-def _refuse_to_replace_results(output: Path, paths: list[Path], baseline: Path) -> None:
-    """A report is written beside results, never over them (or over any results file)."""
-    if not output.is_file():
-        return
-    if any(path.is_file() and output.samefile(path) for path in paths):
-        raise UsageError(f"{output}: is one of the RESULTS; a report never replaces its "
-                         "results: write it elsewhere")
-    if baseline.is_file() and output.samefile(baseline):
-        raise UsageError(f"{output}: is the baseline; a report never replaces it: write it "
-                         "elsewhere")
-    try:
-        existing = json.loads(output.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return  # not JSON: an earlier report, or nothing vts reads
-    if isinstance(existing, dict) and "schema_version" in existing:
-        raise UsageError(f"{output}: holds a results file; a report never replaces one: "
-                         "write it elsewhere")
-
-
-def _compare(run_: results.Run, baseline: Path | None,
-             run_dir: Path) -> tuple[GateResult | None, str | None, str]:
-    """The gate's comparison, or why there is none. An explicit --baseline must load."""
-    path = baseline or DEFAULT_BASELINE
-    if baseline is None and not path.is_file():
-        return None, None, str(path)
-    try:
-        reference = results.load(path, kind="baseline")
-        gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent)
-    except NoMatchingCells as exc:  # shown in the report, not fatal
-        return None, str(exc), str(path)
-    except UsageError as exc:
-        if baseline is not None:  # an explicit --baseline must load
-            raise
-        return None, str(exc), str(path)
-    return gate, None, str(path)

@@ -6,7 +6,8 @@ address layout (``setarch -R``, where the kernel allows it: recorded in `describ
 the run plan (the allocation counter's warm-up and lowest-of-three). A server is a
 long-lived process: `InstructionServer.measure` writes one request line and reads one
 answer line, so cells keep their order and progress; a cell that hangs kills its server,
-and the next cell starts a new one.
+and the next cell starts a new one. `ServerPool` keeps the servers of a run: one per
+worker thread, interpreter and loop.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import select
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -149,4 +152,48 @@ class InstructionServer:
         self._dir.cleanup()
 
 
-__all__ = ["InstructionError", "InstructionServer", "describe", "unavailable"]
+class ServerPool:
+    """The callgrind servers of a run, one per worker thread, interpreter and loop.
+
+    A thread keeps one server alive at a time (its previous one is closed when it moves to
+    another interpreter or loop), so `jobs` threads hold at most `jobs` valgrind processes.
+    The lock guards `_all`, which `close` and `kill_all` walk from the main thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[InstructionServer] = []
+
+    def getter(self, python: Path, loop: str) -> Callable[[], InstructionServer]:
+        """The server of the calling thread for `python` and `loop`, started on first use
+        (InstructionError when it cannot start)."""
+        def get() -> InstructionServer:
+            key = (python, loop)
+            mine: dict[tuple[Path, str], InstructionServer] = self._local.__dict__.setdefault(
+                "servers", {})
+            for other in [k for k in mine if k != key]:
+                done = mine.pop(other)
+                with self._lock:
+                    self._all.remove(done)
+                done.close()
+            if key not in mine or not mine[key].alive:
+                mine[key] = InstructionServer(python)
+                with self._lock:
+                    self._all.append(mine[key])
+            return mine[key]
+        return get
+
+    def kill_all(self) -> None:
+        with self._lock:
+            servers = list(self._all)
+        for server in servers:
+            server.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            servers, self._all = self._all, []
+        for server in servers:
+            server.close()
+
+
+__all__ = ["InstructionError", "InstructionServer", "ServerPool", "describe", "unavailable"]

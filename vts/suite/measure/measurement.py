@@ -1,0 +1,162 @@
+"""The measurement of one cell: its subprocesses in order, into one cell of the run.
+
+For one (environment, loop, scenario, variant): the exact counter and the latency
+distribution (`vts.suite.measure.cell`), then pyperf (`vts.suite.measure.pyperf_cell`),
+then instructions per op if asked (a callgrind server, `vts.suite.measure.valgrind`),
+then memray if asked (`vts.suite.measure.memray_cell`). Owns the post-processing of
+pyperf's file into the cell's timing (and into its strategy's pyperf suite). A cell whose
+subprocess crashes or times out comes back failed, with its one-line error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vts.suite import atomic, schema
+from vts.suite.measure.planning import CellSpec
+from vts.suite.measure.processes import CELL_TIMEOUT, CellError, run_python
+from vts.suite.measure.valgrind import InstructionError, InstructionServer
+from vts.suite.scenarios import Scenario
+
+# pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
+# "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
+FAST_MIN_TIME = 0.05  # seconds per pyperf value in fast mode
+PYPERF_ARGS = {
+    "fast": ["--processes", "3", "--values", "3", "--warmups", "1",
+             "--min-time", str(FAST_MIN_TIME)],
+    "full": [],
+}
+
+
+def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
+            timeout: float = CELL_TIMEOUT,
+            instructions: Callable[[], InstructionServer] | None = None) -> dict[str, Any]:
+    """Measure one cell; returns the cell dict (status ok or failed) and its environment.
+
+    `instructions`, when given, returns the callgrind server of this cell's interpreter
+    and loop (started on first use)."""
+    python = spec.environment.python
+    cell: dict[str, Any] = {
+        "id": spec.id, "strategy": spec.variant, "scenario": spec.scenario.name,
+        "python": spec.environment.version, "loop": spec.loop, "status": "ok", "error": None,
+        "allocs": None, "instructions": None, "timing": None, "latency": None,
+        "memray": None, "extra": {}, "deterministic": spec.scenario.deterministic,
+    }
+    own = ["--scenario", spec.scenario.name, "--variant", spec.variant, "--loop", spec.loop]
+    environment = None
+    try:
+        # The gate's quick mode needs no latency distribution.
+        quick = ["--no-latency"] if mode == "allocs-only" else []
+        measured = json.loads(run_python(
+            [str(python), "-m", "vts.suite.measure.cell", *own, *quick], timeout))
+        cell["allocs"], cell["latency"] = measured["allocs"], measured["latency"]
+        environment = measured["environment"]
+        if mode in PYPERF_ARGS:
+            loops = fast_loops(cell["latency"]) if mode == "fast" else None
+            cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
+            _throughput(cell, spec.scenario)
+        if instructions is not None:
+            try:
+                server = instructions()
+            except InstructionError as exc:
+                raise CellError(f"instruction server: {exc}") from None
+            try:
+                cell["instructions"] = server.measure(
+                    spec.scenario.name, spec.variant, spec.loop, timeout)
+            except InstructionError as exc:
+                raise CellError(f"instruction count: {exc}") from None
+        if memray:
+            out = run_dir / "memray"
+            cell["memray"] = json.loads(run_python(
+                [str(python), "-m", "vts.suite.measure.memray_cell", *own, "--out-dir", str(out)],
+                timeout))
+    except CellError as exc:
+        cell["status"], cell["error"] = "failed", str(exc)
+    if cell["status"] == "ok" and (problem := schema.check_cell(0, cell)):
+        # A figure out of the bounds every valid run holds (negative allocations beyond
+        # the figure's resolution): the cell is not measured, and the file stays loadable.
+        cell.update(status="failed", error=problem, allocs=None)
+    cell["environment"] = environment
+    return cell
+
+
+def fast_loops(latency: dict[str, Any] | None) -> int | None:
+    """The loops per pyperf value in fast mode, from the cell's own latency distribution:
+    the smallest power of two (as pyperf's calibration picks) whose value lasts at least
+    FAST_MIN_TIME at the median operation's time. None (pyperf calibrates) without one.
+
+    Why: pyperf's calibration is a worker process of its own, one of six processes per
+    cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The median
+    includes two clock reads (about 80 ns), so values may run a little under
+    FAST_MIN_TIME for the fastest operations; pyperf records the loops used."""
+    if not latency or not latency.get("p50_ns"):
+        return None
+    per_op = latency["p50_ns"] / 1e9
+    return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / per_op)))
+
+
+def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
+            timeout: float, loops: int | None = None) -> dict[str, Any]:
+    relative = f"pyperf/{spec.stem}.json"
+    path = run_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    given = ["--loops", str(loops)] if loops else []
+    run_python([str(spec.environment.python), "-m", "vts.suite.measure.pyperf_cell", *own,
+                *PYPERF_ARGS[mode], *given, "--quiet", "-o", str(path)], timeout)
+    import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
+
+    bench = pyperf.Benchmark.load(str(path))
+    values = bench.get_values()
+    suite = _add_to_suite(run_dir, spec, bench)
+    # Private pyperf API, on purpose: pyperf has no public form of the checks `pyperf
+    # check` prints. pyproject.toml pins the pyperf versions this was tested with, and
+    # tests/test_pyperf_private.py fails on a release that moves or changes it.
+    from pyperf._cli import format_checks
+
+    checks = [line[2:] for line in format_checks(bench) if line.startswith("* ")]
+    return {
+        "mean_ns": bench.mean() * 1e9,
+        "stdev_ns": (bench.stdev() if len(values) > 1 else 0.0) * 1e9,
+        "median_ns": bench.median() * 1e9,
+        "values": len(values),
+        "pyperf_json": relative,
+        "pyperf_suite": suite,
+        "checks": checks,  # pyperf's reasons to call the result unstable; [] when none
+    }
+
+
+def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:
+    """Put the cell's benchmark into its strategy's pyperf suite for this interpreter and
+    loop, `pyperf/<strategy>__<python>__<loop>.json` (replacing a benchmark of the same
+    name), so `python -m pyperf compare_to floor.json future_per_call.json pooled.json
+    --table` compares strategies scenario by scenario. Returns its path in the run."""
+    import pyperf
+
+    relative = f"pyperf/{spec.variant}__{spec.environment.version}__{spec.loop}.json"
+    path = run_dir / relative
+    kept = []
+    if path.exists():
+        kept = [b for b in pyperf.BenchmarkSuite.load(str(path))
+                if b.get_name() != bench.get_name()]
+    text = io.StringIO()
+    pyperf.BenchmarkSuite([*kept, bench]).dump(text)
+    atomic.write_text(path, text.getvalue())  # a reader never sees half a suite
+    return relative
+
+
+def _throughput(cell: dict[str, Any], scenario: Scenario) -> None:
+    size = scenario.message_bytes
+    mean_ns = cell["timing"]["mean_ns"] if cell["timing"] else None
+    if size and mean_ns:
+        per_second = 1e9 / mean_ns
+        cell["extra"].update(message_bytes=size, msgs_per_s=per_second,
+                             mb_per_s=per_second * size / 1e6)
+
+
+__all__ = ["FAST_MIN_TIME", "PYPERF_ARGS", "fast_loops", "measure"]

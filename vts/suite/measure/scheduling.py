@@ -1,0 +1,101 @@
+"""Scheduling: the cells of a plan measured `jobs` at a time, into one run.
+
+Owns `run_matrix` (worker threads each wait on one cell's subprocesses; the calling thread
+alone adds finished cells to the run, in the plan's order, rewrites `results.json`
+atomically after every cell, so an interrupted run keeps everything measured so far, and
+reports progress) and `default_jobs`.
+
+What it trades: counts do not depend on `jobs`; times do (cells side by side share the
+CPUs), so the run records `jobs`, and `--full` measures one at a time unless told.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from vts.suite import results
+from vts.suite.measure.measurement import measure
+from vts.suite.measure.planning import CellSpec
+from vts.suite.measure.processes import CELL_TIMEOUT, running
+from vts.suite.measure.valgrind import ServerPool
+
+
+def default_jobs(mode: str) -> int:
+    """How many cells `vts bench` measures at a time unless told: one per CPU this process
+    may run on, except in --full mode, whose point is the steadiest timing (one at a time).
+
+    Counts (allocations, instructions) are the same at any number; times are not: a cell
+    shares the machine with the others being measured, which the report says."""
+    if mode == "full":
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_matrix(
+    specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
+    timeout: float = CELL_TIMEOUT,
+    on_cell: Callable[[CellSpec, dict[str, Any]], None] = lambda spec, cell: None,
+    instructions: bool = False, jobs: int = 1,
+) -> results.Run:
+    """Measure every cell, `jobs` at a time, writing results.json after each one; `timeout`
+    is each measuring process's limit in seconds (a cell past it is recorded as failed).
+
+    Cells are measured in worker threads, each waiting on its cell's subprocesses; this
+    thread alone adds them to `run`, writes results.json and calls `on_cell`, in the order
+    they finish, keeping `run["cells"]` in the plan's order. Interrupted, it stops the
+    cells under way (their processes are killed) and keeps every cell that finished.
+
+    With `instructions`, each cell also gets its instructions per op under callgrind (the
+    caller checks `valgrind.unavailable()` first): one server per worker thread,
+    interpreter and loop."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, not {jobs}")
+    running.allow()
+    path = run_dir / "results.json"
+    servers = ServerPool() if instructions else None
+    position = {spec.id: index for index, spec in enumerate(specs)}
+    run["jobs"] = jobs
+
+    def measure_one(spec: CellSpec) -> dict[str, Any]:
+        counter = servers.getter(spec.environment.python, spec.loop) if servers else None
+        return measure(spec, run_dir, mode, memray, timeout, instructions=counter)
+
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="vts-cell")
+    try:
+        pending = {pool.submit(measure_one, spec): spec for spec in specs}
+        for future in as_completed(pending):
+            spec = pending[future]
+            cell = future.result()
+            environment = cell.pop("environment")
+            if environment is not None:
+                environment["counter_calibration"] = spec.environment.calibration
+                run["environments"][results.env_key(spec.environment.version,
+                                                    spec.loop)] = environment
+            results.add_cell(run, cell)
+            # Cells finish out of order; cells of an earlier run (appended to) stay first.
+            run["cells"].sort(key=lambda other: position.get(other["id"], -1))
+            results.write_atomic(path, run)
+            on_cell(spec, cell)
+    except BaseException:
+        # Interrupted (or this thread failed): nothing more starts, and the cells under way
+        # are stopped rather than waited for; what finished is already in results.json.
+        pool.shutdown(wait=False, cancel_futures=True)
+        running.kill_all()
+        if servers is not None:
+            servers.kill_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)  # the threads end: their processes are done or killed
+        if servers is not None:
+            servers.close()
+    return run
+
+
+__all__ = ["default_jobs", "run_matrix"]

@@ -388,6 +388,10 @@ def _significant(before: Path | None, now: Path | None) -> bool | None:
     if before is None or now is None:
         return None
     import pyperf  # imported here: only timing gates need it
+
+    # Private pyperf API, on purpose: pyperf has no public form of its t-test. pyproject.toml
+    # pins the pyperf versions this was tested with; tests/test_pyperf_private.py fails on
+    # a release that moves or changes it.
     from pyperf._compare import is_significant_benchs
 
     try:

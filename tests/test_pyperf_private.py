@@ -46,5 +46,5 @@ def test_is_significant_benchs_is_there_and_returns_a_verdict_and_a_score() -> N
 def test_the_installed_pyperf_is_within_the_pin() -> None:
     # What runs these tests is what the pin says was tested.
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.findall(r'"(pyperf[^"]*)"', pyproject) == ["pyperf>=2.11,<2.12"]
+    assert re.findall(r'"(pyperf[<>=][^"]*)"', pyproject) == ["pyperf>=2.11,<2.12"]
     assert pyperf.__version__.startswith("2.11.")

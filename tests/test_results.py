@@ -301,3 +301,44 @@ def test_a_merged_run_says_the_most_cells_any_source_measured_at_a_time() -> Non
     merged = results.merge([one, two])
     assert merged["jobs"] == 2
     assert [machine["jobs"] for machine in merged["machines"]] == [1, 2]
+
+
+def test_the_schema_and_the_typed_records_name_the_same_fields() -> None:
+    # One set of field names: the schema checks what the records type (vts.suite.records).
+    from typing import get_args
+
+    from vts.suite import records, schema
+
+    def keys(kind: Any) -> set[str]:
+        return set(kind.__required_keys__ | kind.__optional_keys__)
+
+    assert set(schema.RUN_FIELDS) == keys(records.Run)
+    assert set(schema.REQUIRED_RUN) == set(records.Run.__required_keys__)
+    assert set(schema.CELL_FIELDS) == keys(records.Cell)
+    assert set(schema.REQUIRED_CELL) == set(records.Cell.__required_keys__)
+    assert set(schema.SECTION_FIELDS) == set(records.SECTIONS) == set(get_args(records.Section))
+    for section, fields in schema.SECTION_FIELDS.items():
+        assert set(fields) <= keys(records.SECTIONS[section]), section
+    numbers = {name for fields in schema.SECTION_FIELDS.values()
+               for name, kind in fields.items() if kind.expected.startswith("a finite number")}
+    assert set(get_args(records.Figure)) == numbers
+
+
+@pytest.mark.parametrize(("allocs_per_op", "gc_per_1k_ops", "problem"), [
+    (-0.0004, 0.0, None),  # within the resolution of runs of 10,000 and 20,000 ops
+    (-0.0005, 0.0, "'allocs.allocs_per_op' is -0.0005, below zero: measure the cell again"),
+    (0.0, -1.0, "'allocs.gc_per_1k_ops' is -1, below zero: measure the cell again"),
+])
+def test_the_schema_holds_the_bounds_of_every_valid_run(
+        tmp_path: Path, allocs_per_op: float, gc_per_1k_ops: float, problem: str | None) -> None:
+    cell = make_cell("pooled", "wait")
+    cell["allocs"].update(allocs_per_op=allocs_per_op, gc_per_1k_ops=gc_per_1k_ops,
+                          ops=[10_000, 20_000])
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(make_run(cell)), encoding="utf-8")
+    if problem is None:
+        assert results.load(path)["cells"][0]["allocs"] == cell["allocs"]
+    else:
+        with pytest.raises(UsageError) as raised:
+            results.load(path)
+        assert str(raised.value) == f"{path}: cell pooled/wait/3.11/asyncio: {problem}"

@@ -43,6 +43,7 @@ from typing import Any
 from vts.suite import results
 from vts.suite.environments import ROOT
 from vts.suite.errors import UsageError
+from vts.suite.records import Timing, figure
 from vts.suite.schema import EPSILON as _EPSILON
 from vts.suite.schema import FIXED_COST_JITTER as FIXED_COST_JITTER  # re-exported
 from vts.suite.schema import resolution
@@ -250,8 +251,10 @@ def compare(
             gate.new.append(cell["id"])
             continue
         diff = AllocDiff(cell["id"], float(allocs_of(old) or 0.0), now,
-                         _figure(old, "bytes_per_op"), _figure(cell, "bytes_per_op"),
-                         _figure(old, "gc_per_1k_ops"), _figure(cell, "gc_per_1k_ops"),
+                         figure(old, "allocs", "bytes_per_op"),
+                         figure(cell, "allocs", "bytes_per_op"),
+                         figure(old, "allocs", "gc_per_1k_ops"),
+                         figure(cell, "allocs", "gc_per_1k_ops"),
                          resolution(cell, FIXED_COST_JITTER_BYTES))
         slack = tolerance + resolution(cell) + _EPSILON
         if diff.delta > slack:
@@ -336,23 +339,12 @@ def _build_name(environment: dict[str, Any]) -> str:
 
 def instructions_of(cell: results.Cell) -> float | None:
     """The cell's instructions per op, or None when it has none."""
-    figures = cell.get("instructions")
-    if not isinstance(figures, dict) or figures.get("instructions_per_op") is None:
-        return None
-    return float(figures["instructions_per_op"])
+    return figure(cell, "instructions", "instructions_per_op")
 
 
 def allocs_of(cell: results.Cell) -> float | None:
     """The cell's allocations per op, or None when it has none."""
-    return _figure(cell, "allocs_per_op")
-
-
-def _figure(cell: results.Cell, key: str) -> float | None:
-    """`cell["allocs"][key]` as a float, or None when the cell lacks it."""
-    allocs = cell.get("allocs")
-    if not isinstance(allocs, dict) or allocs.get(key) is None:
-        return None
-    return float(allocs[key])
+    return figure(cell, "allocs", "allocs_per_op")
 
 
 def _env_list(run: results.Run) -> str:
@@ -366,16 +358,15 @@ def _timing_diff(
     run_dir: str | os.PathLike[str] | None,
     baseline_dir: str | os.PathLike[str] | None,
 ) -> TimingDiff | None:
+    now_ns, before_ns = figure(cell, "timing", "mean_ns"), figure(old, "timing", "mean_ns")
     now, before = cell.get("timing"), old.get("timing")
-    if not (isinstance(now, dict) and isinstance(before, dict)):
-        return None
-    if not (now.get("mean_ns") and before.get("mean_ns")):
+    if not (now and before and now_ns and before_ns):
         return None
     significant = _significant(_pyperf_path(before, baseline_dir), _pyperf_path(now, run_dir))
-    return TimingDiff(cell["id"], float(before["mean_ns"]), float(now["mean_ns"]), significant)
+    return TimingDiff(cell["id"], before_ns, now_ns, significant)
 
 
-def _pyperf_path(timing: dict[str, Any], base: str | os.PathLike[str] | None) -> Path | None:
+def _pyperf_path(timing: Timing, base: str | os.PathLike[str] | None) -> Path | None:
     name = timing.get("pyperf_json")
     if not name or base is None:
         return None

@@ -32,6 +32,7 @@ import pytest
 from vts.suite.measure import calibration, operation
 from vts.suite.measure.allocs import AllocationFigures
 from vts.suite.measure.sites import SOURCES, Site, top_sites
+from vts.suite.records import Allocs
 
 UNITS = {"allocs_per_op": "allocations per op", "bytes_per_op": "bytes requested per op",
          "gc_per_1k_ops": "GC runs per 1,000 ops"}
@@ -88,7 +89,8 @@ class Allocations:
         lines.extend(str(site) for site in top)
         return lines
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> Allocs:
+        """The figures as a cell's `allocs` section (and the loop they were measured on)."""
         return {"allocs_per_op": float(self.allocs_per_op),
                 "bytes_per_op": float(self.bytes_per_op),
                 "gc_per_1k_ops": float(self.gc_per_1k_ops), "ops": list(self.ops),

@@ -5,8 +5,9 @@ re-measure and never re-derive metadata. Rule 2: a results file on disk is alway
 `write_atomic` goes through the suite's one atomic writer (`vts.suite.atomic`), so a run
 killed mid-write leaves the previous version, never a torn file.
 
-Runs are plain JSON dicts (`Run`, `Cell`): the format is the contract, and plain dicts keep
-the reader and the writer from drifting apart behind a class.
+Runs are JSON dicts typed field by field (`Run`, `Cell`: `vts.suite.records`): the format
+is the contract, and dicts keep the reader and the writer from drifting apart behind a
+class. `load` hands back what the schema built from the file (`schema.as_run`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any
 
 from vts.suite import atomic, schema
 from vts.suite.errors import UsageError
+from vts.suite.records import Cell as Cell  # re-exported: the contract's types
+from vts.suite.records import Run as Run
 
 # results.json schema history:
 # 1 - first version: run_id, created, mode, machine, scenarios, environments, cells
@@ -39,9 +42,6 @@ from vts.suite.errors import UsageError
 #     one cell at a time.
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
-
-Run = dict[str, Any]
-Cell = dict[str, Any]
 
 # The keys a run and a cell cannot be read without (the schema declares the rest).
 RUN_KEYS = schema.REQUIRED_RUN
@@ -175,10 +175,10 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
             f"{', '.join(map(str, READABLE_VERSIONS[:-1]))} and {READABLE_VERSIONS[-1]})"
             f"{suffix}"
         )
-    problem = schema.check(run)
-    if problem:
-        raise UsageError(f"{where}: {problem}{suffix}")
-    return _upgrade(run)
+    try:
+        return _upgrade(schema.as_run(run))
+    except schema.SchemaError as exc:
+        raise UsageError(f"{where}: {exc}{suffix}") from None
 
 
 def _upgrade(run: Run) -> Run:

@@ -24,6 +24,9 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
+
+from vts.suite.records import Run
 
 # Allocations by which one run's fixed cost can differ from another's (measured: +-2 in
 # fan-out runs on 3.11, on both loops: asyncio rebuilds a dict every few task steps, and
@@ -123,6 +126,18 @@ def _field(name: str, value: object, kind: Kind) -> str | None:
     if kind.accepts(value):
         return None
     return f"'{name}' must be {kind.expected}, not {describe(value)}"
+
+
+class SchemaError(ValueError):
+    """A results file the schema refuses; the message names its first problem, in one line."""
+
+
+def as_run(data: object) -> Run:
+    """`data` as a typed `Run`, once every field is checked; SchemaError otherwise."""
+    problem = check(data)
+    if problem is not None:
+        raise SchemaError(problem)
+    return cast(Run, data)
 
 
 def check(run: object) -> str | None:

@@ -36,6 +36,8 @@ from functools import cache
 from itertools import repeat
 from typing import Any, Protocol, cast
 
+from vts.suite.records import Allocs
+
 __all__ = [
     "AllocationFigures",
     "counter",
@@ -54,7 +56,7 @@ class AllocationFigures:
     gc_per_1k_ops: float
     ops: tuple[int, int]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> Allocs:
         return {
             "allocs_per_op": self.allocs_per_op,
             "bytes_per_op": self.bytes_per_op,

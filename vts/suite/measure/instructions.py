@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from vts.suite.records import Instructions
+
 BUDGET = 3_000_000  # instructions per short run (the long run is twice as long)
 ROUNDS = 3  # as the allocation counter: each length keeps its lowest of three
 
@@ -80,7 +82,7 @@ class InstructionFigures:
     instructions_per_op: float
     ops: tuple[int, int]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> Instructions:
         return {"instructions_per_op": self.instructions_per_op, "ops": list(self.ops)}
 
 
@@ -166,7 +168,7 @@ def measure_batch(
 
 
 def measure_cell(scenario_name: str, variant: str, loop_kind: str,
-                 out_dir: Path) -> dict[str, Any]:
+                 out_dir: Path) -> Instructions:
     """One cell's instructions per op, in this (forked) process."""
     from vts.suite.loops import new_event_loop
     from vts.suite.scenarios import scenario

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+
+from vts.suite.records import Latency
 
 BINS_PER_DECADE = 10
 
@@ -23,7 +24,7 @@ def percentile(sorted_samples: Sequence[int], fraction: float) -> float:
     return float(sorted_samples[rank])
 
 
-def summarise(samples_ns: Sequence[int]) -> dict[str, Any]:
+def summarise(samples_ns: Sequence[int]) -> Latency:
     """p50, p99, max and a histogram with log-spaced edges (ns)."""
     ordered = sorted(samples_ns)
     low = max(1, ordered[0])

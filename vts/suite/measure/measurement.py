@@ -21,6 +21,7 @@ from vts.suite import atomic, schema
 from vts.suite.measure.planning import CellSpec
 from vts.suite.measure.processes import CELL_TIMEOUT, CellError, run_python
 from vts.suite.measure.valgrind import InstructionError, InstructionServer
+from vts.suite.records import Cell, Latency, Timing, figure
 from vts.suite.scenarios import Scenario
 
 # pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
@@ -35,20 +36,22 @@ PYPERF_ARGS = {
 
 def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
             timeout: float = CELL_TIMEOUT,
-            instructions: Callable[[], InstructionServer] | None = None) -> dict[str, Any]:
-    """Measure one cell; returns the cell dict (status ok or failed) and its environment.
+            instructions: Callable[[], InstructionServer] | None = None,
+            ) -> tuple[Cell, dict[str, Any] | None]:
+    """Measure one cell: the cell (status ok or failed) and what its interpreter and loop
+    are (None when its first process failed).
 
     `instructions`, when given, returns the callgrind server of this cell's interpreter
     and loop (started on first use)."""
     python = spec.environment.python
-    cell: dict[str, Any] = {
+    cell: Cell = {
         "id": spec.id, "strategy": spec.variant, "scenario": spec.scenario.name,
         "python": spec.environment.version, "loop": spec.loop, "status": "ok", "error": None,
         "allocs": None, "instructions": None, "timing": None, "latency": None,
         "memray": None, "extra": {}, "deterministic": spec.scenario.deterministic,
     }
     own = ["--scenario", spec.scenario.name, "--variant", spec.variant, "--loop", spec.loop]
-    environment = None
+    environment: dict[str, Any] | None = None
     try:
         # The gate's quick mode needs no latency distribution.
         quick = ["--no-latency"] if mode == "allocs-only" else []
@@ -80,12 +83,11 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
     if cell["status"] == "ok" and (problem := schema.check_cell(0, cell)):
         # A figure out of the bounds every valid run holds (negative allocations beyond
         # the figure's resolution): the cell is not measured, and the file stays loadable.
-        cell.update(status="failed", error=problem, allocs=None)
-    cell["environment"] = environment
-    return cell
+        cell["status"], cell["error"], cell["allocs"] = "failed", problem, None
+    return cell, environment
 
 
-def fast_loops(latency: dict[str, Any] | None) -> int | None:
+def fast_loops(latency: Latency | None) -> int | None:
     """The loops per pyperf value in fast mode, from the cell's own latency distribution:
     the smallest power of two (as pyperf's calibration picks) whose value lasts at least
     FAST_MIN_TIME at the median operation's time. None (pyperf calibrates) without one.
@@ -94,14 +96,15 @@ def fast_loops(latency: dict[str, Any] | None) -> int | None:
     cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The median
     includes two clock reads (about 80 ns), so values may run a little under
     FAST_MIN_TIME for the fastest operations; pyperf records the loops used."""
-    if not latency or not latency.get("p50_ns"):
+    p50_ns = latency.get("p50_ns") if latency else None
+    if not p50_ns:
         return None
-    per_op = latency["p50_ns"] / 1e9
+    per_op = p50_ns / 1e9
     return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / per_op)))
 
 
 def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
-            timeout: float, loops: int | None = None) -> dict[str, Any]:
+            timeout: float, loops: int | None = None) -> Timing:
     relative = f"pyperf/{spec.stem}.json"
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,9 +153,9 @@ def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:
     return relative
 
 
-def _throughput(cell: dict[str, Any], scenario: Scenario) -> None:
+def _throughput(cell: Cell, scenario: Scenario) -> None:
     size = scenario.message_bytes
-    mean_ns = cell["timing"]["mean_ns"] if cell["timing"] else None
+    mean_ns = figure(cell, "timing", "mean_ns")
     if size and mean_ns:
         per_second = 1e9 / mean_ns
         cell["extra"].update(message_bytes=size, msgs_per_s=per_second,

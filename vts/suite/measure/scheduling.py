@@ -22,6 +22,7 @@ from vts.suite.measure.measurement import measure
 from vts.suite.measure.planning import CellSpec
 from vts.suite.measure.processes import CELL_TIMEOUT, running
 from vts.suite.measure.valgrind import ServerPool
+from vts.suite.records import Cell
 
 
 def default_jobs(mode: str) -> int:
@@ -41,7 +42,7 @@ def default_jobs(mode: str) -> int:
 def run_matrix(
     specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
     timeout: float = CELL_TIMEOUT,
-    on_cell: Callable[[CellSpec, dict[str, Any]], None] = lambda spec, cell: None,
+    on_cell: Callable[[CellSpec, Cell], None] = lambda spec, cell: None,
     instructions: bool = False, jobs: int = 1,
 ) -> results.Run:
     """Measure every cell, `jobs` at a time, writing results.json after each one; `timeout`
@@ -63,7 +64,7 @@ def run_matrix(
     position = {spec.id: index for index, spec in enumerate(specs)}
     run["jobs"] = jobs
 
-    def measure_one(spec: CellSpec) -> dict[str, Any]:
+    def measure_one(spec: CellSpec) -> tuple[Cell, dict[str, Any] | None]:
         counter = servers.getter(spec.environment.python, spec.loop) if servers else None
         return measure(spec, run_dir, mode, memray, timeout, instructions=counter)
 
@@ -72,8 +73,7 @@ def run_matrix(
         pending = {pool.submit(measure_one, spec): spec for spec in specs}
         for future in as_completed(pending):
             spec = pending[future]
-            cell = future.result()
-            environment = cell.pop("environment")
+            cell, environment = future.result()
             if environment is not None:
                 environment["counter_calibration"] = spec.environment.calibration
                 run["environments"][results.env_key(spec.environment.version,

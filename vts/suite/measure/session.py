@@ -23,6 +23,7 @@ from vts.suite.measure import valgrind
 from vts.suite.measure.planning import CellSpec, plan, prepare
 from vts.suite.measure.processes import CELL_TIMEOUT
 from vts.suite.measure.scheduling import default_jobs, run_matrix
+from vts.suite.records import Cell
 from vts.suite.scenarios import all_scenarios
 from vts.suite.selection import (
     Slice,
@@ -95,7 +96,7 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("starting", total=len(specs))
 
-        def advance(spec: CellSpec, cell: dict[str, object]) -> None:
+        def advance(spec: CellSpec, cell: Cell) -> None:
             if cell["status"] != "ok":
                 console.print(f"[red]failed[/red] {escape(spec.id)}: {escape(str(cell['error']))}")
             progress.update(task, advance=1, description=spec.id)

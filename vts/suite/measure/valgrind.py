@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from vts.suite.environments import CALLGRIND_HEADER, ROOT
+from vts.suite.records import Instructions
 
 # The counter switches instrumentation on itself; everything before (start-up, imports)
 # runs uninstrumented and fast.
@@ -108,7 +109,7 @@ class InstructionServer:
         return lines[-1] if lines else ""
 
     def measure(self, scenario: str, variant: str, loop: str,
-                timeout: float) -> dict[str, Any]:
+                timeout: float) -> Instructions:
         """Instructions per op of one cell (InstructionError with its one-line reason)."""
         stdin: IO[str] = self._process.stdin  # type: ignore[assignment]
         request = {"scenario": scenario, "variant": variant, "loop": loop}
@@ -120,7 +121,7 @@ class InstructionServer:
         answer = self._read(timeout)
         if "error" in answer:
             raise InstructionError(answer["error"])
-        figures: dict[str, Any] = answer["instructions"]
+        figures: Instructions = answer["instructions"]
         return figures
 
     @property

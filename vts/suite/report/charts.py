@@ -25,8 +25,8 @@ from matplotlib import ticker
 from matplotlib.lines import Line2D
 
 from vts.suite.formatting import DASH
-from vts.suite.report.views import STRATEGY_ORDER, figure, ok, strategy_sort_key
-from vts.suite.results import Cell
+from vts.suite.records import Cell, Figure, Section, figure
+from vts.suite.report.views import STRATEGY_ORDER, ok, strategy_sort_key
 
 _STYLE: Any = {  # Any: matplotlib types rc keys as a Literal union
     "svg.fonttype": "none",
@@ -113,7 +113,8 @@ def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str 
         return None
     by_name = {c["strategy"]: c for c in cells}
     palette = colors(strategies)
-    panels = [("allocs", "allocs_per_op", "allocations / op", 1.0),
+    panels: list[tuple[Section, Figure, str, float]] = [
+              ("allocs", "allocs_per_op", "allocations / op", 1.0),
               ("timing", "mean_ns", "mean time / op (µs)", 1e-3)]
     if any(figure(c, "instructions", "instructions_per_op") is not None for c in cells):
         panels.insert(1, ("instructions", "instructions_per_op", "instructions / op (k)",
@@ -153,7 +154,8 @@ def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> st
     palette = colors(strategies)
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2))
-        panels = (("allocs", "allocs_per_op", "allocations / waiter", 1.0),
+        panels: tuple[tuple[Section, Figure, str, float], ...] = (
+                  ("allocs", "allocs_per_op", "allocations / waiter", 1.0),
                   ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3))
         for ax, (section, key, title, scale) in zip(axes, panels, strict=True):
             for strategy in strategies:

@@ -30,6 +30,7 @@ from vts.suite.formatting import (
     fmt_signed,
 )
 from vts.suite.gate import GateResult
+from vts.suite.records import figure
 from vts.suite.results import DEFAULT_REFERENCE, Cell, Run, env_key
 
 FLOOR = "floor"
@@ -104,15 +105,6 @@ def operation_of(run: Run, scenario: str) -> str:
 
 
 # --- figures of a cell ---------------------------------------------------------------------
-
-def figure(cell: Cell, section: str, key: str) -> float | None:
-    """A number from `cell[section][key]`, or None when the cell lacks it."""
-    block = cell.get(section)
-    if not isinstance(block, dict):
-        return None
-    value = block.get(key)
-    return float(value) if isinstance(value, (int, float)) else None
-
 
 def ok(cell: Cell) -> bool:
     return bool(cell.get("status") == "ok")
@@ -209,8 +201,8 @@ def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[
     reference = reference_of(run, scenario)
     cells = sorted(cells, key=lambda c: strategy_sort_key(c["strategy"], reference))
     by_strategy = {c["strategy"]: c for c in cells if ok(c)}
-    ref_mean = figure(by_strategy.get(reference, {}), "timing", "mean_ns")
-    floor_allocs = figure(by_strategy.get(FLOOR, {}), "allocs", "allocs_per_op")
+    ref_mean = figure(by_strategy.get(reference), "timing", "mean_ns")
+    floor_allocs = figure(by_strategy.get(FLOOR), "allocs", "allocs_per_op")
     rows = [_row(cell, reference, ref_mean, floor_allocs, changes, link_base) for cell in cells]
     return ScenarioTable(scenario, operation_of(run, scenario), reference, rows, cells)
 

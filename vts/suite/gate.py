@@ -11,7 +11,8 @@ FIXED_COST_JITTER / (long - short) are not changes: 0.0004/op for `wait`, 0.04/o
 Rule 2: cells match by id (``<strategy>/<scenario>/<python>/<loop>``), so a baseline is
 keyed by interpreter version and loop; a run may cover a slice of the baseline.
 Rule 3: timing is machine-bound and noisy: it is reported, and gates only when asked
-(`timing_threshold`) and only where pyperf's own t-test calls the change significant.
+(`timing_threshold`) and only where pyperf's own t-test calls the change significant
+(`vts.suite.timing`).
 Rule 4: the gate passes only what it compared. A figure that is not a finite number >= 0
 is unusable input (a NaN compares as "unchanged", a negative one as an "improvement"):
 the schema refuses it when the run or the baseline is loaded (`vts.suite.schema`, Rule 4).
@@ -37,16 +38,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from vts.suite import results
 from vts.suite.environments import ROOT
 from vts.suite.errors import UsageError
-from vts.suite.records import Timing, figure
+from vts.suite.records import figure
 from vts.suite.schema import EPSILON as _EPSILON
 from vts.suite.schema import FIXED_COST_JITTER as FIXED_COST_JITTER  # re-exported
 from vts.suite.schema import resolution
+from vts.suite.timing import TimingDiff, timing_diff
 
 # The project's baseline, wherever vts is run from (as the runs directory is).
 DEFAULT_BASELINE = ROOT / "reports" / "baseline.json"
@@ -110,21 +111,6 @@ class FailedCell:
     cell_id: str
     error: str
     baseline: float
-
-
-@dataclass(frozen=True)
-class TimingDiff:
-    """One cell's mean time per op; `significant` is None where it could not be tested."""
-
-    cell_id: str
-    baseline_ns: float
-    now_ns: float
-    significant: bool | None
-
-    @property
-    def change(self) -> float:
-        """Relative change of the mean: +0.10 is 10% slower."""
-        return self.now_ns / self.baseline_ns - 1.0
 
 
 @dataclass(frozen=True)
@@ -268,7 +254,7 @@ def compare(
         instructions, before = instructions_of(cell), instructions_of(old)
         if instructions is not None and before:
             gate.instructions.append(InstructionDiff(cell["id"], before, instructions))
-        timing = _timing_diff(cell, old, run_dir, baseline_dir)
+        timing = timing_diff(cell, old, run_dir, baseline_dir)
         if timing is not None:
             gate.timing.append(timing)
             untested += timing.significant is None
@@ -350,47 +336,6 @@ def allocs_of(cell: results.Cell) -> float | None:
 def _env_list(run: results.Run) -> str:
     keys = dict.fromkeys(results.env_key(c["python"], c["loop"]) for c in run["cells"])
     return ", ".join(keys) or "no cells"
-
-
-def _timing_diff(
-    cell: results.Cell,
-    old: results.Cell,
-    run_dir: str | os.PathLike[str] | None,
-    baseline_dir: str | os.PathLike[str] | None,
-) -> TimingDiff | None:
-    now_ns, before_ns = figure(cell, "timing", "mean_ns"), figure(old, "timing", "mean_ns")
-    now, before = cell.get("timing"), old.get("timing")
-    if not (now and before and now_ns and before_ns):
-        return None
-    significant = _significant(_pyperf_path(before, baseline_dir), _pyperf_path(now, run_dir))
-    return TimingDiff(cell["id"], before_ns, now_ns, significant)
-
-
-def _pyperf_path(timing: Timing, base: str | os.PathLike[str] | None) -> Path | None:
-    name = timing.get("pyperf_json")
-    if not name or base is None:
-        return None
-    path = Path(base) / name
-    return path if path.is_file() else None
-
-
-def _significant(before: Path | None, now: Path | None) -> bool | None:
-    """pyperf's two-sample t-test (95%), as `pyperf compare_to` applies it."""
-    if before is None or now is None:
-        return None
-    import pyperf  # imported here: only timing gates need it
-
-    # Private pyperf API, on purpose: pyperf has no public form of its t-test. pyproject.toml
-    # pins the pyperf versions this was tested with; tests/test_pyperf_private.py fails on
-    # a release that moves or changes it.
-    from pyperf._compare import is_significant_benchs
-
-    try:
-        significant, _t_score = is_significant_benchs(
-            pyperf.Benchmark.load(str(before)), pyperf.Benchmark.load(str(now)))
-    except Exception:  # pyperf raises bare ValueError/KeyError/JSON errors on bad files
-        return None
-    return bool(significant)
 
 
 def notable_timing(gate: GateResult, floor: float = 0.05) -> list[TimingDiff]:

@@ -7,7 +7,8 @@ verdict in `markdown` and `html`, with the same numbers from `vts.suite.formatti
 from __future__ import annotations
 
 from vts.suite.formatting import fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
-from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, TimingDiff, notable_timing
+from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
+from vts.suite.timing import TimingDiff
 
 
 def format_text(gate: GateResult, baseline_name: str) -> str:

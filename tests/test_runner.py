@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -160,3 +161,18 @@ def test_pyperf_compare_to_pairs_strategies_by_scenario(tmp_path: Path) -> None:
                                "--table"], capture_output=True, text=True, check=True)
     assert "fresh/asyncio" in compared.stdout
     assert "no benchmark in common" not in compared.stdout + compared.stderr
+
+
+def test_a_measured_figure_out_of_bounds_fails_its_cell(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    # The schema's bounds hold for every cell written, so the file stays loadable.
+    from vts.suite.measure import measurement
+
+    answer = {"allocs": {"allocs_per_op": -1.0, "bytes_per_op": 0.0, "gc_per_1k_ops": 0.0,
+                         "ops": [10_000, 20_000]}, "latency": None, "environment": {}}
+    monkeypatch.setattr(measurement, "run_python", lambda cmd, timeout: json.dumps(answer))
+    spec = _specs("fresh", ["pooled"])[0]
+    cell, environment = measurement.measure(spec, tmp_path, "allocs-only", memray=False)
+    assert (cell["status"], cell["allocs"], environment) == ("failed", None, {})
+    assert cell["error"] == (f"cell {spec.id}: 'allocs.allocs_per_op' is -1, below zero: "
+                             "measure the cell again")

@@ -1,9 +1,10 @@
 """One module per `vts` subcommand, in workflow order.
 
 Each module exposes ``help: str``, ``add_arguments(parser)`` and ``run(args) -> int``; the
-return value is the exit code (0 ok, 1 the verdict failed, 2 unusable input). Commands
-that use each other call typed functions (`bench.bench`, `report.write_report`), never
-another command's `run` with a hand-built Namespace.
+return value is the exit code (0 ok, 1 the verdict failed, 2 unusable input). No command
+imports another (tests/test_layout.py): what two share lives in the suite's core, as typed
+functions (`measure.session.measure_slice` for bench and gate, `report.write.write_report`
+for report and bench), never another command's `run` with a hand-built Namespace.
 """
 
 from __future__ import annotations

@@ -122,12 +122,11 @@ def measure_for_gate(options: BenchOptions) -> Measured:
 
 
 def _load_baseline(path: Path) -> results.Run:
-    """The baseline, loaded and its figures checked, or a one-line UsageError."""
+    """The baseline, loaded (its figures checked by the schema), or a one-line UsageError."""
     if not path.is_file():
         raise UsageError(f"{path}: no such baseline file; create it with `{UPDATE_COMMAND}`")
     hint = f"fix it, or delete it and run `{UPDATE_COMMAND}`"
-    baseline = results.load(path, kind="baseline", hint=hint)
-    return baseline
+    return results.load(path, kind="baseline", hint=hint)
 
 
 def _check_covers_this_interpreter(baseline: results.Run, path: Path) -> None:

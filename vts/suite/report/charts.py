@@ -28,6 +28,9 @@ from vts.suite.formatting import DASH
 from vts.suite.records import Cell, Figure, Section, figure
 from vts.suite.report.views import STRATEGY_ORDER, ok, strategy_sort_key
 
+# One chart panel: which figure of which section, its title and the scale it is shown at.
+_Panel = tuple[Section, Figure, str, float]
+
 _STYLE: Any = {  # Any: matplotlib types rc keys as a Literal union
     "svg.fonttype": "none",
     "svg.hashsalt": "vts",  # deterministic ids; made unique per chart below
@@ -113,9 +116,8 @@ def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str 
         return None
     by_name = {c["strategy"]: c for c in cells}
     palette = colors(strategies)
-    panels: list[tuple[Section, Figure, str, float]] = [
-              ("allocs", "allocs_per_op", "allocations / op", 1.0),
-              ("timing", "mean_ns", "mean time / op (µs)", 1e-3)]
+    panels: list[_Panel] = [("allocs", "allocs_per_op", "allocations / op", 1.0),
+                            ("timing", "mean_ns", "mean time / op (µs)", 1e-3)]
     if any(figure(c, "instructions", "instructions_per_op") is not None for c in cells):
         panels.insert(1, ("instructions", "instructions_per_op", "instructions / op (k)",
                           1e-3))
@@ -154,9 +156,8 @@ def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> st
     palette = colors(strategies)
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2))
-        panels: tuple[tuple[Section, Figure, str, float], ...] = (
-                  ("allocs", "allocs_per_op", "allocations / waiter", 1.0),
-                  ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3))
+        panels: list[_Panel] = [("allocs", "allocs_per_op", "allocations / waiter", 1.0),
+                                ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3)]
         for ax, (section, key, title, scale) in zip(axes, panels, strict=True):
             for strategy in strategies:
                 points = sorted(

@@ -10,7 +10,7 @@ import pytest
 from vts.strategies import all_strategies
 from vts.suite.errors import UsageError
 from vts.suite.scenarios import BUILT_IN, FLOOR, all_scenarios, scenario
-from vts.suite.scenarios.sockets import RECEIVE_PATHS
+from vts.suite.scenarios.receive_paths import RECEIVE_PATHS
 
 LOOP_SCENARIOS = ["fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-100",
                   "fanout-1000", "monitor"]

@@ -1,4 +1,4 @@
-"""vts.sockets and vts.suite.scenarios.sockets: the reusable receive source, the four paths.
+"""vts.sockets and the socket scenarios: the reusable receive source, the four paths.
 
 Every test runs on asyncio and uvloop (`run` / `event_loop_kind` from conftest; the loop's
 exception handler fails a test when a callback raised, e.g. a receive completed twice).
@@ -23,18 +23,13 @@ from typing import Any
 
 import psutil
 import pytest
+from socket_driver import expected_checksum, run_receives
 
 from vts.sockets import ReceiveInProgressError, ReceiveSource, ReceiveSourceClosedError
 from vts.suite.loops import new_event_loop
-from vts.suite.scenarios.sockets import (
-    FEEDS,
-    MESSAGE_SIZES,
-    RECEIVE_PATHS,
-    SocketWorkload,
-    connected_pair,
-    expected_checksum,
-    run_receives,
-)
+from vts.suite.scenarios.receive_paths import RECEIVE_PATHS
+from vts.suite.scenarios.socket_harness import FEEDS, SocketWorkload, connected_pair
+from vts.suite.scenarios.sockets import MESSAGE_SIZES
 from vts.valuetask import AlreadyAwaitedError, MultipleAwaitError, TokenMismatchError, ValueTask
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -495,7 +490,7 @@ def test_a_receive_racing_the_data_completes_exactly_once(run: Run, pair: Any) -
 @pytest.mark.parametrize("path", list(RECEIVE_PATHS))
 @pytest.mark.parametrize(("size", "count"), [(64, 3000), (65536, 200)])
 def test_every_path_delivers_the_exact_bytes(run: Run, path: str, size: int, count: int) -> None:
-    figures = run(run_receives(path, size, count, verify=True))
+    figures = run(run_receives(path, size, count))
     assert figures.messages == count
     assert figures.checksum == expected_checksum(size, count)
     assert figures.p50_ns <= figures.p99_ns <= figures.max_ns

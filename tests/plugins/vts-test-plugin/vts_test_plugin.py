@@ -23,11 +23,8 @@ from vts.sockets import ReceiveSource
 from vts.strategies import Freshness
 from vts.strategies.pooled import Pooled
 from vts.suite.scenarios import Scenario, Workload
-from vts.suite.scenarios.sockets import (
-    BUFFER_BYTES,
-    ReusableSourceReceiver,
-    SocketWorkload,
-)
+from vts.suite.scenarios.receive_paths import BUFFER_BYTES, ReusableSourceReceiver
+from vts.suite.scenarios.socket_harness import SocketWorkload
 from vts.suite.scenarios.workloads import WaitWorkload
 
 

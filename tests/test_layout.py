@@ -137,3 +137,25 @@ def test_the_command_check_finds_a_command_importing_another() -> None:
              "vts.suite.commands.bench": {"vts.suite.measure.session"}}
     assert commands_importing_commands(edges) == [
         "vts.suite.commands.gate imports vts.suite.commands.bench"]
+
+
+SUITE_MODULE_LINES = 350  # about one screenful of jobs; a longer module says why
+LONG_MODULE_REASON = "Over 350 lines because"
+
+
+def long_suite_modules(sources: dict[str, str]) -> list[str]:
+    """Suite modules over SUITE_MODULE_LINES lines whose docstring does not say why."""
+    return sorted(name for name, text in sources.items()
+                  if text.count("\n") > SUITE_MODULE_LINES and LONG_MODULE_REASON not in text)
+
+
+def test_suite_modules_stay_short_or_say_why() -> None:
+    sources = {name: path.read_text(encoding="utf-8") for name, path in modules().items()
+               if name.startswith("vts.suite")}
+    assert long_suite_modules(sources) == []
+
+
+def test_the_length_check_finds_a_long_module() -> None:
+    long = "x = 1\n" * 351
+    assert long_suite_modules({"a": long, "b": f'"""{LONG_MODULE_REASON} it must."""\n{long}',
+                               "c": "x = 1\n"}) == ["a"]

@@ -33,7 +33,7 @@ BROKEN_STRATEGIES = {
                        "(vts_broken_plugin.raises:Anything) failed to import: RuntimeError: "
                        "this plugin module fails to import",
     "half_done": "strategy 'half_done' from vts-broken-plugin (vts_broken_plugin:HalfDone) "
-                 "is HalfDone, which does not implement _deliver, _wait of vts.Strategy",
+                 "is HalfDone, which does not implement deliver, wait of vts.Strategy",
     "misnamed": "strategy 'misnamed' from vts-broken-plugin (vts_broken_plugin:Misnamed) is "
                 "Misnamed, whose name is 'something_else'; set name = 'misnamed' to match "
                 "the entry point",

@@ -347,7 +347,7 @@ def test_a_waiter_that_registers_just_after_a_publish_waits_for_the_next_one(
 
     async def main() -> None:
         strategy = make(strategy_name, Freshness.never())
-        lock = strategy._lock = HookedLock()  # type: ignore[assignment]
+        lock = strategy.lock = HookedLock()  # type: ignore[assignment]
         late: list[Any] = []
         lock.after_release = lambda: late.append(strategy.get())
         if outcome == "publish":
@@ -642,7 +642,7 @@ def test_waiters_that_gave_up_cost_constant_memory(
             grown = tracemalloc.get_traced_memory()[0] - before
         finally:
             tracemalloc.stop()
-        listed = len(strategy._waiters)
+        listed = len(strategy.waiters)
         strategy.publish("late")  # nobody left to wake, nothing raised
         return listed, grown
 
@@ -664,7 +664,7 @@ def test_listed_waiters_survive_the_sweeps_until_the_publish(strategy_name: str,
         for _ in range(5_000):
             strategy.get()  # dropped at once
         # A sweep comes after twice as many registrations as survived the last one.
-        listed = len(strategy._waiters)
+        listed = len(strategy.waiters)
         assert 600 <= listed <= 3 * 600 + LISTED_AT_MOST
         strategy.publish("all")
         assert await asyncio.gather(*awaiting) == ["all"] * 300
@@ -691,16 +691,16 @@ class _BareStrategy(Strategy[Any]):
 
     name = "bare"
 
-    def _fresh(self, value: Any) -> Any:
+    def fresh(self, value: Any) -> Any:
         return value
 
-    def _wait(self) -> Any:
+    def wait(self) -> Any:
         return None
 
-    def _deliver(self, waiters: Any, value: Any, error: BaseException | None) -> None:
+    def deliver(self, waiters: Any, value: Any, error: BaseException | None) -> None:
         while waiters:
             waiters.popleft()
-        self._recycle(waiters)
+        self.recycle(waiters)
 
 
 @pytest.mark.parametrize("waiters", [1, 10, 100])
@@ -711,7 +711,7 @@ def test_the_waiter_bookkeeping_allocates_nothing_per_publish(waiters: int) -> N
 
     strategy = _BareStrategy(Freshness(0.0, FakeClock()))
     waiter = object()
-    register, publish = strategy._register, strategy.publish
+    register, publish = strategy.register, strategy.publish
     batch = range(waiters)
 
     def one_publish() -> None:

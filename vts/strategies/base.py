@@ -113,7 +113,7 @@ class Strategy(ABC, Generic[T]):
     - `deliver(waiters, value, error)`: wake the waiters a publish took, on the
       publishing thread, then give the drained container back (`recycle`).
 
-    What the hooks build on, all public and stable:
+    What the hooks build on, all public:
 
     - `lock`: guards `waiters` and the stale-check-then-register step (a publish swaps
       the waiter list under it); take it with `acquire()`/`try`/`finally: release()`;

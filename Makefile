@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/meas
 $(TEST_PLUGINS)/.installed: $(STAMP) $(wildcard tests/plugins/*/pyproject.toml tests/plugins/*/*.py tests/plugins/*/*/*.py)
 	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/good tests/plugins/vts-test-plugin
 	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/broken tests/plugins/vts-broken-plugin
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/third-party tests/plugins/vts-third-party-plugin
 	touch $@
 
 bench: $(STAMP)

@@ -122,7 +122,7 @@ def main() -> int:
     logs = target / "logs"
     logs.mkdir()
     env = c_test_environment(
-        LD_PRELOAD=preload, PYTHONMALLOC="malloc", PYTHONSAFEPATH="1",
+        LD_PRELOAD=preload, PYTHONMALLOC="malloc", PYTHONSAFEPATH="1", PYTHONUNBUFFERED="1",
         PYTHONPATH=str(target),
         ASAN_OPTIONS=f"{ASAN_OPTIONS}:log_path={logs / 'asan'}",
         UBSAN_OPTIONS=UBSAN_OPTIONS,

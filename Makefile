@@ -9,7 +9,8 @@ EXAMPLE := examples/vts-event-strategy
 # Test-only distributions, installed off the venv's path: a test adds one where it needs it.
 TEST_PLUGINS := $(VENV)/test-plugins
 
-.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck clean
+.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck sanitize \
+	ctest-dev clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -56,6 +57,20 @@ profile: $(STAMP)
 # The C accelerator's tests under valgrind memcheck (3.12 by default: ARGS=--python 3.13).
 memcheck: $(STAMP)
 	$(BIN)/python scripts/memcheck.py $(ARGS)
+
+# The C tests (scripts/ctests.py) under AddressSanitizer and UndefinedBehaviorSanitizer
+# (scripts/sanitize.py): the accelerator and the counter built with -fsanitize=address,undefined
+# -fno-sanitize-recover=undefined into build/sanitize-X.Y/ (the in-place builds stay), run
+# by a release interpreter with gcc's libasan and libubsan in LD_PRELOAD and
+# PYTHONMALLOC=malloc. ASAN_OPTIONS=detect_leaks=0: CPython does not free everything at
+# exit, and a LeakSanitizer suppression matches any frame of a stack, so none can tell the
+# interpreter's leaks from the accelerator's; memcheck checks those. Any report exits 99.
+sanitize: $(STAMP)
+	$(BIN)/python scripts/sanitize.py $(ARGS)
+
+# The C tests under `python -X dev`, then with PYTHONMALLOC=debug (scripts/ctest_dev.py).
+ctest-dev: $(STAMP)
+	$(BIN)/python scripts/ctest_dev.py $(ARGS)
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     for key, reason in missing.items():
         console.print("[yellow]warning[/yellow]: " + escape(
             f"no C accelerator on {key}, so no [c] strategies there: {reason}"))
-    console.print(f"results: {path}")
+    console.print(escape(f"results: {path}"))
     if not args.no_report:
         print(write_report([(path, saved)]))
     failed = sum(cell["status"] != "ok" for cell in saved["cells"])

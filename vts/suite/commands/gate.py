@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     missing = valgrind.unavailable()
     if not gate.instructions and missing:
         gate.instructions_note = missing
+    elif not gate.instructions and args.measure and not args.count_instructions:
+        gate.instructions_note = ("this run counted none: add --count-instructions to count "
+                                  "them")
 
     sys.stdout.write(format_text(gate, str(baseline_path)))
     if args.markdown is not None:

@@ -85,12 +85,12 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
     run_dir: Path = options.out or RUNS / str(run["run_id"])
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = options.jobs or default_jobs(options.mode)
-    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
-                  f"{jobs} at a time)")
+    console.print(escape(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
+                         f"{jobs} at a time)"))
     installed = installed_in(scenarios, variants)
     if installed and any(not interpreter.is_current for interpreter in interpreters):
-        console.print(f"note: {', '.join(installed)} (installed here, not in .venvs/) "
-                      f"measured on Python {current_version()} only")
+        console.print(escape(f"note: {', '.join(installed)} (installed here, not in .venvs/) "
+                             f"measured on Python {current_version()} only"))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -107,8 +107,8 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
                        instructions=options.instructions, jobs=jobs)
         except KeyboardInterrupt:
             # results.json was rewritten after every cell: say where, then stop as usual.
-            console.print(f"interrupted: the cells measured so far are in "
-                          f"{run_dir / 'results.json'}")
+            console.print(escape(f"interrupted: the cells measured so far are in "
+                                 f"{run_dir / 'results.json'}"))
             raise
     return Measured(run_dir / "results.json", run)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vts.suite import atomic, results
 from vts.suite.errors import UsageError
+from vts.suite.formatting import fmt_path
 from vts.suite.gate import DEFAULT_BASELINE, GateResult, NoMatchingCells, compare
 
 
@@ -44,7 +45,7 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
 
         assert output is not None
         page = html.render(run_, gate=gate, gate_error=gate_error, baseline_name=baseline_name,
-                           link_base=link_dir, sources=[str(p) for p in paths])
+                           link_base=link_dir, sources=[fmt_path(p) for p in paths])
         atomic.write_text(output, page)
     return output
 
@@ -72,18 +73,19 @@ def _compare(run_: results.Run, baseline: Path | None,
              run_dir: Path) -> tuple[GateResult | None, str | None, str]:
     """The gate's comparison, or why there is none. An explicit --baseline must load."""
     path = baseline or DEFAULT_BASELINE
+    name = fmt_path(path)
     if baseline is None and not path.is_file():
-        return None, None, str(path)
+        return None, None, name
     try:
         reference = results.load(path, kind="baseline")
         gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent)
     except NoMatchingCells as exc:  # shown in the report, not fatal
-        return None, str(exc), str(path)
+        return None, str(exc), name
     except UsageError as exc:
         if baseline is not None:  # an explicit --baseline must load
             raise
-        return None, str(exc), str(path)
-    return gate, None, str(path)
+        return None, str(exc).replace(str(path), name), name
+    return gate, None, name
 
 
 __all__ = ["write_report"]

@@ -84,3 +84,22 @@ def test_ctrl_c_ends_a_monitor_quietly(capsys: pytest.CaptureFixture[str],
     monkeypatch.setattr(monitor, "_watch", interrupted)
     assert main(["monitor"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_reports_show_paths_relative_to_the_working_directory(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_bytes((fixtures / "gate_run.json").read_bytes())
+    (tmp_path / "base.json").write_bytes((fixtures / "gate_baseline_lower.json").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "run/results.json", "--baseline", "base.json"]) == 0
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "<code>run/results.json</code>" in page and "(base.json): FAIL" in page
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "run" / "results.json"), "--format", "markdown",
+                 "--baseline", str(tmp_path / "base.json")]) == 0
+    markdown = capsys.readouterr().out
+    assert "### Gate: allocations per op vs base.json" in markdown
+    assert str(tmp_path) not in page + markdown

@@ -43,12 +43,15 @@ def _jobs(run: results.Run) -> str:
 
 
 def render(run: results.Run, gate: GateResult | None = None, baseline_name: str = "",
-           gate_error: str | None = None) -> str:
-    """The whole summary: a heading, one table per environment, then the gate's diff."""
+           gate_error: str | None = None, merge_note: str = "") -> str:
+    """The whole summary: a heading, one table per environment, then the gate's diff.
+    `merge_note` says which figures of a merged run more than one run measured."""
     lines = [f"## vts results {escape(run['run_id'])}", "",
              f"{escape(run['created'])} · mode {escape(run['mode'])}{_jobs(run)} · "
              f"{escape(run['machine'].get('hostname', DASH))}, "
              f"{escape(run['machine'].get('cpu_model', DASH))}", ""]
+    if merge_note:
+        lines += [f"Merged runs: {escape(merge_note)}.", ""]
     for view in environment_views(run, gate):
         info = view.info
         detail = " ".join(str(p) for p in (info.get("implementation"), info.get("python_full"))

@@ -1,4 +1,5 @@
-"""A report written from runs already loaded: merged, compared with the baseline (when
+"""A report written from runs already loaded: merged measure by measure (one line says
+which figures more than one run measured), compared with the baseline (when
 there is one), rendered as HTML or Markdown, written atomically beside its results and
 never over them. `vts report` loads its RESULTS and calls it; `vts bench` hands it the run
 it has just measured.
@@ -29,13 +30,14 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
             raise UsageError(f"{output.parent}: no such directory for the report")
         _refuse_to_replace_results(output, paths, baseline or DEFAULT_BASELINE)
     link_dir = output.parent if output is not None else Path.cwd()
-    run_ = results.merge([results.rebase(r, p.parent, link_dir) for p, r in loaded])
+    merged = results.merge_figures([results.rebase(r, p.parent, link_dir) for p, r in loaded])
+    run_, merge_note = merged.run, merged.note()
     gate, gate_error, baseline_name = _compare(run_, baseline, link_dir)
 
     if fmt == "markdown":
         from vts.suite.report import markdown
 
-        text = markdown.render(run_, gate, baseline_name, gate_error)
+        text = markdown.render(run_, gate, baseline_name, gate_error, merge_note=merge_note)
         if output is None:
             sys.stdout.write(text)
             return None
@@ -45,7 +47,8 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
 
         assert output is not None
         page = html.render(run_, gate=gate, gate_error=gate_error, baseline_name=baseline_name,
-                           link_base=link_dir, sources=[fmt_path(p) for p in paths])
+                           link_base=link_dir, sources=[fmt_path(p) for p in paths],
+                           merge_note=merge_note)
         atomic.write_text(output, page)
     return output
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from vts.strategies import STRATEGIES
 from vts.suite.cli import build_parser, main
@@ -58,7 +58,7 @@ def test_list_describes_a_strategy_by_its_first_sentence() -> None:
 
 def test_the_strategy_count_is_said_right_everywhere() -> None:
     accelerated = [name for name in STRATEGIES if name.endswith("[c]")]
-    said = (f"six awaitable strategies (three also in C)"
+    said = ("six awaitable strategies (three also in C)"
             .replace("six", NUMBERS[len(STRATEGIES) - len(accelerated)])
             .replace("three", NUMBERS[len(accelerated)]))
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

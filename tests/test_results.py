@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from vts.suite import results
-from vts.suite.records import figure
 from vts.suite.errors import UsageError
+from vts.suite.records import figure
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent

@@ -18,7 +18,8 @@ from vts.suite.errors import UsageError
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vts", description="What does an await cost? Measure six awaitable strategies (three also in C)."
+        prog="vts",
+        description="What does an await cost? Measure six awaitable strategies (three also in C).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in SUBCOMMANDS.items():

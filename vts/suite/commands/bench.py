@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     path, saved = measured.path, measured.run
     from vts.suite.report.terminal import print_summary
 
-    print_summary(saved, console)
+    print_summary(saved, console, link_base=path.parent)
     for key, environment in saved["environments"].items():
         check = environment.get("counter_calibration") or {}
         if check and not check.get("calibrated"):

@@ -37,7 +37,8 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
     if fmt == "markdown":
         from vts.suite.report import markdown
 
-        text = markdown.render(run_, gate, baseline_name, gate_error, merge_note=merge_note)
+        text = markdown.render(run_, gate, baseline_name, gate_error, merge_note=merge_note,
+                               link_base=link_dir)
         if output is None:
             sys.stdout.write(text)
             return None

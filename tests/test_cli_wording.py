@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from vts.strategies import STRATEGIES
 from vts.suite.cli import build_parser, main
@@ -61,11 +60,11 @@ def test_the_strategy_count_is_said_right_everywhere() -> None:
     said = ("six awaitable strategies (three also in C)"
             .replace("six", NUMBERS[len(STRATEGIES) - len(accelerated)])
             .replace("three", NUMBERS[len(accelerated)]))
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert said in pyproject["project"]["description"]
-    assert said in build_parser().description.replace("Measure ", "")
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    description = re.search(r'^description = "(.*)"$', pyproject, re.MULTILINE)
+    assert description is not None and said in description.group(1)
+    assert said in str(build_parser().description)
     assert said in " ".join(README.split())
-    assert "five" not in pyproject["project"]["description"]
 
 
 def test_the_readme_synopsis_shows_the_gate_defaults() -> None:

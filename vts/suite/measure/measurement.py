@@ -27,7 +27,11 @@ from vts.suite.timing import unstable_checks
 
 # pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
 # "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
-FAST_MIN_TIME = 0.05  # seconds per pyperf value in fast mode
+# Seconds per pyperf value in fast mode: long enough that one time slice another process
+# takes (a few ms) moves a value by a few percent, not the 10% pyperf calls unstable (27 of
+# 236 cells of a quiet -j 2 run were, at 0.05 s). Costs about 0.6 s per cell (3 processes x
+# 4 values), 70 s of make bench at -j 2.
+FAST_MIN_TIME = 0.1
 PYPERF_ARGS = {
     "fast": ["--processes", "3", "--values", "3", "--warmups", "1",
              "--min-time", str(FAST_MIN_TIME)],

@@ -18,7 +18,8 @@ from vts.suite.errors import UsageError
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vts", description="What does an await cost? Measure five awaitable strategies."
+        prog="vts",
+        description="What does an await cost? Measure six awaitable strategies (three also in C).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in SUBCOMMANDS.items():
@@ -37,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return UsageError.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted; results written so far are kept", file=sys.stderr)
+        # Each command says what an interrupt keeps (vts bench: where its cells are).
+        print("error: interrupted", file=sys.stderr)
         return 130
 
 

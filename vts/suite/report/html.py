@@ -54,11 +54,13 @@ def render(
     baseline_name: str | None = None,
     link_base: Path | None = None,
     sources: list[str] | None = None,
+    merge_note: str = "",
 ) -> str:
     """The report page for `run` (already rebased so its paths are relative to the page).
 
     `gate` is the comparison with the baseline named `baseline_name`; `gate_error` says why
-    there is none when a baseline was given but could not be compared.
+    there is none when a baseline was given but could not be compared; `merge_note` says
+    which figures of a merged run more than one run measured.
     """
     views = environment_views(run, gate, link_base)
     panels = [_panel(i, view) for i, view in enumerate(views)]
@@ -89,6 +91,7 @@ def render(
         baseline_name=baseline_name,
         update_command=UPDATE_COMMAND,
         sources=sources or [],
+        merge_note=merge_note,
         generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     )
 

@@ -6,12 +6,14 @@ Used by `vts bench` at the end of a run and by `vts report` / `vts gate`. Names 
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from vts.suite import results
 from vts.suite.gate import GateResult
+from vts.suite.report import verdict, verdict_text
 from vts.suite.report.views import UNSTABLE_REMEDY, environment_views
 
 
@@ -63,3 +65,29 @@ def print_summary(run: results.Run, console: Console | None = None,
     console = console or Console()
     for table in summary_tables(run, gate):
         console.print(table)
+    for renderable in verdict_renderables(run):
+        console.print(renderable)
+
+
+def verdict_renderables(run: results.Run) -> list[RenderableType]:
+    """The verdict per environment, last in the output: the picks, what is missing (with
+    the command), and the matrices with each scenario's cheapest in green."""
+    out: list[RenderableType] = []
+    for found in verdict.verdicts(run):
+        out.append(Text(f"{verdict_text.HEADING} {found.key}", style="bold"))
+        for matrix in found.matrices:
+            table = Table(show_edge=False, pad_edge=False, box=None)
+            table.add_column(Text(f"vs {matrix.reference}"))
+            for column in matrix.columns:
+                table.add_column(Text(column.scenario), justify="right")
+            for name in matrix.strategies:
+                table.add_row(Text(name), *(Text(verdict_text.matrix_cell(c, c.figures.get(name)),
+                                           style="green bold" if name in c.cheapest else "")
+                                      for c in matrix.columns))
+            out.append(table)
+        out += [Text(f"- {verdict_text.recommendation(rec)}")
+                for rec in found.recommendations]
+        out += [Text(f"! {line}", style="yellow") for line in verdict_text.missing_lines(found)]
+    if out:
+        out.append(Text(verdict_text.RULE, style="dim"))
+    return out

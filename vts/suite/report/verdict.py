@@ -101,16 +101,27 @@ class Matrix:
 
 @dataclass(frozen=True)
 class Missing:
-    """A figure the verdict needs and the run lacks, and the command that measures it."""
+    """A figure the verdict needs and the run lacks: "allocations" or "instructions", in
+    which scenarios, of which strategies (empty: all of them)."""
 
     figure: str
-    command: str
+    scenarios: tuple[str, ...]
+    strategies: tuple[str, ...]
+
+    def command(self, python: str, loop: str) -> str:
+        """The `vts bench` command that measures it on `python` and `loop`."""
+        args = ["vts", "bench", "--allocs-only"]
+        if self.figure == "instructions":
+            args.append("--instructions")
+        if self.strategies:
+            args += ["-s", ",".join(self.strategies)]
+        return shlex.join([*args, "-c", ",".join(self.scenarios), "-p", python, "-l", loop])
 
 
 @dataclass(frozen=True)
 class Recommendation:
     use_case: str
-    scenario: str | None  # the scenario that decided it; None: none was measured
+    scenario: str  # the scenario that decided it (without picks: the one not measured)
     reference: str
     picks: tuple[Figures, ...]  # the cheapest (several: a tie); empty: nothing to pick
     decided_by: str  # "allocations", "instructions" or "tie"
@@ -133,12 +144,18 @@ class Verdict:
 
     @property
     def missing(self) -> list[Missing]:
-        """Every missing figure once, in the order the recommendations need them."""
-        seen: dict[str, Missing] = {}
-        for rec in self.recommendations:
-            for item in rec.missing:
-                seen.setdefault(item.command, item)
-        return list(seen.values())
+        """What the recommendations lack, one item per figure (so one command each): the
+        union of their scenarios and strategies."""
+        merged: dict[str, tuple[dict[str, None], dict[str, None] | None]] = {}
+        for item in (m for rec in self.recommendations for m in rec.missing):
+            scenarios, strategies = merged.setdefault(item.figure, ({}, {}))
+            scenarios.update(dict.fromkeys(item.scenarios))
+            if strategies is None or not item.strategies:
+                merged[item.figure] = (scenarios, None)  # every strategy
+            else:
+                strategies.update(dict.fromkeys(item.strategies))
+        return [Missing(figure, tuple(scenarios), tuple(strategies or ()))
+                for figure, (scenarios, strategies) in merged.items()]
 
 
 def verdicts(run: Run) -> list[Verdict]:
@@ -159,7 +176,7 @@ def _verdict(run: Run, python: str, loop: str, cells: list[Cell]) -> Verdict:
     return Verdict(
         f"{python}/{loop}", python, loop,
         [_matrix(reference, cols) for reference, cols in matrices.items()],
-        [_recommend(use_case, columns, python, loop) for use_case in USE_CASES])
+        [_recommend(use_case, columns) for use_case in USE_CASES])
 
 
 def _column(run: Run, scenario: str, cells: list[Cell]) -> Column:
@@ -222,33 +239,27 @@ def rank(candidates: Iterable[Figures]) -> tuple[list[Figures], str]:
     return tied, "tie"
 
 
-def _recommend(use_case: UseCase, columns: dict[str, Column], python: str,
-               loop: str) -> Recommendation:
-    def bench(*args: str) -> str:
-        return shlex.join(["vts", "bench", "--allocs-only", *args, "-p", python, "-l", loop])
-
+def _recommend(use_case: UseCase, columns: dict[str, Column]) -> Recommendation:
     column = next((columns[s] for s in use_case.scenarios if s in columns), None)
     if column is None or not column.figures:
         wanted = use_case.scenarios[0]
-        return Recommendation(use_case.name, None, "", (), "tie", (), True,
-                              (Missing(f"allocations of {wanted}", bench("-c", wanted)),))
+        return Recommendation(use_case.name, wanted, "", (), "tie", (), True,
+                              (Missing("allocations", (wanted,), ()),))
     picks, decided_by = rank(column.figures.values())
     accelerated = picks[0].strategy.endswith(ACCELERATED)
     other_form: list[Figures] = []
-    if any(name.endswith(ACCELERATED) for name in column.figures):
+    if (any(name.endswith(ACCELERATED) for name in column.figures)
+            and all(p.strategy.endswith(ACCELERATED) == accelerated for p in picks)):
         other_form, _ = rank(f for f in column.figures.values()
                              if f.strategy.endswith(ACCELERATED) != accelerated)
-    missing = []
+    missing: list[Missing] = []
     if column.reference not in column.figures:
-        missing.append(Missing(f"allocations of the reference {column.reference}",
-                               bench("-s", column.reference, "-c", column.scenario)))
+        missing.append(Missing("allocations", (column.scenario,), (column.reference,)))
     needed = [*picks, *other_form, *filter(None, [column.figures.get(column.reference)])]
     uncounted = sorted({f.strategy for f in needed if f.instructions is None},
                        key=lambda n: strategy_sort_key(n, column.reference))
     if uncounted:
-        missing.append(Missing(
-            f"instructions per op in {column.scenario}",
-            bench("--instructions", "-s", ",".join(uncounted), "-c", column.scenario)))
+        missing.append(Missing("instructions", (column.scenario,), tuple(uncounted)))
     return Recommendation(use_case.name, column.scenario, column.reference, tuple(picks),
                           decided_by, tuple(other_form), column.deterministic,
                           tuple(missing))

@@ -25,7 +25,7 @@ RULE = ("Picked by exact allocations per op, then instructions per op (within 3%
 
 _DECIDED = {"allocations": "fewest allocations",
             "instructions": "equal allocations, fewest instructions",
-            "tie": "a tie on every counted figure"}
+            "tie": "nothing: a tie on every counted figure"}
 
 
 def cost(figures: Figures, reference: str) -> str:
@@ -47,9 +47,9 @@ def recommendation(rec: Recommendation) -> str:
     """One use case's answer: the pick, what it costs, why it won, the pure-Python one."""
     head = rec.use_case[0].upper() + rec.use_case[1:]
     if not rec.picks:
-        return f"{head}: not measured in this run."
+        return f"{head}: {rec.scenario} was not measured in this run."
     text = f"{head} ({rec.scenario}): {_pick(rec.picks, rec.reference)}"
-    text += f" [{_DECIDED[rec.decided_by]}]"
+    text += f" (decided by {_DECIDED[rec.decided_by]})"
     if rec.other_form:
         form = ("in pure Python" if rec.picks[0].strategy.endswith(ACCELERATED)
                 else "with the C accelerator")
@@ -60,8 +60,9 @@ def recommendation(rec: Recommendation) -> str:
 
 
 def missing_lines(verdict: Verdict) -> list[str]:
-    """One line per figure the verdict lacks: what, and the command that measures it."""
-    return [f"{m.figure} not in this run: {m.command}" for m in verdict.missing]
+    """One line per figure the verdict lacks: what, where, and the command measuring it."""
+    return [f"Not in this run: {m.figure} of {', '.join(m.scenarios)}; measure with "
+            f"{m.command(verdict.python, verdict.loop)}" for m in verdict.missing]
 
 
 def _pick(picks: tuple[Figures, ...], reference: str) -> str:

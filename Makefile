@@ -9,7 +9,7 @@ EXAMPLE := examples/vts-event-strategy
 # Test-only distributions, installed off the venv's path: a test adds one where it needs it.
 TEST_PLUGINS := $(VENV)/test-plugins
 
-.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck clean
+.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck screenshot clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -55,6 +55,13 @@ profile: $(STAMP)
 # The C accelerator's tests under valgrind memcheck (3.12 by default: ARGS=--python 3.13).
 memcheck: $(STAMP)
 	$(BIN)/python scripts/memcheck.py $(ARGS)
+
+# The README's picture of the report's first screen, 1400x900 in headless Chromium, from the
+# newest run's report (after `make bench`; REPORT=path/report.html for another).
+REPORT ?= $(lastword $(sort $(wildcard reports/runs/*/report.html)))
+screenshot: $(STAMP)
+	@test -n "$(REPORT)" || { echo "error: no reports/runs/*/report.html: run make bench first" >&2; exit 2; }
+	$(BIN)/python scripts/screenshot_report.py $(REPORT) docs/report-first-screen.png --window 1400x900
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

@@ -84,7 +84,7 @@ def test_equal_allocations_are_decided_by_instructions(run: Run) -> None:
     assert verdict_text.recommendation(rec) == (
         "A value that is usually ready (fresh): cached_result: 0 allocations/op (-1 vs "
         "future_per_call), instructions 0.38x future_per_call's, mean time 0.45x (decided by "
-        "equal allocations, fewest instructions).")
+        "fewest instructions at equal allocations).")
 
 
 def test_instructions_within_the_noise_stay_a_tie(run: Run) -> None:

@@ -23,9 +23,9 @@ RULE = ("Picked by exact allocations per op, then instructions per op (within 3%
         "(allocations where no floor was measured) | instructions as a ratio to the "
         "reference; ★ the cheapest per scenario.")
 
-_DECIDED = {"allocations": "fewest allocations",
-            "instructions": "equal allocations, fewest instructions",
-            "tie": "nothing: a tie on every counted figure"}
+_DECIDED = {"allocations": "decided by fewest allocations",
+            "instructions": "decided by fewest instructions at equal allocations",
+            "tie": "tied on every counted figure"}
 
 
 def cost(figures: Figures, reference: str) -> str:
@@ -49,7 +49,7 @@ def recommendation(rec: Recommendation) -> str:
     if not rec.picks:
         return f"{head}: {rec.scenario} was not measured in this run."
     text = f"{head} ({rec.scenario}): {_pick(rec.picks, rec.reference)}"
-    text += f" (decided by {_DECIDED[rec.decided_by]})"
+    text += f" ({_DECIDED[rec.decided_by]})"
     if rec.other_form:
         form = ("in pure Python" if rec.picks[0].strategy.endswith(ACCELERATED)
                 else "with the C accelerator")

@@ -19,28 +19,29 @@ from vts.suite.report.views import ACCELERATED
 
 HEADING = "Verdict"
 RULE = ("Picked by exact allocations per op, then instructions per op (within 3% they are "
-        "equal); times are shown, never used to rank. Matrix: allocations above the floor "
+        "equal; in brackets: what decided); times are shown, never used to rank. Matrix: allocations above the floor "
         "(allocations where no floor was measured) | instructions as a ratio to the "
         "reference; ★ the cheapest per scenario.")
 
-_DECIDED = {"allocations": "decided by fewest allocations",
-            "instructions": "decided by fewest instructions at equal allocations",
+_DECIDED = {"allocations": "fewest allocations",
+            "instructions": "fewest instructions at equal allocations",
             "tie": "tied on every counted figure"}
 
 
 def cost(figures: Figures, reference: str) -> str:
-    """What one strategy costs against the reference, in the figures the run has."""
+    """What one strategy costs against the reference, in the figures the run has:
+    `21.2 allocations/op (-2 vs future_per_call; instructions 1.00x, mean time 0.97x)`."""
     if figures.strategy == reference:
-        parts = [f"{fmt_count(figures.allocs)} allocations/op; it is the reference"]
-    else:
-        versus = (f" ({fmt_signed(figures.allocs_vs_reference)} vs {reference})"
-                  if figures.allocs_vs_reference is not None else "")
-        parts = [f"{fmt_count(figures.allocs)} allocations/op{versus}"]
-        if figures.instructions_ratio is not None:
-            parts.append(f"instructions {figures.instructions_ratio:.2f}x {reference}'s")
-        if figures.time_ratio is not None:
-            parts.append(f"mean time {figures.time_ratio:.2f}x")
-    return ", ".join(parts)
+        return f"{fmt_count(figures.allocs)} allocations/op (the reference)"
+    against = []
+    if figures.allocs_vs_reference is not None:
+        against.append(f"{fmt_signed(figures.allocs_vs_reference)} vs {reference}")
+    if figures.instructions_ratio is not None:
+        against.append(f"instructions {figures.instructions_ratio:.2f}x")
+    if figures.time_ratio is not None:
+        against.append(f"mean time {figures.time_ratio:.2f}x")
+    return f"{fmt_count(figures.allocs)} allocations/op" + (
+        f" ({'; '.join(against)})" if against else "")
 
 
 def recommendation(rec: Recommendation) -> str:
@@ -49,7 +50,7 @@ def recommendation(rec: Recommendation) -> str:
     if not rec.picks:
         return f"{head}: {rec.scenario} was not measured in this run."
     text = f"{head} ({rec.scenario}): {_pick(rec.picks, rec.reference)}"
-    text += f" ({_DECIDED[rec.decided_by]})"
+    text += f" [{_DECIDED[rec.decided_by]}]"
     if rec.other_form:
         form = ("in pure Python" if rec.picks[0].strategy.endswith(ACCELERATED)
                 else "with the C accelerator")

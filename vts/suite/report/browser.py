@@ -129,4 +129,6 @@ def element_box(page: Path, selector: str, *, tab: str | None = None,
     data = json.loads(found.group(1).replace("&quot;", '"'))
     if data["box"] is None:
         return None
-    return Box(*data["box"], viewport=tuple(data["viewport"]))
+    left, top, right, bottom = (float(v) for v in data["box"])
+    width, height = (int(v) for v in data["viewport"])
+    return Box(left, top, right, bottom, viewport=(width, height))

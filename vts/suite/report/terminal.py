@@ -60,11 +60,18 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
 
 
 def print_summary(run: results.Run, console: Console | None = None,
-                  gate: GateResult | None = None) -> None:
-    """Print the run's tables (to stdout unless `console` says otherwise)."""
+                  gate: GateResult | None = None, *, with_verdict: bool = True) -> None:
+    """Print the run's tables, then its verdict unless the caller prints it last itself
+    (`print_verdict`), to stdout unless `console` says otherwise."""
     console = console or Console()
     for table in summary_tables(run, gate):
         console.print(table)
+    if with_verdict:
+        print_verdict(run, console)
+
+
+def print_verdict(run: results.Run, console: Console) -> None:
+    """Print the run's verdict per environment (`vts bench` prints it last of all)."""
     for renderable in verdict_renderables(run):
         console.print(renderable)
 

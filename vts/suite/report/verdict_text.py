@@ -18,10 +18,10 @@ from vts.suite.report.verdict import (
 from vts.suite.report.views import ACCELERATED
 
 HEADING = "Verdict"
-RULE = ("Picked by exact allocations per op, then instructions per op (within 3% they are "
-        "equal; in brackets: what decided); times are shown, never used to rank. Matrix: allocations above the floor "
-        "(allocations where no floor was measured) | instructions as a ratio to the "
-        "reference; ★ the cheapest per scenario.")
+RULE = ("Picked by exact allocations per op, then instructions per op (within 3% they "
+        "are equal; in brackets: what decided); times are shown, never used to rank. "
+        "Matrix: allocations above the floor (allocations where no floor was measured) | "
+        "instructions as a ratio to the reference; ★ the cheapest per scenario.")
 
 _DECIDED = {"allocations": "fewest allocations",
             "instructions": "fewest instructions at equal allocations",

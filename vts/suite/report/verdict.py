@@ -265,7 +265,7 @@ def _recommend(use_case: UseCase, columns: dict[str, Column]) -> Recommendation:
                           tuple(missing))
 
 
-def above_floor_span(column: Column) -> tuple[float, float] | None:
+def heat_span(column: Column) -> tuple[float, float] | None:
     """The lowest and highest value the heat map colours in `column` (above the floor
     where it was measured, else allocations), or None when it has none."""
     values = [v for v in (heat_value(column, f) for f in column.figures.values())
@@ -283,7 +283,7 @@ def heat_value(column: Column, figures: Figures | None) -> float | None:
 
 def heat(column: Column, figures: Figures | None) -> float | None:
     """Where a strategy's figure lies between the column's cheapest (0) and dearest (1)."""
-    value, span = heat_value(column, figures), above_floor_span(column)
+    value, span = heat_value(column, figures), heat_span(column)
     if value is None or span is None:
         return None
     low, high = span
@@ -296,5 +296,5 @@ def names(picks: Sequence[Figures]) -> str:
 
 
 __all__ = ["INSTRUCTION_TIE", "USE_CASES", "Column", "Figures", "Matrix", "Missing",
-           "Recommendation", "UseCase", "Verdict", "above_floor_span", "heat", "heat_value",
+           "Recommendation", "UseCase", "Verdict", "heat", "heat_span", "heat_value",
            "names", "rank", "verdicts"]

@@ -10,7 +10,7 @@ EXAMPLE := examples/vts-event-strategy
 TEST_PLUGINS := $(VENV)/test-plugins
 
 .PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck sanitize \
-	ctest-dev clean
+	ctest-dev screenshot clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -71,6 +71,13 @@ sanitize: $(STAMP)
 # The C tests under `python -X dev`, then with PYTHONMALLOC=debug (scripts/ctest_dev.py).
 ctest-dev: $(STAMP)
 	$(BIN)/python scripts/ctest_dev.py $(ARGS)
+
+# The README's picture of the report's first screen, 1400x900 in headless Chromium, from the
+# newest run's report (after `make bench`; REPORT=path/report.html for another).
+REPORT ?= $(lastword $(sort $(wildcard reports/runs/*/report.html)))
+screenshot: $(STAMP)
+	@test -n "$(REPORT)" || { echo "error: no reports/runs/*/report.html: run make bench first" >&2; exit 2; }
+	$(BIN)/python scripts/screenshot_report.py $(REPORT) docs/report-first-screen.png --window 1400x900
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

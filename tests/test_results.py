@@ -385,5 +385,6 @@ def test_report_of_a_timed_and_a_counted_run_keeps_both(
                  "--baseline", str(MERGE_COUNTED)]) == 0
     out = capsys.readouterr().out
     assert "Merged runs: measured in more than one run, the later run's kept: allocs of 2 " in out
-    row = next(line for line in out.splitlines() if "| pooled |" in line)
+    # The scenario table's row (the verdict's matrix, above it, has a "| pooled |" row too).
+    row = next(line for line in out.splitlines() if "| pooled |" in line and "µs" in line)
     assert "16.100 µs" in row and "75,439" in row and "27.2" in row

@@ -87,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
     console = Console() if Console().is_terminal else Console(width=160)
     measured = measure_slice(options_from(args), console)
     path, saved = measured.path, measured.run
-    from vts.suite.report.terminal import print_summary
+    from vts.suite.report.terminal import print_summary, print_verdict
 
-    print_summary(saved, console, link_base=path.parent)
+    print_summary(saved, console, link_base=path.parent, with_verdict=False)
     for key, environment in saved["environments"].items():
         check = environment.get("counter_calibration") or {}
         if check and not check.get("calibrated"):
@@ -114,5 +114,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(escape(f"results: {path}"))
     if not args.no_report:
         print(write_report([(path, saved)]))
+    print_verdict(saved, console)  # the answer closes the output
     failed = sum(cell["status"] != "ok" for cell in saved["cells"])
     return 1 if failed else 0

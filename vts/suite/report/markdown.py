@@ -13,6 +13,7 @@ from pathlib import Path
 from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
+from vts.suite.report import verdict, verdict_text
 from vts.suite.report.gate_text import instruction_lines
 from vts.suite.report.views import (
     ABOVE_FLOOR,
@@ -72,6 +73,7 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
              f"{escape(run['machine'].get('cpu_model', DASH))}", ""]
     if merge_note:
         lines += [f"Merged runs: {escape(merge_note)}.", ""]
+    lines += verdict_lines(run)
     for view in environment_views(run, gate, link_base):
         info = view.info
         detail = " ".join(str(p) for p in (info.get("implementation"), info.get("python_full"))
@@ -109,6 +111,27 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
     elif gate_error:
         lines += ["### Baseline", "", escape(gate_error), ""]
     return "\n".join(lines)
+
+
+def verdict_lines(run: results.Run) -> list[str]:
+    """The verdict per environment: the picks, what is missing, the matrices (★ cheapest)."""
+    lines = []
+    for found in verdict.verdicts(run):
+        lines += [f"### {verdict_text.HEADING}: {escape(found.key)}", ""]
+        lines += [f"- {escape(verdict_text.recommendation(rec))}"
+                  for rec in found.recommendations]
+        lines += [f"- {escape(line)}" for line in verdict_text.missing_lines(found)]
+        lines.append("")
+        for matrix in found.matrices:
+            lines += [_row([f"vs {escape(matrix.reference)}",
+                            *(escape(c.scenario) for c in matrix.columns)]),
+                      _row(["---", *("---:",) * len(matrix.columns)])]
+            lines += [_row([escape(name), *(escape(verdict_text.matrix_cell(c, c.figures.get(name)))
+                                            for c in matrix.columns)])
+                      for name in matrix.strategies]
+            lines.append("")
+        lines += [escape(verdict_text.RULE), ""]
+    return lines
 
 
 def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from vts.suite import results
 from vts.suite.gate import GateResult
+from vts.suite.report import verdict, verdict_text
 from vts.suite.report.views import (
     ABOVE_FLOOR,
     ALLOCS,
@@ -76,8 +78,42 @@ def summary_tables(run: results.Run, gate: GateResult | None = None,
 
 
 def print_summary(run: results.Run, console: Console | None = None,
-                  gate: GateResult | None = None, link_base: Path | None = None) -> None:
-    """Print the run's tables (to stdout unless `console` says otherwise)."""
+                  gate: GateResult | None = None, link_base: Path | None = None, *,
+                  with_verdict: bool = True) -> None:
+    """Print the run's tables, then its verdict unless the caller prints it last itself
+    (`print_verdict`), to stdout unless `console` says otherwise."""
     console = console or Console()
     for table in summary_tables(run, gate, link_base):
         console.print(table)
+    if with_verdict:
+        print_verdict(run, console)
+
+
+def print_verdict(run: results.Run, console: Console) -> None:
+    """Print the run's verdict per environment (`vts bench` prints it last of all)."""
+    for renderable in verdict_renderables(run):
+        console.print(renderable)
+
+
+def verdict_renderables(run: results.Run) -> list[RenderableType]:
+    """The verdict per environment, last in the output: the picks, what is missing (with
+    the command), and the matrices with each scenario's cheapest in green."""
+    out: list[RenderableType] = []
+    for found in verdict.verdicts(run):
+        out.append(Text(f"{verdict_text.HEADING} {found.key}", style="bold"))
+        for matrix in found.matrices:
+            table = Table(show_edge=False, pad_edge=False, box=None)
+            table.add_column(Text(f"vs {matrix.reference}"))
+            for column in matrix.columns:
+                table.add_column(Text(column.scenario), justify="right")
+            for name in matrix.strategies:
+                table.add_row(Text(name), *(Text(verdict_text.matrix_cell(c, c.figures.get(name)),
+                                           style="green bold" if name in c.cheapest else "")
+                                      for c in matrix.columns))
+            out.append(table)
+        out += [Text(f"- {verdict_text.recommendation(rec)}")
+                for rec in found.recommendations]
+        out += [Text(f"! {line}", style="yellow") for line in verdict_text.missing_lines(found)]
+    if out:
+        out.append(Text(verdict_text.RULE, style="dim"))
+    return out

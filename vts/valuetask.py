@@ -130,6 +130,10 @@ NO_CONTINUATION = (
 )
 
 
+# The TypeError `set_exception` raises for anything but an exception instance.
+NOT_AN_EXCEPTION = "set_exception() needs an exception instance"
+
+
 class AlreadyAwaitedError(ValueTaskError):
     """A source-backed ValueTask was awaited a second time."""
 
@@ -449,6 +453,7 @@ _new_value_task = object.__new__
 __all__ = [
     "CANCELED",
     "FAULTED",
+    "NOT_AN_EXCEPTION",
     "NO_CONTINUATION",
     "PENDING",
     "SUCCEEDED",

@@ -69,6 +69,7 @@ from vts.valuetask import (
     NotCompletedError,
     SourceStatus,
     TokenMismatchError,
+    refuse_copy,
 )
 
 T = TypeVar("T")
@@ -316,6 +317,8 @@ class ManualResetCore(Generic[T]):
     def __repr__(self) -> str:
         names = {EMPTY: "empty", WAITING: "waiting", COMPLETED: "completed", DONE: "done"}
         return f"<{type(self).__name__} version={self._version} {names[self._state]}>"
+
+    __reduce_ex__ = refuse_copy
 
 
 def status_of(core: ManualResetCore[Any]) -> SourceStatus:

@@ -9,7 +9,7 @@ EXAMPLE := examples/vts-event-strategy
 # Test-only distributions, installed off the venv's path: a test adds one where it needs it.
 TEST_PLUGINS := $(VENV)/test-plugins
 
-.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck clean
+.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck fuzz clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -55,6 +55,13 @@ profile: $(STAMP)
 # The C accelerator's tests under valgrind memcheck (3.12 by default: ARGS=--python 3.13).
 memcheck: $(STAMP)
 	$(BIN)/python scripts/memcheck.py $(ARGS)
+
+# The differential fuzz's long run (tests/test_differential.py): VTS_FUZZ_EXAMPLES examples
+# for each loop (asyncio, uvloop); `make test` runs 60 of each.
+VTS_FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	VTS_FUZZ_EXAMPLES=$(VTS_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_differential.py \
+		-p no:cacheprovider --timeout=0 --hypothesis-show-statistics $(ARGS)
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

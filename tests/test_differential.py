@@ -339,6 +339,12 @@ class World:
         self.loop.close()
 
 
+# A core whose cancel is None is left out while the C bridge calls it: a C ValueTask on
+# it that is dropped while suspended reports the TypeError on the dying object, the path
+# that crashes the interpreter (issue 17).
+CORE_KINDS = sorted(kind for kind in PY_TYPES.cores
+                    if kind != "cancel_none" or STRICT or "cancel_none" not in KNOWN_C_DIVERGENCES)
+
 # Mostly the current token; sometimes a stale or a future one, or the current one as
 # another type (a float compares equal, a str does not).
 offsets = st.sampled_from([0, 0, 0, 0, -1, 1, "float", "str"])
@@ -408,7 +414,7 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     # -- the core --------------------------------------------------------------------------
 
-    @initialize(core_kind=st.sampled_from(sorted(PY_TYPES.cores)), run_async=st.booleans())
+    @initialize(core_kind=st.sampled_from(CORE_KINDS), run_async=st.booleans())
     def start(self, core_kind: str, run_async: bool) -> None:
         """The two worlds, each with a new core of one kind (or a subclass's)."""
         if core_kind == "cancel_none":

@@ -10,7 +10,7 @@ EXAMPLE := examples/vts-event-strategy
 TEST_PLUGINS := $(VENV)/test-plugins
 
 .PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck sanitize \
-	ctest-dev screenshot clean
+	ctest-dev screenshot fuzz clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -78,6 +78,13 @@ REPORT ?= $(lastword $(sort $(wildcard reports/runs/*/report.html)))
 screenshot: $(STAMP)
 	@test -n "$(REPORT)" || { echo "error: no reports/runs/*/report.html: run make bench first" >&2; exit 2; }
 	$(BIN)/python scripts/screenshot_report.py $(REPORT) docs/report-first-screen.png --window 1400x900
+
+# The differential fuzz's long run (tests/test_differential.py): VTS_FUZZ_EXAMPLES examples
+# for each loop (asyncio, uvloop); `make test` runs 60 of each.
+VTS_FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	VTS_FUZZ_EXAMPLES=$(VTS_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_differential.py \
+		-p no:cacheprovider --timeout=0 --hypothesis-show-statistics $(ARGS)
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

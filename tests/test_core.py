@@ -226,6 +226,18 @@ def test_status_of_reads_the_current_version(impl: Implementation) -> None:
     assert status_of(core) is SourceStatus.SUCCEEDED
 
 
+@pytest.mark.parametrize("error", [42, OSError], ids=["an int", "an exception class"])
+def test_set_exception_refuses_anything_but_an_exception_instance_at_once(
+    impl: Implementation, error: Any
+) -> None:
+    core: ManualResetCore[int] = impl.ManualResetCore()
+    with pytest.raises(TypeError, match=r"^set_exception\(\) needs an exception instance$"):
+        core.set_exception(error)
+    assert status_of(core) is SourceStatus.PENDING
+    core.set_result(1)  # nothing was stored
+    assert core.get_result(0) == 1
+
+
 # -- completing twice, awaiting twice ---------------------------------------------------
 
 

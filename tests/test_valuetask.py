@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
+import pickle
 import threading
 import traceback
 from collections.abc import Coroutine
@@ -18,6 +20,7 @@ from vts.valuetask import (
     CancellableSource,
     MultipleAwaitError,
     NotCompletedError,
+    SourceAwaiter,
     SourceStatus,
     TokenMismatchError,
     ValueTask,
@@ -191,6 +194,32 @@ def test_repr_of_a_source_value_task(impl: Implementation) -> None:
     assert repr(impl.ValueTask.from_source(impl.ManualResetCore(), 3)) == (
         "<ValueTask source=ManualResetCore token=3>"
     )
+
+
+def test_repr_of_a_bridge_names_its_source_and_token(impl: Implementation, run: Any) -> None:
+    async def main() -> str:
+        return repr(impl.SourceAwaiter(impl.ManualResetCore(), 0))
+
+    assert run(main()) == "<SourceAwaiter source=<ManualResetCore version=0 empty> token=0>"
+
+
+# The C types raise their own "cannot pickle" text until vts/_speedups.c takes NO_COPY.
+@pytest.mark.parametrize("how", ["copy", "deepcopy", "pickle"])
+@pytest.mark.parametrize("what", ["ManualResetCore", "ValueTask", "SourceAwaiter"])
+def test_the_protocols_types_refuse_copy_and_pickle(what: str, how: str, run: Any) -> None:
+    async def make() -> object:
+        core = ManualResetCore[int]()
+        made = {"ManualResetCore": core, "ValueTask": ValueTask.from_source(core, 0),
+                "SourceAwaiter": SourceAwaiter(core, 0)}
+        return made[what]
+
+    target = run(make())
+    copier = {"copy": copy.copy, "deepcopy": copy.deepcopy, "pickle": pickle.dumps}[how]
+    with pytest.raises(TypeError, match=(
+        rf"^cannot copy or pickle a {what} object: it is one operation's live state; "
+        r"make a new one$"
+    )):
+        copier(target)
 
 
 # -- awaiting once, as_future for more -----------------------------------------------------

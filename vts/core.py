@@ -58,6 +58,7 @@ from vts.valuetask import (
     FAULTED,
     FLOW_CONTEXT_BIT,
     NO_CONTINUATION,
+    NOT_AN_EXCEPTION,
     PENDING,
     SUCCEEDED,
     USE_LOOP_BIT,
@@ -68,6 +69,7 @@ from vts.valuetask import (
     NotCompletedError,
     SourceStatus,
     TokenMismatchError,
+    refuse_copy,
 )
 
 T = TypeVar("T")
@@ -218,8 +220,11 @@ class ManualResetCore(Generic[T]):
 
         The awaiter sees the exception with the traceback it had when it was set (each
         raise starts again from there, so one error delivered to many awaiters does not
-        grow a longer and longer traceback).
+        grow a longer and longer traceback). Anything but an exception instance (a class
+        included) is refused at once with TypeError, as the C core does.
         """
+        if not isinstance(exception, BaseException):
+            raise TypeError(NOT_AN_EXCEPTION)
         self._complete(None, exception)
 
     def _complete(self, result: T | None, exception: BaseException | None) -> None:
@@ -312,6 +317,8 @@ class ManualResetCore(Generic[T]):
     def __repr__(self) -> str:
         names = {EMPTY: "empty", WAITING: "waiting", COMPLETED: "completed", DONE: "done"}
         return f"<{type(self).__name__} version={self._version} {names[self._state]}>"
+
+    __reduce_ex__ = refuse_copy
 
 
 def status_of(core: ManualResetCore[Any]) -> SourceStatus:

@@ -39,7 +39,7 @@ import contextlib
 import contextvars
 import enum
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Generic, NoReturn, Protocol, TypeVar, cast, runtime_checkable
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -128,6 +128,21 @@ NO_CONTINUATION = (
     "continuation must not be None: pass the callable on_completed() should run when the "
     "operation completes"
 )
+
+
+# The TypeError `set_exception` raises for anything but an exception instance.
+NOT_AN_EXCEPTION = "set_exception() needs an exception instance"
+
+# The TypeError copy.copy, copy.deepcopy and pickle raise for a core, a ValueTask or a
+# bridge (formatted with the type's name): each is one operation's live state, consumed
+# once, and a copy would be a second owner of it (a copied core shares its lock).
+NO_COPY = "cannot copy or pickle a {} object: it is one operation's live state; make a new one"
+
+
+def refuse_copy(self: object, protocol: object = None) -> NoReturn:
+    """`__reduce_ex__` for the protocol's types: copy.copy, copy.deepcopy and pickle all
+    call it, and all raise TypeError(NO_COPY)."""
+    raise TypeError(NO_COPY.format(type(self).__name__))
 
 
 class AlreadyAwaitedError(ValueTaskError):
@@ -287,6 +302,11 @@ class SourceAwaiter:
             with contextlib.suppress(BaseException):
                 source.get_result(token)
 
+    def __repr__(self) -> str:
+        return f"<SourceAwaiter source={self._source!r} token={self._token!r}>"
+
+    __reduce_ex__ = refuse_copy
+
 
 def _resume(awaiter: SourceAwaiter) -> None:
     # The continuation every bridge registers: a plain function, so registering it
@@ -443,13 +463,17 @@ class ValueTask(Generic[T]):
             return f"<ValueTask awaitable={self._awaitable!r}>"
         return f"<ValueTask result={self._result!r}>"
 
+    __reduce_ex__ = refuse_copy
+
 
 _new_value_task = object.__new__
 
 __all__ = [
     "CANCELED",
     "FAULTED",
+    "NOT_AN_EXCEPTION",
     "NO_CONTINUATION",
+    "NO_COPY",
     "PENDING",
     "SUCCEEDED",
     "AlreadyAwaitedError",

@@ -70,6 +70,20 @@ PyErr_GetRaisedException_compat(void)
 #endif
 }
 
+/* Raise `error` (stolen; NULL: nothing) as it is, without chaining: the inverse of the above. */
+static void
+PyErr_SetRaisedException_compat(PyObject *error)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(error);
+#else
+    if (error == NULL) {
+        return;
+    }
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(error)), error, PyException_GetTraceback(error));
+#endif
+}
+
 /* -- module globals: borrowed from vts.valuetask / vts.core / asyncio at import ----------- */
 
 static PyObject *AlreadyAwaitedError, *AlreadyCompletedError, *MultipleAwaitError;
@@ -88,7 +102,9 @@ static PyObject *resume_fn;         /* the continuation every bridge registers *
 static PyObject *context_kwnames;   /* ("context",) */
 static PyObject *s_call_soon, *s_call_soon_threadsafe, *s_get_status, *s_get_result;
 static PyObject *s_on_completed, *s_cancel, *s_awaiter_for, *s_give_back, *s_await;
-static PyObject *s_name;
+static PyObject *s_name, *s_abandon, *s_done, *s_result;
+static PyObject *future_type;      /* asyncio.Future */
+static PyObject *generator_raised_stop; /* "generator raised StopIteration" */
 /* The core's own method descriptors: a subclass that overrides one is called through
    Python; one that does not gets the C function directly. */
 static PyObject *core_get_status_descr, *core_get_result_descr, *core_on_completed_descr;
@@ -276,6 +292,7 @@ static void
 bound_dealloc(BoundObject *bound)
 {
     PyObject_GC_UnTrack(bound);
+    Py_TRASHCAN_BEGIN(bound, bound_dealloc)  /* a bound method of an awaiter of a bound... */
     Py_CLEAR(bound->self);
     if (bound_freelist_len < BOUND_FREELIST_MAX) {
         bound_freelist[bound_freelist_len++] = bound;
@@ -283,6 +300,7 @@ bound_dealloc(BoundObject *bound)
     else {
         PyObject_GC_Del(bound);
     }
+    Py_TRASHCAN_END
 }
 
 static int
@@ -318,6 +336,27 @@ bound_get_self(BoundObject *bound, void *closure)
     return Py_NewRef(bound->self);
 }
 
+/* Two bound methods are equal when they bind one function to one object (by identity),
+   as Python's bound methods are. */
+static PyObject *
+bound_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || !Py_IS_TYPE(a, &BoundType)
+        || !Py_IS_TYPE(b, &BoundType)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    BoundObject *x = (BoundObject *)a, *y = (BoundObject *)b;
+    int equal = x->self == y->self && x->def == y->def;
+    return PyBool_FromLong(op == Py_EQ ? equal : !equal);
+}
+
+static Py_hash_t
+bound_hash(BoundObject *bound)
+{
+    Py_hash_t hash = _Py_HashPointer(bound->self) ^ _Py_HashPointer((void *)bound->def);
+    return hash == -1 ? -2 : hash;
+}
+
 static PyGetSetDef bound_getset[] = {
     {"__name__", (getter)bound_get_name, NULL, NULL, NULL},
     {"__self__", (getter)bound_get_self, NULL, NULL, NULL},
@@ -332,6 +371,8 @@ static PyTypeObject BoundType = {
     .tp_vectorcall_offset = offsetof(BoundObject, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_repr = (reprfunc)bound_repr,
+    .tp_hash = (hashfunc)bound_hash,
+    .tp_richcompare = bound_richcompare,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_traverse = (traverseproc)bound_traverse,
     .tp_clear = (inquiry)bound_clear,
@@ -357,6 +398,12 @@ descr_get(HotDescrObject *descr, PyObject *obj, PyObject *type)
 {
     if (obj == NULL || obj == Py_None) {
         return Py_NewRef(descr);
+    }
+    if (!PyObject_TypeCheck(obj, descr->owner)) {  /* the functions cast their self */
+        PyErr_Format(PyExc_TypeError,
+                     "descriptor '%s' for '%s' objects doesn't apply to a '%s' object",
+                     descr->def->name, descr->owner->tp_name, Py_TYPE(obj)->tp_name);
+        return NULL;
     }
     return bound_new(obj, descr->def);
 }
@@ -545,14 +592,13 @@ dispatch(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *cont
             return -1;
         }
         result = PyObject_CallOneArg(continuation, state);
-        PyObject *exc_type, *exc_value, *exc_tb;
-        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        PyObject *error = PyErr_GetRaisedException_compat();
         int exited = PyContext_Exit(context);
-        if (exc_type != NULL) {
+        if (error != NULL) {
             if (exited < 0) {
                 PyErr_Clear();
             }
-            PyErr_Restore(exc_type, exc_value, exc_tb);
+            PyErr_SetRaisedException_compat(error);
         }
         else if (exited < 0) {
             Py_XDECREF(result);
@@ -609,21 +655,24 @@ typedef struct {
 static int
 core_check(CoreObject *self, PyObject *token)
 {
-    if (token == self->version) {
+    PyObject *version = self->version;
+    if (token == version) {
         return 0;
     }
-    int differs = PyObject_RichCompareBool(token, self->version, Py_NE);
-    if (differs < 0) {
-        return -1;
+    /* token.__ne__ may run code that resets this core: hold the version it is compared
+       with (and reported in the error) across the call. */
+    Py_INCREF(version);
+    int differs = PyObject_RichCompareBool(token, version, Py_NE);
+    if (differs > 0) {
+        raise_token_mismatch(token, version);
     }
-    if (differs) {
-        raise_token_mismatch(token, self->version);
-        return -1;
-    }
-    return 0;
+    Py_DECREF(version);
+    return differs != 0 ? -1 : 0;
 }
 
-/* The status of the current version (borrowed enum member); the token was checked. */
+/* The status of the current version (borrowed enum member, NULL on error); the token was
+   checked. isinstance(), as the Python core: an exception whose class says it is a
+   cancellation is one. */
 static PyObject *
 core_status(CoreObject *self)
 {
@@ -631,13 +680,17 @@ core_status(CoreObject *self)
     if (self->state < COMPLETED) {
         return PENDING;
     }
-    if (self->exception == NULL) {
+    PyObject *exception = self->exception;
+    if (exception == NULL) {
         return SUCCEEDED;
     }
-    if (PyObject_TypeCheck(self->exception, (PyTypeObject *)CancelledError)) {
-        return CANCELED;
+    Py_INCREF(exception);  /* __instancecheck__ or __class__ may complete or reset us */
+    int cancelled = PyObject_IsInstance(exception, CancelledError);
+    Py_DECREF(exception);
+    if (cancelled < 0) {
+        return NULL;
     }
-    return FAULTED;
+    return cancelled ? CANCELED : FAULTED;
 }
 
 static void
@@ -840,10 +893,11 @@ core_init(CoreObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+/* The traverse functions of these static types never visit their own type:
+   subtype_traverse visits a heap subclass's type before it calls them. */
 static int
 core_traverse(CoreObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->version);
     Py_VISIT(self->result);
     Py_VISIT(self->exception);
@@ -879,10 +933,12 @@ core_dealloc(CoreObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, core_dealloc)  /* cores chain: through _pool, results */
     core_clear(self);
     Py_CLEAR(self->version);
     /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
     type->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 static PyObject *
@@ -946,7 +1002,7 @@ core_get_status(CoreObject *self, PyObject *token)
     if (core_check(self, token) < 0) {
         return NULL;
     }
-    return Py_NewRef(core_status(self));
+    return Py_XNewRef(core_status(self));
 }
 
 static PyObject *
@@ -1180,11 +1236,32 @@ source_get_status(PyObject *source, PyObject *token)
         if (core_check((CoreObject *)source, token) < 0) {
             return NULL;
         }
-        return Py_NewRef(core_status((CoreObject *)source));
+        return Py_XNewRef(core_status((CoreObject *)source));
     }
     PyObject *args[3] = {NULL, source, token};
     return PyObject_VectorcallMethod(s_get_status, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                      NULL);
+}
+
+/* What get_status(token) says, as one of the statuses below (an object that is none of the
+   four members is OTHER, as `is` comparisons in vts.valuetask see it), or -1 with an
+   error. The status is compared before it is let go of: that DECREF may run code. */
+enum { ST_PENDING, ST_SUCCEEDED, ST_FAULTED, ST_CANCELED, ST_OTHER };
+
+static int
+status_of(PyObject *source, PyObject *token)
+{
+    PyObject *status = source_get_status(source, token);
+    if (status == NULL) {
+        return -1;
+    }
+    int which = status == PENDING     ? ST_PENDING
+                : status == SUCCEEDED ? ST_SUCCEEDED
+                : status == FAULTED   ? ST_FAULTED
+                : status == CANCELED  ? ST_CANCELED
+                                      : ST_OTHER;
+    Py_DECREF(status);
+    return which;
 }
 
 static PyObject *
@@ -1305,7 +1382,6 @@ awaiter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int
 awaiter_traverse(AwaiterObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->source);
     Py_VISIT(self->token);
     Py_VISIT(self->loop);
@@ -1332,9 +1408,11 @@ awaiter_dealloc(AwaiterObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, awaiter_dealloc)  /* awaiters chain through their sources */
     awaiter_clear(self);
     /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
     type->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 static int
@@ -1348,6 +1426,24 @@ awaiter_armed(AwaiterObject *self)
     return 0;
 }
 
+/* `source.cancel(token)` where the source is a CancellableSource (its `cancel` is present
+   and not None, as the runtime-checkable Protocol tests it), else False. */
+static PyObject *
+source_cancel(PyObject *source, PyObject *token)
+{
+    PyObject *cancel;
+    if (PyObject_GetOptionalAttr(source, s_cancel, &cancel) < 0) {
+        return NULL;
+    }
+    if (cancel == NULL || cancel == Py_None) {  /* not a CancellableSource */
+        Py_XDECREF(cancel);
+        Py_RETURN_FALSE;
+    }
+    PyObject *result = PyObject_CallOneArg(cancel, token);
+    Py_DECREF(cancel);
+    return result;
+}
+
 static PyObject *
 aw_get_loop(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1359,6 +1455,21 @@ aw_get_loop(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     return Py_NewRef(self->loop != NULL ? self->loop : Py_None);
 }
 
+/* The status of the awaiter's operation, through the source; the source and token are held
+   across the call, which may re-arm or abandon this awaiter. */
+static int
+awaiter_status(AwaiterObject *self)
+{
+    if (awaiter_armed(self) < 0) {
+        return -1;
+    }
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    int status = status_of(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    return status;
+}
+
 static PyObject *
 aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1366,32 +1477,15 @@ aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
     if (self->error != NULL) {
         Py_RETURN_TRUE;
     }
-    if (awaiter_armed(self) < 0) {
-        return NULL;
-    }
-    PyObject *status = source_get_status(self->source, self->token);
-    if (status == NULL) {
-        return NULL;
-    }
-    PyObject *done = PyBool_FromLong(status != PENDING);
-    Py_DECREF(status);
-    return done;
+    int status = awaiter_status(self);
+    return status < 0 ? NULL : PyBool_FromLong(status != ST_PENDING);
 }
 
 static PyObject *
 aw_cancelled(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    AwaiterObject *self = (AwaiterObject *)op;
-    if (awaiter_armed(self) < 0) {
-        return NULL;
-    }
-    PyObject *status = source_get_status(self->source, self->token);
-    if (status == NULL) {
-        return NULL;
-    }
-    PyObject *cancelled = PyBool_FromLong(status == CANCELED);
-    Py_DECREF(status);
-    return cancelled;
+    int status = awaiter_status((AwaiterObject *)op);
+    return status < 0 ? NULL : PyBool_FromLong(status == ST_CANCELED);
 }
 
 static PyObject *
@@ -1410,7 +1504,11 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
         return NULL;
     }
     self->callback = Py_NewRef(a[0]);
-    if (source_on_completed(self->source, resume_fn, op, self->token, a[1]) < 0) {
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    int rc = source_on_completed(source, resume_fn, op, token, a[1]);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    if (rc < 0) {
         if (!PyErr_ExceptionMatches(PyExc_Exception)) {
             return NULL;
         }
@@ -1422,11 +1520,12 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
         PyException_SetTraceback(error, Py_None);
         Py_CLEAR(self->callback);
         Py_XSETREF(self->error, error);
-        PyObject *loop = self->loop != NULL ? self->loop : Py_None;
+        PyObject *loop = Py_NewRef(self->loop != NULL ? self->loop : Py_None);
         PyObject *context = a[1] != NULL ? a[1] : Py_None;
         PyObject *call_args[5] = {NULL, loop, a[0], op, context};
         PyObject *handle = PyObject_VectorcallMethod(
             s_call_soon, call_args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, context_kwnames);
+        Py_DECREF(loop);
         if (handle == NULL) {
             return NULL;
         }
@@ -1448,29 +1547,29 @@ aw_result(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 {
     AwaiterObject *self = (AwaiterObject *)op;
     if (self->error != NULL) {
-        PyErr_SetObject((PyObject *)Py_TYPE(self->error), self->error);
+        PyObject *error = Py_NewRef(self->error);
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
         return NULL;
     }
-    if (awaiter_armed(self) < 0) {
+    int status = awaiter_status(self);
+    if (status < 0) {
         return NULL;
     }
-    PyObject *status = source_get_status(self->source, self->token);
-    if (status == NULL) {
-        return NULL;
+    if (status != ST_CANCELED) {
+        Py_RETURN_NONE;
     }
-    Py_DECREF(status);  /* an enum member: still alive */
-    if (status == CANCELED) {
-        if (self->cancel_message == NULL || self->cancel_message == Py_None) {
-            return raise_new(CancelledError);
-        }
-        PyObject *error = PyObject_CallOneArg(CancelledError, self->cancel_message);
-        if (error != NULL) {
-            PyErr_SetObject(CancelledError, error);
-            Py_DECREF(error);
-        }
-        return NULL;
+    if (self->cancel_message == NULL || self->cancel_message == Py_None) {
+        return raise_new(CancelledError);
     }
-    Py_RETURN_NONE;
+    PyObject *message = Py_NewRef(self->cancel_message);
+    PyObject *error = PyObject_CallOneArg(CancelledError, message);
+    Py_DECREF(message);
+    if (error != NULL) {
+        PyErr_SetObject(CancelledError, error);
+        Py_DECREF(error);
+    }
+    return NULL;
 }
 
 static PyObject *
@@ -1496,15 +1595,10 @@ aw_cancel(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     if (awaiter_armed(self) < 0) {
         return NULL;
     }
-    PyObject *cancel;
-    if (PyObject_GetOptionalAttr(self->source, s_cancel, &cancel) < 0) {
-        return NULL;
-    }
-    if (cancel == NULL) {  /* not a CancellableSource */
-        Py_RETURN_FALSE;
-    }
-    PyObject *result = PyObject_CallOneArg(cancel, self->token);
-    Py_DECREF(cancel);
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    PyObject *result = source_cancel(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
     return result;
 }
 
@@ -1518,8 +1612,8 @@ awaiter_abandon_impl(AwaiterObject *self)
     }
     PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
     int rc = 0;
-    PyObject *status = source_get_status(source, token);
-    if (status == NULL) {
+    int status = status_of(source, token);
+    if (status < 0) {
         if (PyErr_ExceptionMatches(TokenMismatchError)) {
             PyErr_Clear();
         }
@@ -1528,37 +1622,19 @@ awaiter_abandon_impl(AwaiterObject *self)
         }
         goto done;
     }
-    Py_DECREF(status);
-    if (status == PENDING) {
-        PyObject *cancel;
-        if (PyObject_GetOptionalAttr(source, s_cancel, &cancel) < 0) {
+    if (status == ST_PENDING) {
+        PyObject *cancelled = source_cancel(source, token);
+        int truth = cancelled == NULL ? -1 : PyObject_IsTrue(cancelled);
+        Py_XDECREF(cancelled);
+        if (truth > 0) {
+            status = status_of(source, token);
+        }
+        if (truth < 0 || status < 0) {
             rc = -1;
             goto done;
         }
-        if (cancel != NULL) {
-            PyObject *cancelled = PyObject_CallOneArg(cancel, token);
-            Py_DECREF(cancel);
-            if (cancelled == NULL) {
-                rc = -1;
-                goto done;
-            }
-            int truth = PyObject_IsTrue(cancelled);
-            Py_DECREF(cancelled);
-            if (truth < 0) {
-                rc = -1;
-                goto done;
-            }
-            if (truth) {
-                status = source_get_status(source, token);
-                if (status == NULL) {
-                    rc = -1;
-                    goto done;
-                }
-                Py_DECREF(status);
-            }
-        }
     }
-    if (status != PENDING) {
+    if (status != ST_PENDING) {
         /* The caller is already raising its own error; this one only frees the source. */
         PyObject *result = source_get_result(source, token);
         if (result == NULL) {
@@ -1639,9 +1715,13 @@ awaiter_get_registered(AwaiterObject *self, void *closure)
 static PyObject *
 awaiter_repr(AwaiterObject *self)
 {
-    return PyUnicode_FromFormat("<SourceAwaiter source=%R token=%R>",
-                                self->source != NULL ? self->source : Py_None,
-                                self->token != NULL ? self->token : Py_None);
+    /* repr(source) may re-arm this awaiter: hold both. */
+    PyObject *source = Py_NewRef(self->source != NULL ? self->source : Py_None);
+    PyObject *token = Py_NewRef(self->token != NULL ? self->token : Py_None);
+    PyObject *repr = PyUnicode_FromFormat("<SourceAwaiter source=%R token=%R>", source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    return repr;
 }
 
 static PyMemberDef awaiter_members[] = {
@@ -1687,31 +1767,34 @@ resume(PyObject *module, PyObject *op)
         return NULL;
     }
     AwaiterObject *awaiter = (AwaiterObject *)op;
-    PyObject *callback = awaiter->callback;
-    if (callback == NULL || awaiter->source == NULL) {
+    if (awaiter->callback == NULL || awaiter->source == NULL) {
         /* abandoned, or this registration already resumed its Task */
         Py_RETURN_NONE;
     }
-    PyObject *status = source_get_status(awaiter->source, awaiter->token);
-    if (status == NULL) {
+    /* get_status may run code that re-arms or abandons the awaiter: hold what we use. */
+    PyObject *callback = Py_NewRef(awaiter->callback);
+    PyObject *source = Py_NewRef(awaiter->source), *token = Py_NewRef(awaiter->token);
+    int status = status_of(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    PyObject *result = NULL;
+    if (status < 0) {
         if (!PyErr_ExceptionMatches(TokenMismatchError)) {
-            return NULL;
+            goto done;
         }
         /* Someone else consumed this operation while its Task waited: wake the Task,
            whose result() raises the mismatch, rather than leave it waiting forever. */
         PyErr_Clear();
-        awaiter->callback = NULL;
-        PyObject *result = PyObject_CallOneArg(callback, op);
-        Py_DECREF(callback);
-        return result;
     }
-    Py_DECREF(status);
-    if (status == PENDING) {
+    else if (status == ST_PENDING) {
         /* A stale resume of a reused awaiter re-armed for another Task since. */
-        Py_RETURN_NONE;
+        result = Py_NewRef(Py_None);
+        goto done;
     }
-    awaiter->callback = NULL;  /* one resume per registration; we own its reference now */
-    PyObject *result = PyObject_CallOneArg(callback, op);
+    /* One resume per registration, even if a stale one comes too. */
+    Py_CLEAR(awaiter->callback);
+    result = PyObject_CallOneArg(callback, op);
+done:
     Py_DECREF(callback);
     return result;
 }
@@ -1797,7 +1880,6 @@ vt_from_awaitable(PyObject *awaitable)
 static int
 vt_traverse(ValueTaskObject *vt, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(vt));
     Py_VISIT(vt->result);
     Py_VISIT(vt->awaitable);
     Py_VISIT(vt->source);
@@ -1817,28 +1899,65 @@ vt_clear(ValueTaskObject *vt)
     return 0;
 }
 
+/* Ask the awaiter it yielded to let go of the operation: the C bridge directly, any other
+   awaiter (a Python source's awaiter_for) through its `abandon()`, as vts.valuetask does. */
+static int
+abandon_awaiter(PyObject *awaiter)
+{
+    if (Awaiter_Check(awaiter)) {
+        return awaiter_abandon_impl((AwaiterObject *)awaiter);
+    }
+    PyObject *result = PyObject_CallMethodNoArgs(awaiter, s_abandon);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* Dropped while suspended (never closed): free the operation, as a generator's finaliser
+   closes it. Runs Python code, so it is the tp_finalize, never called from the freed
+   object's dealloc except through PyObject_CallFinalizerFromDealloc. */
+static void
+vt_finalize(PyObject *op)
+{
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    if (vt->step != SUSPENDED || vt->awaiter == NULL) {
+        return;
+    }
+    PyObject *error = PyErr_GetRaisedException_compat();
+    vt->step = FINISHED;
+    PyObject *awaiter = vt->awaiter;
+    vt->awaiter = NULL;
+    if (abandon_awaiter(awaiter) < 0) {
+        PyErr_WriteUnraisable(op);
+    }
+    Py_DECREF(awaiter);
+    PyErr_SetRaisedException_compat(error);
+}
+
 static void
 vt_dealloc(ValueTaskObject *vt)
 {
     PyTypeObject *type = Py_TYPE(vt);
+    if (vt->step == SUSPENDED && vt->awaiter != NULL
+        && PyObject_CallFinalizerFromDealloc((PyObject *)vt) < 0) {
+        return;  /* resurrected: whoever kept it (an unraisablehook) owns it now */
+    }
     PyObject_GC_UnTrack(vt);
-    if (vt->step == SUSPENDED && vt->awaiter != NULL) {
-        /* Dropped while suspended (never closed): free the operation, as a generator's
-           finaliser would. */
-        PyObject *exc_type, *exc_value, *exc_tb;
-        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-        if (awaiter_abandon_impl((AwaiterObject *)vt->awaiter) < 0) {
-            PyErr_WriteUnraisable((PyObject *)vt);
-        }
-        PyErr_Restore(exc_type, exc_value, exc_tb);
-    }
+    Py_TRASHCAN_BEGIN(vt, vt_dealloc)
     vt_clear(vt);
-    if (type == &ValueTaskType && vt_freelist_len < VT_FREELIST_MAX) {
+    /* Only an object never finalised goes back to the freelist: a finalised one keeps
+       its flag, and a reused one would never be finalised again. */
+    if (type == &ValueTaskType && vt_freelist_len < VT_FREELIST_MAX
+        && !PyObject_GC_IsFinalized((PyObject *)vt)) {
         vt_freelist[vt_freelist_len++] = vt;
-        return;
     }
-    /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
-    type->tp_free((PyObject *)vt);
+    else {
+        /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
+        type->tp_free((PyObject *)vt);
+    }
+    Py_TRASHCAN_END
 }
 
 static PyObject *
@@ -1969,18 +2088,21 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
         vt->step = STARTED;
         /* fall through */
     case STARTED: {
-        PyObject *status = source_get_status(vt->source, vt->token);
-        if (status == NULL) {
+        /* The source's methods may run code: hold the source and token across them. */
+        PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+        int status = status_of(source, token);
+        PyObject *awaiter = NULL;
+        if (status == ST_PENDING) {
+            awaiter = awaiter_for(source, token);
+            status = awaiter == NULL ? -1 : status;
+        }
+        Py_DECREF(source);
+        Py_DECREF(token);
+        if (status < 0) {
             vt->step = FINISHED;
             return PYGEN_ERROR;
         }
-        Py_DECREF(status);
-        if (status == PENDING) {
-            PyObject *awaiter = awaiter_for(vt->source, vt->token);
-            if (awaiter == NULL) {
-                vt->step = FINISHED;
-                return PYGEN_ERROR;
-            }
+        if (awaiter != NULL) {
             Py_XSETREF(vt->awaiter, Py_NewRef(awaiter));
             vt->step = SUSPENDED;
             *presult = awaiter;
@@ -2000,7 +2122,10 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
         return PYGEN_ERROR;
     }
     vt->step = FINISHED;
-    *presult = source_get_result(vt->source, vt->token);
+    PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+    *presult = source_get_result(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
     return *presult != NULL ? PYGEN_RETURN : PYGEN_ERROR;
 }
 
@@ -2072,17 +2197,78 @@ vt_interrupt(ValueTaskObject *vt)
     vt->awaiter = NULL;
     int rc = 0;
     if (suspended && awaiter != NULL) {
-        if (Awaiter_Check(awaiter)) {
-            rc = awaiter_abandon_impl((AwaiterObject *)awaiter);
-        }
-        else {
-            PyObject *r = PyObject_CallMethod(awaiter, "abandon", NULL);
-            rc = r == NULL ? -1 : 0;
-            Py_XDECREF(r);
-        }
+        rc = abandon_awaiter(awaiter);
     }
     Py_XDECREF(awaiter);
     return rc;
+}
+
+/* The exception `throw(type[, value[, traceback]])` raises, as a generator builds it. */
+static PyObject *
+exception_to_throw(PyObject *type, PyObject *value, PyObject *traceback)
+{
+    if (traceback != Py_None && !PyTraceBack_Check(traceback)) {
+        PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+        return NULL;
+    }
+    PyObject *error;
+    if (PyExceptionClass_Check(type)) {
+        if (PyObject_TypeCheck(value, (PyTypeObject *)type)) {
+            error = Py_NewRef(value);
+        }
+        else if (value == Py_None) {
+            error = PyObject_CallNoArgs(type);
+        }
+        else if (PyTuple_Check(value)) {
+            error = PyObject_Call(type, value, NULL);
+        }
+        else {
+            error = PyObject_CallOneArg(type, value);
+        }
+        if (error != NULL && !PyExceptionInstance_Check(error)) {
+            PyErr_Format(PyExc_TypeError,
+                         "calling %R should have returned an instance of BaseException, "
+                         "not %s", type, Py_TYPE(error)->tp_name);
+            Py_CLEAR(error);
+        }
+    }
+    else if (PyExceptionInstance_Check(type)) {
+        if (value != Py_None) {
+            PyErr_SetString(PyExc_TypeError,
+                            "instance exception may not have a separate value");
+            return NULL;
+        }
+        error = Py_NewRef(type);
+    }
+    else {
+        PyErr_Format(PyExc_TypeError,
+                     "exceptions must be classes or instances deriving from BaseException, "
+                     "not %s", Py_TYPE(type)->tp_name);
+        return NULL;
+    }
+    if (error != NULL && traceback != Py_None
+        && PyException_SetTraceback(error, traceback) < 0) {
+        Py_CLEAR(error);
+    }
+    return error;
+}
+
+/* PEP 479, as for the generator vts.valuetask's __await__ is: a StopIteration leaving the
+   await is a RuntimeError, else the await would evaluate to its value. */
+static PyObject *
+stop_iteration_to_runtime_error(PyObject *error)  /* steals error */
+{
+    if (!PyErr_GivenExceptionMatches(error, PyExc_StopIteration)) {
+        return error;
+    }
+    PyObject *runtime = PyObject_CallOneArg(PyExc_RuntimeError, generator_raised_stop);
+    if (runtime == NULL) {
+        Py_DECREF(error);
+        return NULL;
+    }
+    PyException_SetCause(runtime, Py_NewRef(error));
+    PyException_SetContext(runtime, error);
+    return runtime;
 }
 
 static PyObject *
@@ -2092,51 +2278,20 @@ vt_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "throw expected 1 to 3 arguments, got %zd", nargs);
         return NULL;
     }
-    PyObject *type = args[0];
-    PyObject *value = nargs > 1 ? args[1] : Py_None;
-    PyObject *tb = nargs > 2 ? args[2] : Py_None;
-    if (tb != Py_None && !PyTraceBack_Check(tb)) {
-        PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+    PyObject *error = exception_to_throw(args[0], nargs > 1 ? args[1] : Py_None,
+                                         nargs > 2 ? args[2] : Py_None);
+    if (error == NULL) {
         return NULL;
     }
-    Py_INCREF(type);
-    Py_INCREF(value);
-    Py_XINCREF(tb == Py_None ? NULL : tb);
-    PyObject *traceback = tb == Py_None ? NULL : tb;
-    if (PyExceptionClass_Check(type)) {
-        PyErr_NormalizeException(&type, &value, &traceback);
-    }
-    else if (PyExceptionInstance_Check(type)) {
-        if (value != Py_None) {
-            PyErr_SetString(PyExc_TypeError,
-                            "instance exception may not have a separate value");
-            goto failed;
-        }
-        Py_DECREF(value);
-        value = type;
-        type = Py_NewRef((PyObject *)Py_TYPE(value));
-        if (traceback == NULL) {
-            traceback = PyException_GetTraceback(value);
-        }
-    }
-    else {
-        PyErr_Format(PyExc_TypeError,
-                     "exceptions must be classes or instances deriving from BaseException, "
-                     "not %s", Py_TYPE(type)->tp_name);
-        goto failed;
-    }
-    if (vt_interrupt((ValueTaskObject *)op) < 0) {
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    int running = vt->step != FINISHED;
+    if (vt_interrupt(vt) < 0) {
         PyErr_WriteUnraisable(op);
     }
-    if (traceback != NULL) {
-        PyException_SetTraceback(value, traceback);
+    if (running) {
+        error = stop_iteration_to_runtime_error(error);
     }
-    PyErr_Restore(type, value, traceback);
-    return NULL;
-failed:
-    Py_DECREF(type);
-    Py_DECREF(value);
-    Py_XDECREF(traceback);
+    PyErr_SetRaisedException_compat(error);
     return NULL;
 }
 
@@ -2149,36 +2304,36 @@ vt_close(PyObject *op, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* isinstance(awaitable, asyncio.Future): 1, 0, or -1 with an error. */
+static int
+is_future(PyObject *awaitable)
+{
+    Py_INCREF(awaitable);  /* __instancecheck__ may run code */
+    int rc = PyObject_IsInstance(awaitable, future_type);
+    Py_DECREF(awaitable);
+    return rc;
+}
+
 static PyObject *
 vt_get_is_completed(ValueTaskObject *vt, void *closure)
 {
     if (vt->source != NULL) {
-        PyObject *status = source_get_status(vt->source, vt->token);
-        if (status == NULL) {
-            return NULL;
-        }
-        Py_DECREF(status);
-        return PyBool_FromLong(status != PENDING);
+        PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+        int status = status_of(source, token);
+        Py_DECREF(source);
+        Py_DECREF(token);
+        return status < 0 ? NULL : PyBool_FromLong(status != ST_PENDING);
     }
     if (vt->awaitable == NULL) {
         Py_RETURN_TRUE;
     }
-    PyObject *future_type = NULL;
-    PyObject *asyncio = PyImport_ImportModule("asyncio");
-    if (asyncio == NULL) {
-        return NULL;
+    PyObject *awaitable = Py_NewRef(vt->awaitable), *done = NULL;
+    int future = is_future(awaitable);
+    if (future >= 0) {  /* isinstance(awaitable, asyncio.Future) and awaitable.done() */
+        done = future ? PyObject_CallMethodNoArgs(awaitable, s_done) : Py_NewRef(Py_False);
     }
-    future_type = PyObject_GetAttrString(asyncio, "Future");
-    Py_DECREF(asyncio);
-    if (future_type == NULL) {
-        return NULL;
-    }
-    int is_future = PyObject_IsInstance(vt->awaitable, future_type);
-    Py_DECREF(future_type);
-    if (is_future <= 0) {
-        return is_future < 0 ? NULL : Py_NewRef(Py_False);
-    }
-    return PyObject_CallMethod(vt->awaitable, "done", NULL);
+    Py_DECREF(awaitable);
+    return done;
 }
 
 static PyObject *
@@ -2188,49 +2343,38 @@ vt_result(ValueTaskObject *vt, PyObject *unused)
         if (vt->awaited) {
             return raise_new(AlreadyAwaitedError);
         }
-        PyObject *status = source_get_status(vt->source, vt->token);
-        if (status == NULL) {
-            return NULL;
+        PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+        PyObject *result = NULL;
+        int status = status_of(source, token);
+        if (status == ST_PENDING) {
+            raise_new(NotCompletedError);
         }
-        Py_DECREF(status);
-        if (status == PENDING) {
-            return raise_new(NotCompletedError);
+        else if (status >= 0) {
+            vt->awaited = 1;
+            result = source_get_result(source, token);
         }
-        vt->awaited = 1;
-        return source_get_result(vt->source, vt->token);
+        Py_DECREF(source);
+        Py_DECREF(token);
+        return result;
     }
     if (vt->awaitable == NULL) {
         return Py_NewRef(vt->result != NULL ? vt->result : Py_None);
     }
-    PyObject *asyncio = PyImport_ImportModule("asyncio");
-    if (asyncio == NULL) {
-        return NULL;
-    }
-    PyObject *future_type = PyObject_GetAttrString(asyncio, "Future");
-    Py_DECREF(asyncio);
-    if (future_type == NULL) {
-        return NULL;
-    }
-    int is_future = PyObject_IsInstance(vt->awaitable, future_type);
-    Py_DECREF(future_type);
-    if (is_future < 0) {
-        return NULL;
-    }
-    if (is_future) {
-        PyObject *done = PyObject_CallMethod(vt->awaitable, "done", NULL);
-        if (done == NULL) {
-            return NULL;
-        }
-        int truth = PyObject_IsTrue(done);
-        Py_DECREF(done);
-        if (truth < 0) {
-            return NULL;
-        }
-        if (truth) {
-            return PyObject_CallMethod(vt->awaitable, "result", NULL);
+    PyObject *awaitable = Py_NewRef(vt->awaitable), *result = NULL;
+    int truth = is_future(awaitable);
+    if (truth > 0) {
+        PyObject *done = PyObject_CallMethodNoArgs(awaitable, s_done);
+        truth = done == NULL ? -1 : PyObject_IsTrue(done);
+        Py_XDECREF(done);
+        if (truth > 0) {
+            result = PyObject_CallMethodNoArgs(awaitable, s_result);
         }
     }
-    return raise_new(NotCompletedError);
+    if (truth == 0) {
+        raise_new(NotCompletedError);
+    }
+    Py_DECREF(awaitable);
+    return result;
 }
 
 static PyObject *
@@ -2256,22 +2400,9 @@ vt_as_future(ValueTaskObject *vt, PyObject *unused)
         return future;
     }
     if (vt->awaitable != NULL) {
-        PyObject *asyncio = PyImport_ImportModule("asyncio");
-        if (asyncio == NULL) {
-            return NULL;
-        }
-        PyObject *future_type = PyObject_GetAttrString(asyncio, "Future");
-        Py_DECREF(asyncio);
-        if (future_type == NULL) {
-            return NULL;
-        }
-        int is_future = PyObject_IsInstance(vt->awaitable, future_type);
-        Py_DECREF(future_type);
-        if (is_future < 0) {
-            return NULL;
-        }
-        if (is_future) {
-            return Py_NewRef(vt->awaitable);
+        int future = is_future(vt->awaitable);
+        if (future != 0) {
+            return future < 0 ? NULL : Py_NewRef(vt->awaitable);
         }
     }
     if (vt->source != NULL) {
@@ -2381,6 +2512,7 @@ static PyTypeObject ValueTaskType = {
     .tp_name = "vts._speedups.ValueTask",
     .tp_basicsize = sizeof(ValueTaskObject),
     .tp_dealloc = (destructor)vt_dealloc,
+    .tp_finalize = vt_finalize,
     .tp_as_async = &vt_as_async,
     .tp_repr = (reprfunc)vt_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
@@ -2491,6 +2623,7 @@ PyInit__speedups(void)
     IMPORT(bridge_flags, "vts.valuetask", "_BRIDGE_FLAGS");
     IMPORT(CancelledError, "asyncio", "CancelledError");
     IMPORT(ensure_future, "asyncio", "ensure_future");
+    IMPORT(future_type, "asyncio", "Future");
     IMPORT(get_running_loop_or_none, "asyncio.events", "_get_running_loop");
     IMPORT(get_running_loop, "asyncio.events", "get_running_loop");
     IMPORT(py_start_worker, "vts.core", "_start_worker");
@@ -2517,6 +2650,10 @@ PyInit__speedups(void)
     INTERN(s_give_back, "give_back");
     INTERN(s_await, "__await__");
     INTERN(s_name, "__name__");
+    INTERN(s_abandon, "abandon");
+    INTERN(s_done, "done");
+    INTERN(generator_raised_stop, "generator raised StopIteration");
+    INTERN(s_result, "result");
     PyObject *context_name;
     INTERN(context_name, "context");
     context_kwnames = PyTuple_Pack(1, context_name);

@@ -799,11 +799,13 @@ core_on_completed_impl(CoreObject *self, PyObject *continuation, PyObject *cstat
         if (as_int == NULL) {
             return -1;
         }
-        bits = PyLong_AsLong(as_int);
+        /* The low bits, whatever the width (Python's `int(flags) & 1` is not bounded). */
+        unsigned long mask = PyLong_AsUnsignedLongMask(as_int);
         Py_DECREF(as_int);
-        if (bits == -1 && PyErr_Occurred()) {
+        if (mask == (unsigned long)-1 && PyErr_Occurred()) {
             return -1;
         }
+        bits = (long)(mask & (USE_LOOP_BIT | FLOW_CONTEXT_BIT));
     }
     PyObject *loop = NULL;
     int run_async = core_truthy(self->run_async);
@@ -981,11 +983,19 @@ core_set_exception(CoreObject *self, PyObject *exception)
     Py_RETURN_NONE;
 }
 
+/* The TypeError of complete(value, error) with an error that is not an exception; the
+   Python WaiterSource.complete raises the same text. */
+#define COMPLETE_NEEDS_EXCEPTION "complete() needs an exception instance or None as its error"
+
 static PyObject *
 core_complete(CoreObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "complete() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (args[1] != Py_None && !PyExceptionInstance_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, COMPLETE_NEEDS_EXCEPTION);
         return NULL;
     }
     int rc = args[1] == Py_None ? core_complete_impl(self, args[0], NULL)
@@ -1357,26 +1367,22 @@ awaiter_make(PyObject *source, PyObject *token)
     return (PyObject *)self;
 }
 
+/* The arguments go to __init__, as object.__new__ leaves them: a subclass may take its own. */
 static PyObject *
 awaiter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    return type->tp_alloc(type, 0);
+}
+
+static int
+awaiter_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     PyObject *source, *token;
     static char *kwlist[] = {"source", "token", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:SourceAwaiter", kwlist, &source, &token)) {
-        return NULL;
+        return -1;
     }
-    if (type == &AwaiterType) {
-        return awaiter_make(source, token);
-    }
-    AwaiterObject *self = (AwaiterObject *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
-    }
-    if (awaiter_rearm_impl((PyObject *)self, source, token) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    return (PyObject *)self;
+    return awaiter_rearm_impl(self, source, token);
 }
 
 static int
@@ -1755,6 +1761,7 @@ static PyTypeObject AwaiterType = {
     .tp_clear = (inquiry)awaiter_clear,
     .tp_members = awaiter_members,
     .tp_getset = awaiter_getset,
+    .tp_init = awaiter_init,
     .tp_new = awaiter_new,
 };
 
@@ -1960,22 +1967,39 @@ vt_dealloc(ValueTaskObject *vt)
     Py_TRASHCAN_END
 }
 
+/* The arguments go to __init__, as object.__new__ leaves them: a subclass may take its own
+   (ValueTask.__new__(cls) makes an empty one, as the Python form's does). */
 static PyObject *
 vt_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (type != &ValueTaskType) {
+        return type->tp_alloc(type, 0);
+    }
+    ValueTaskObject *vt = vt_alloc();
+    if (vt != NULL) {
+        PyObject_GC_Track(vt);
+    }
+    return (PyObject *)vt;
+}
+
+/* ValueTask(result): a completed ValueTask (vts.valuetask's __init__). */
+static int
+vt_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
     PyObject *result;
     static char *kwlist[] = {"result", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:ValueTask", kwlist, &result)) {
-        return NULL;
+        return -1;
     }
-    if (type == &ValueTaskType) {
-        return vt_from_result(result);
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
+    vt->result = Py_NewRef(result);
+    vt->awaitable = vt->source = vt->token = NULL;
+    vt->awaited = 0;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
     }
-    ValueTaskObject *vt = (ValueTaskObject *)type->tp_alloc(type, 0);
-    if (vt != NULL) {
-        vt->result = Py_NewRef(result);
-    }
-    return (PyObject *)vt;
+    return 0;
 }
 
 /* ValueTask(result) without building an args tuple. */
@@ -2006,7 +2030,7 @@ vt_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kw
             return NULL;
         }
     }
-    PyObject *vt = vt_new((PyTypeObject *)type, tuple, kwds);
+    PyObject *vt = PyType_Type.tp_call(type, tuple, kwds);  /* __new__, then __init__ */
     Py_DECREF(tuple);
     Py_XDECREF(kwds);
     return vt;
@@ -2473,7 +2497,66 @@ vt_get_slot(ValueTaskObject *vt, void *closure)
     return Py_NewRef(value);
 }
 
+/* copy and pickle as the Python form's slots give them: (None, {slot: value}), with
+   `_result` only where it was set (from a result). */
+static PyObject *
+vt_getstate(ValueTaskObject *vt, PyObject *unused)
+{
+    PyObject *token = vt->token != NULL ? Py_NewRef(vt->token) : PyLong_FromLong(0);
+    if (token == NULL) {
+        return NULL;
+    }
+    PyObject *slots = Py_BuildValue(
+        "{sOsOsOsN}", "_awaitable", vt->awaitable != NULL ? vt->awaitable : Py_None,
+        "_awaited", vt->awaited ? Py_True : Py_False,
+        "_source", vt->source != NULL ? vt->source : Py_None, "_token", token);
+    if (slots == NULL) {
+        return NULL;
+    }
+    if (vt->result != NULL && PyDict_SetItemString(slots, "_result", vt->result) < 0) {
+        Py_DECREF(slots);
+        return NULL;
+    }
+    return Py_BuildValue("(ON)", Py_None, slots);
+}
+
+static PyObject *
+vt_setstate(ValueTaskObject *vt, PyObject *state)
+{
+    PyObject *slots;
+    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2
+        || !PyDict_Check(slots = PyTuple_GET_ITEM(state, 1))) {
+        PyErr_SetString(PyExc_TypeError, "ValueTask.__setstate__ needs (None, {slot: value})");
+        return NULL;
+    }
+    static const char *const names[] = {"_result", "_awaitable", "_source", "_token"};
+    PyObject *values[4];
+    for (int i = 0; i < 4; i++) {
+        values[i] = PyDict_GetItemString(slots, names[i]);  /* borrowed; may be NULL */
+        if (values[i] == Py_None && i > 0) {
+            values[i] = NULL;
+        }
+    }
+    PyObject *awaited = PyDict_GetItemString(slots, "_awaited");
+    int truth = awaited != NULL ? PyObject_IsTrue(awaited) : 0;
+    if (truth < 0) {
+        return NULL;
+    }
+    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
+    vt->result = Py_XNewRef(values[0]);
+    vt->awaitable = Py_XNewRef(values[1]);
+    vt->source = Py_XNewRef(values[2]);
+    vt->token = vt->source != NULL ? Py_XNewRef(values[3]) : NULL;
+    vt->awaited = (char)truth;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef vt_methods[] = {
+    {"__getstate__", (PyCFunction)vt_getstate, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)vt_setstate, METH_O, NULL},
     {"result", (PyCFunction)vt_result, METH_NOARGS,
      "The synchronous fast path: the value of a completed ValueTask, consumed once."},
     {"as_future", (PyCFunction)vt_as_future, METH_NOARGS,
@@ -2524,6 +2607,7 @@ static PyTypeObject ValueTaskType = {
     .tp_iternext = vt_iternext,
     .tp_methods = vt_methods,
     .tp_getset = vt_getset,
+    .tp_init = vt_init,
     .tp_new = vt_new,
 };
 

@@ -84,7 +84,12 @@ PyErr_SetRaisedException_compat(PyObject *error)
 #endif
 }
 
-/* -- module globals: borrowed from vts.valuetask / vts.core / asyncio at import ----------- */
+/* -- module globals ------------------------------------------------------------------------
+ * Owned: taken from vts.valuetask / vts.core / asyncio by the first module object's exec,
+ * released by the last one's m_free (module_release). One set per process, as the types
+ * are static: the module refuses to load in a subinterpreter (an ImportError), where these
+ * would be another interpreter's objects. The core's four descriptors are borrowed from
+ * CoreType's dict, which outlives every module. */
 
 static PyObject *AlreadyAwaitedError, *AlreadyCompletedError, *MultipleAwaitError;
 static PyObject *NotCompletedError, *TokenMismatchError;
@@ -109,6 +114,9 @@ static PyObject *generator_raised_stop; /* "generator raised StopIteration" */
    Python; one that does not gets the C function directly. */
 static PyObject *core_get_status_descr, *core_get_result_descr, *core_on_completed_descr;
 static PyObject *core_awaiter_for_descr;
+/* Module objects whose exec succeeded and that are not freed yet: 0 before the first
+   import and after the last module is gone (at exit), when no global may be used. */
+static int live_modules;
 
 enum { EMPTY = 0, WAITING = 1, COMPLETED = 2, DONE = 3 };
 enum { USE_LOOP_BIT = 1, FLOW_CONTEXT_BIT = 2 };
@@ -167,56 +175,23 @@ get_field(PyObject *self, void *offset)
     return Py_NewRef(value != NULL ? value : Py_None);
 }
 
+/* A type's name without its module, as Python's own messages print a class's. */
+static const char *
+type_name(PyTypeObject *type)
+{
+    const char *dot = strrchr(type->tp_name, '.');
+    return dot != NULL ? dot + 1 : type->tp_name;
+}
+
 #define FIELD(name, type, field) \
     {name, (getter)get_field, NULL, NULL, (void *)offsetof(type, field)}
 
 /* -- returning a value from tp_iternext (3.12+ `await` uses it, Rule 1) ------------------ */
 
-#if PY_VERSION_HEX >= 0x030C0000
-static PyObject *stop_cache;  /* one StopIteration, reused while only we hold it */
-
+/* StopIteration(value) raised, for send() (a generator's own type); None: NULL without an
+   exception, as an exhausted iterator returns. */
 static PyObject *
-stop_with(PyObject *value)  /* steals value */
-{
-    if (value == Py_None) {
-        /* NULL without an exception set: exhausted, and its value is None. */
-        Py_DECREF(value);
-        return NULL;
-    }
-    PyStopIterationObject *stop = (PyStopIterationObject *)stop_cache;
-    if (stop != NULL && Py_REFCNT(stop) == 1 && stop->dict == NULL) {
-        PyObject *args = PyTuple_Pack(1, value);  /* a 1-tuple: CPython's tuple freelist */
-        if (args == NULL) {
-            Py_DECREF(value);
-            return NULL;
-        }
-        /* Pinned (refcount 2) while its old fields are let go of: a DECREF may run code
-           that returns a value the same way, which then makes its own StopIteration. */
-        Py_INCREF(stop);
-        PyObject *old[6] = {stop->args, stop->value, stop->notes, stop->traceback,
-                            stop->context, stop->cause};
-        stop->args = args;
-        stop->value = value;
-        stop->notes = stop->traceback = stop->context = stop->cause = NULL;
-        stop->suppress_context = 0;
-        for (int i = 0; i < 6; i++) {
-            Py_XDECREF(old[i]);
-        }
-        PyErr_SetRaisedException((PyObject *)stop);  /* steals; no implicit chaining */
-        return NULL;
-    }
-    PyObject *fresh = PyObject_CallOneArg(PyExc_StopIteration, value);
-    Py_DECREF(value);
-    if (fresh == NULL) {
-        return NULL;
-    }
-    Py_XSETREF(stop_cache, Py_NewRef(fresh));
-    PyErr_SetRaisedException(fresh);
-    return NULL;
-}
-#else
-static PyObject *
-stop_with(PyObject *value)  /* steals value */
+stop_with_plain(PyObject *value)  /* steals value */
 {
     if (value == Py_None) {
         Py_DECREF(value);
@@ -230,6 +205,72 @@ stop_with(PyObject *value)  /* steals value */
     }
     return NULL;
 }
+
+#if PY_VERSION_HEX >= 0x030C0000
+/* On 3.12+ the StopIteration tp_iternext raises comes from a freelist: an instance of a
+   subclass whose dealloc clears it (value, traceback, context: nothing the await passed
+   through stays alive) and keeps its memory for the next one. */
+#define STOP_FREELIST_MAX 4
+static PyTypeObject StopType;
+static PyStopIterationObject *stop_freelist[STOP_FREELIST_MAX];
+static int stop_freelist_len;
+
+static PyObject *
+stop_with(PyObject *value)  /* steals value */
+{
+    if (value == Py_None) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyObject *args = PyTuple_Pack(1, value);  /* a 1-tuple: CPython's tuple freelist */
+    if (args == NULL) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyStopIterationObject *stop;
+    if (stop_freelist_len > 0) {
+        stop = stop_freelist[--stop_freelist_len];
+        PyObject_Init((PyObject *)stop, &StopType);
+    }
+    else if ((stop = PyObject_GC_New(PyStopIterationObject, &StopType)) == NULL) {
+        Py_DECREF(args);
+        Py_DECREF(value);
+        return NULL;
+    }
+    stop->dict = stop->notes = stop->traceback = stop->context = stop->cause = NULL;
+    stop->suppress_context = 0;
+    stop->args = args;
+    stop->value = value;
+    PyObject_GC_Track(stop);
+    PyErr_SetRaisedException((PyObject *)stop);  /* steals; no implicit chaining */
+    return NULL;
+}
+
+static void
+stop_dealloc(PyObject *op)
+{
+    PyObject_GC_UnTrack(op);
+    Py_TRASHCAN_BEGIN(op, stop_dealloc)  /* exceptions chain through their context */
+    StopType.tp_base->tp_clear(op);
+    if (stop_freelist_len < STOP_FREELIST_MAX) {
+        stop_freelist[stop_freelist_len++] = (PyStopIterationObject *)op;
+    }
+    else {
+        PyObject_GC_Del(op);
+    }
+    Py_TRASHCAN_END
+}
+
+static PyTypeObject StopType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.StopIteration",
+    .tp_basicsize = sizeof(PyStopIterationObject),
+    .tp_dealloc = stop_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The StopIteration a C ValueTask's await raises, kept for reuse once let go of.",
+};
+#else
+#define stop_with stop_with_plain
 #endif
 
 /* -- freelist bound methods (Rule 2) ------------------------------------------------------ */
@@ -1929,8 +1970,8 @@ static void
 vt_finalize(PyObject *op)
 {
     ValueTaskObject *vt = (ValueTaskObject *)op;
-    if (vt->step != SUSPENDED || vt->awaiter == NULL) {
-        return;
+    if (vt->step != SUSPENDED || vt->awaiter == NULL || live_modules == 0) {
+        return;  /* nothing to free; or at exit, after the module let go of its globals */
     }
     PyObject *error = PyErr_GetRaisedException_compat();
     vt->step = FINISHED;
@@ -2186,7 +2227,7 @@ vt_send(PyObject *op, PyObject *arg)
             PyErr_SetNone(PyExc_StopIteration);
             return NULL;
         }
-        return stop_with(result);
+        return stop_with_plain(result);
     default:
         return NULL;
     }
@@ -2201,6 +2242,7 @@ vt_await(PyObject *op)
             /* `yield from awaitable.__await__()`, without the generator around it */
             return PyObject_CallMethodNoArgs(vt->awaitable, s_await);
         }
+        vt->step = STARTED;  /* iterable from now on (`yield from vt.__await__()`) */
         return Py_NewRef(op);  /* a plain value: stateless, awaitable any number of times */
     }
     if (vt->awaited) {
@@ -2566,12 +2608,44 @@ static PyMethodDef vt_methods[] = {
     {"from_awaitable", (PyCFunction)vt_cls_from_awaitable, METH_O | METH_CLASS, NULL},
     {"from_source", (PyCFunction)(void (*)(void))vt_cls_from_source,
      METH_FASTCALL | METH_CLASS, NULL},
-    {"send", (PyCFunction)vt_send, METH_O, NULL},
     {"throw", (PyCFunction)(void (*)(void))vt_throw, METH_FASTCALL, NULL},
     {"close", (PyCFunction)vt_close, METH_NOARGS, NULL},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL},
 };
+
+/* `send` is answered by attribute lookup, and is not in the type's dict: with all four of
+   __await__, send, throw and close there, collections.abc.Coroutine (so
+   asyncio.iscoroutine) would take a ValueTask for a coroutine, and ensure_future,
+   gather and wait_for would step it as one instead of awaiting it (two Tasks on one
+   ValueTask both stepping it; one made from an awaitable refused). */
+static PyMethodDef vt_send_def = {"send", (PyCFunction)vt_send, METH_O,
+                                  "Step the await, as a generator's send()."};
+
+static PyObject *
+vt_getattro(PyObject *op, PyObject *name)
+{
+    PyObject *value = PyObject_GenericGetAttr(op, name);
+    if (value != NULL || !PyUnicode_Check(name)
+        || PyUnicode_CompareWithASCIIString(name, "send") != 0
+        || !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        return value;
+    }
+    PyErr_Clear();
+    return PyCFunction_New(&vt_send_def, op);
+}
+
+/* iter(): only the await (after __await__()) iterates a ValueTask; list(vt) or a for loop
+   would consume the operation. */
+static PyObject *
+vt_iter(PyObject *op)
+{
+    if (((ValueTaskObject *)op)->step == IDLE) {
+        PyErr_Format(PyExc_TypeError, "'%s' object is not iterable", type_name(Py_TYPE(op)));
+        return NULL;
+    }
+    return Py_NewRef(op);
+}
 
 static PyGetSetDef vt_getset[] = {
     {"is_completed", (getter)vt_get_is_completed, NULL,
@@ -2603,7 +2677,8 @@ static PyTypeObject ValueTaskType = {
               "its own awaiter iterator.",
     .tp_traverse = (traverseproc)vt_traverse,
     .tp_clear = (inquiry)vt_clear,
-    .tp_iter = PyObject_SelfIter,
+    .tp_getattro = vt_getattro,
+    .tp_iter = vt_iter,
     .tp_iternext = vt_iternext,
     .tp_methods = vt_methods,
     .tp_getset = vt_getset,
@@ -2639,32 +2714,62 @@ freelist_sizes(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"source_task", (PyCFunction)(void (*)(void))source_task, METH_FASTCALL,
      "ValueTask.from_source as a plain function."},
-    {"resume", resume, METH_O, "The continuation every bridge registers."},
     {"dispatch", (PyCFunction)(void (*)(void))speedups_dispatch, METH_FASTCALL,
      "Run a continuation where its registration asked (vts.core.dispatch)."},
     {"_freelist_sizes", freelist_sizes, METH_NOARGS, "For tests: objects kept for reuse."},
     {NULL},
 };
 
+/* resume is made without a module (m_self NULL): the global that holds it would otherwise
+   keep the module alive for ever. */
+static PyMethodDef resume_def = {"resume", resume, METH_O,
+                                 "The continuation every bridge registers."};
+
+/* Every owned global, for module_release. */
+static PyObject **const owned_globals[] = {
+    &AlreadyAwaitedError, &AlreadyCompletedError, &MultipleAwaitError, &NotCompletedError,
+    &TokenMismatchError, &PENDING, &SUCCEEDED, &FAULTED, &CANCELED, &CancelledError,
+    &bridge_flags, &get_running_loop_or_none, &get_running_loop, &py_start_worker,
+    &no_continuation, &next_version, &await_once, &ensure_future, &future_type, &resume_fn,
+    &context_kwnames, &s_call_soon, &s_call_soon_threadsafe, &s_get_status, &s_get_result,
+    &s_on_completed, &s_cancel, &s_awaiter_for, &s_give_back, &s_await, &s_name, &s_abandon,
+    &s_done, &s_result, &generator_raised_stop,
+};
+
+typedef struct {
+    int counted;  /* this module object is one of live_modules */
+} module_state;
+
 static void
-module_free(void *module)
+module_release(void)
 {
+    for (size_t i = 0; i < sizeof(owned_globals) / sizeof(owned_globals[0]); i++) {
+        Py_CLEAR(*owned_globals[i]);
+    }
     while (vt_freelist_len > 0) {
         PyObject_GC_Del(vt_freelist[--vt_freelist_len]);
     }
     while (bound_freelist_len > 0) {
         PyObject_GC_Del(bound_freelist[--bound_freelist_len]);
     }
+#if PY_VERSION_HEX >= 0x030C0000
+    while (stop_freelist_len > 0) {
+        PyObject_GC_Del(stop_freelist[--stop_freelist_len]);
+    }
+#endif
 }
 
-static struct PyModuleDef speedups_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "vts._speedups",
-    .m_doc = "The protocol's hot pieces in C: ValueTask, SourceAwaiter, ManualResetCore.",
-    .m_size = -1,
-    .m_methods = module_methods,
-    .m_free = module_free,
-};
+static void
+module_free(void *module)
+{
+    module_state *state = PyModule_GetState((PyObject *)module);
+    if (state != NULL && state->counted) {
+        state->counted = 0;
+        if (--live_modules == 0) {
+            module_release();
+        }
+    }
+}
 
 static PyObject *
 import_attr(const char *module_name, const char *attr)
@@ -2678,22 +2783,22 @@ import_attr(const char *module_name, const char *attr)
     return value;
 }
 
-#define IMPORT(var, mod, name)                     \
-    do {                                           \
+#define IMPORT(var, mod, name)                        \
+    do {                                              \
         if ((var = import_attr(mod, name)) == NULL) { \
-            return NULL;                           \
-        }                                          \
+            return -1;                                \
+        }                                             \
     } while (0)
 
-#define INTERN(var, text)                                  \
-    do {                                                   \
+#define INTERN(var, text)                                       \
+    do {                                                        \
         if ((var = PyUnicode_InternFromString(text)) == NULL) { \
-            return NULL;                                   \
-        }                                                  \
+            return -1;                                          \
+        }                                                       \
     } while (0)
 
-PyMODINIT_FUNC
-PyInit__speedups(void)
+static int
+module_acquire(void)
 {
     IMPORT(AlreadyAwaitedError, "vts.valuetask", "AlreadyAwaitedError");
     IMPORT(AlreadyCompletedError, "vts.valuetask", "AlreadyCompletedError");
@@ -2715,14 +2820,14 @@ PyInit__speedups(void)
     IMPORT(next_version, "vts.core", "_NEXT_VERSION");
     if (!PyList_Check(next_version)) {
         PyErr_SetString(PyExc_TypeError, "vts.core._NEXT_VERSION must be a list");
-        return NULL;
+        return -1;
     }
     PyObject *py_value_task;
     IMPORT(py_value_task, "vts.valuetask", "ValueTask");
     await_once = PyObject_GetAttrString(py_value_task, "_await_once");
     Py_DECREF(py_value_task);
     if (await_once == NULL) {
-        return NULL;
+        return -1;
     }
     INTERN(s_call_soon, "call_soon");
     INTERN(s_call_soon_threadsafe, "call_soon_threadsafe");
@@ -2736,43 +2841,94 @@ PyInit__speedups(void)
     INTERN(s_name, "__name__");
     INTERN(s_abandon, "abandon");
     INTERN(s_done, "done");
-    INTERN(generator_raised_stop, "generator raised StopIteration");
     INTERN(s_result, "result");
+    INTERN(generator_raised_stop, "generator raised StopIteration");
     PyObject *context_name;
     INTERN(context_name, "context");
     context_kwnames = PyTuple_Pack(1, context_name);
     Py_DECREF(context_name);
     if (context_kwnames == NULL) {
-        return NULL;
+        return -1;
+    }
+    resume_fn = PyCFunction_New(&resume_def, NULL);
+    if (resume_fn == NULL) {
+        return -1;
     }
 
     ValueTaskType.tp_vectorcall = vt_vectorcall;
-    PyTypeObject *types[] = {&BoundType, &HotDescrType, &CoreType, &AwaiterType,
-                             &ValueTaskType};
+#if PY_VERSION_HEX >= 0x030C0000
+    StopType.tp_base = (PyTypeObject *)PyExc_StopIteration;
+#endif
+    PyTypeObject *types[] = {
+        &BoundType, &HotDescrType, &CoreType, &AwaiterType, &ValueTaskType,
+#if PY_VERSION_HEX >= 0x030C0000
+        &StopType,
+#endif
+    };
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (PyType_Ready(types[i]) < 0) {
-            return NULL;
+            return -1;
         }
     }
-    if (add_hot_methods(&AwaiterType, awaiter_hot_methods) < 0) {
-        return NULL;
+    if (PyDict_GetItemWithError(AwaiterType.tp_dict, s_cancel) == NULL) {
+        if (PyErr_Occurred() || add_hot_methods(&AwaiterType, awaiter_hot_methods) < 0) {
+            return -1;
+        }
     }
     core_get_status_descr = _PyType_Lookup(&CoreType, s_get_status);
     core_get_result_descr = _PyType_Lookup(&CoreType, s_get_result);
     core_on_completed_descr = _PyType_Lookup(&CoreType, s_on_completed);
     core_awaiter_for_descr = _PyType_Lookup(&CoreType, s_awaiter_for);
+    return 0;
+}
 
-    PyObject *module = PyModule_Create(&speedups_module);
-    if (module == NULL) {
-        return NULL;
+static int
+module_exec(PyObject *module)
+{
+    if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+        PyErr_SetString(PyExc_ImportError,
+                        "vts._speedups does not load in a subinterpreter (its types and "
+                        "globals are the main interpreter's); use VTS_IMPL=python there");
+        return -1;
     }
-    resume_fn = PyObject_GetAttrString(module, "resume");
-    if (resume_fn == NULL
+    module_state *state = PyModule_GetState(module);
+    if (!state->counted) {
+        if (live_modules == 0 && module_acquire() < 0) {
+            module_release();
+            return -1;
+        }
+        live_modules++;
+        state->counted = 1;
+    }
+    if (PyModule_AddObjectRef(module, "resume", resume_fn) < 0
         || PyModule_AddObjectRef(module, "ManualResetCore", (PyObject *)&CoreType) < 0
         || PyModule_AddObjectRef(module, "SourceAwaiter", (PyObject *)&AwaiterType) < 0
         || PyModule_AddObjectRef(module, "ValueTask", (PyObject *)&ValueTaskType) < 0) {
-        Py_DECREF(module);
-        return NULL;
+        return -1;
     }
-    return module;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "vts._speedups",
+    .m_doc = "The protocol's hot pieces in C: ValueTask, SourceAwaiter, ManualResetCore.",
+    .m_size = sizeof(module_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&speedups_module);
 }

@@ -2858,6 +2858,8 @@ module_acquire(void)
     ValueTaskType.tp_vectorcall = vt_vectorcall;
 #if PY_VERSION_HEX >= 0x030C0000
     StopType.tp_base = (PyTypeObject *)PyExc_StopIteration;
+    StopType.tp_traverse = StopType.tp_base->tp_traverse;
+    StopType.tp_clear = StopType.tp_base->tp_clear;
 #endif
     PyTypeObject *types[] = {
         &BoundType, &HotDescrType, &CoreType, &AwaiterType, &ValueTaskType,

@@ -9,8 +9,8 @@
  * Rule 1: ValueTask is its own awaiter iterator. `am_send` returns a completed value
  *         without a generator and without StopIteration (3.10/3.11, where `await` calls
  *         am_send). On 3.12+ `await` calls tp_iternext, which must raise StopIteration
- *         for a value other than None: one StopIteration instance is kept and reused
- *         while nothing else holds it (its refcount is 1), as zip() reuses its tuple.
+ *         for a value other than None: an instance of a subclass from a freelist, whose
+ *         dealloc clears it and keeps its memory (nothing it passed through stays alive).
  * Rule 2: an asyncio Task handles a non-Future through attribute lookups: the
  *         SourceAwaiter's methods are descriptors that hand out bound methods from a
  *         freelist (CPython's own freelists avoid the allocator the same way), and
@@ -22,6 +22,19 @@
  *         Free-threaded builds are refused at compile time; vts falls back to Python.
  * Rule 4: ValueTask objects come from a freelist (like 3.11's Future iterators); a
  *         dealloc pushes exact instances back, fields cleared.
+ *
+ * Rule 5: a hostile caller (a source, a token, a subclass, a hook) cannot crash it: no
+ *         Python code in tp_dealloc (tp_finalize instead), the trashcan in every
+ *         dealloc, a strong reference to everything used across a call that may run
+ *         Python code, self's type checked at every entry, static types' traverse never
+ *         visiting their type, globals owned by the module (refused in a
+ *         subinterpreter). docs/architecture.md lists them with their tests.
+ *
+ * One file, as CPython's Modules/_asynciomodule.c: the three types share the protocol
+ * helpers (status_of, source_*, the globals) and call each other's internals (the
+ * ValueTask steps the bridge, the bridge calls the core's C functions directly); split by
+ * type, each part would need a header of those internals and the globals would be shared
+ * across files.
  *
  * Theory of operation of one wait (pooled[c], same loop):
  *   get() -> source_task(core, version) [freelist] -> await: am_await returns self ->
@@ -164,6 +177,32 @@ static PyObject *
 running_loop(void)
 {
     return PyObject_CallNoArgs(get_running_loop_or_none);
+}
+
+/* self.name(arg), without binding a method: VectorcallMethod finds it on the type (no
+   allocation); the slot before the arguments is free for the callee
+   (PY_VECTORCALL_ARGUMENTS_OFFSET). */
+static PyObject *
+call_method_one(PyObject *name, PyObject *self, PyObject *arg)
+{
+    PyObject *args[3] = {NULL, self, arg};
+    return PyObject_VectorcallMethod(name, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+/* loop.name(fn, arg, context=context) (call_soon or call_soon_threadsafe); the handle is
+   dropped. */
+static int
+loop_call(PyObject *name, PyObject *loop, PyObject *fn, PyObject *arg, PyObject *context)
+{
+    PyObject *args[5] = {NULL, loop, fn, arg, context};
+    PyObject *handle = PyObject_VectorcallMethod(name, args + 1,
+                                                 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                                 context_kwnames);
+    if (handle == NULL) {
+        return -1;
+    }
+    Py_DECREF(handle);
+    return 0;
 }
 
 /* A read-only view of an object field; None while it is NULL (the Python versions'
@@ -589,18 +628,9 @@ post_to_loop(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *
     }
     PyObject *name = running == loop ? s_call_soon : s_call_soon_threadsafe;
     Py_DECREF(running);
-    /* VectorcallMethod finds the loop's method without binding it (no allocation); the
-       slot before args is free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET). */
-    PyObject *args[5] = {NULL, loop, continuation, state, context};
-    PyObject *handle = PyObject_VectorcallMethod(name, args + 1,
-                                                 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                                 context_kwnames);
+    int rc = loop_call(name, loop, continuation, state, context);
     Py_XDECREF(fresh);
-    if (handle == NULL) {
-        return -1;
-    }
-    Py_DECREF(handle);
-    return 0;
+    return rc;
 }
 
 /* A new worker thread: the rare path, run by the Python core's own function. */
@@ -1095,9 +1125,7 @@ core_get_result_impl(CoreObject *self, PyObject *token)
     PyObject *pool = Py_NewRef(self->pool);
     int rc = core_reset_impl(self);
     if (rc == 0) {
-        PyObject *args[3] = {NULL, pool, (PyObject *)self};
-        PyObject *given = PyObject_VectorcallMethod(
-            s_give_back, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        PyObject *given = call_method_one(s_give_back, pool, (PyObject *)self);
         if (given == NULL) {
             rc = -1;
         }
@@ -1289,9 +1317,7 @@ source_get_status(PyObject *source, PyObject *token)
         }
         return Py_XNewRef(core_status((CoreObject *)source));
     }
-    PyObject *args[3] = {NULL, source, token};
-    return PyObject_VectorcallMethod(s_get_status, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                     NULL);
+    return call_method_one(s_get_status, source, token);
 }
 
 /* What get_status(token) says, as one of the statuses below (an object that is none of the
@@ -1321,9 +1347,7 @@ source_get_result(PyObject *source, PyObject *token)
     if (uses_core_method(source, s_get_result, core_get_result_descr)) {
         return core_get_result_impl((CoreObject *)source, token);
     }
-    PyObject *args[3] = {NULL, source, token};
-    return PyObject_VectorcallMethod(s_get_result, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                     NULL);
+    return call_method_one(s_get_result, source, token);
 }
 
 static int
@@ -1569,14 +1593,11 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
         Py_XSETREF(self->error, error);
         PyObject *loop = Py_NewRef(self->loop != NULL ? self->loop : Py_None);
         PyObject *context = a[1] != NULL ? a[1] : Py_None;
-        PyObject *call_args[5] = {NULL, loop, a[0], op, context};
-        PyObject *handle = PyObject_VectorcallMethod(
-            s_call_soon, call_args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, context_kwnames);
+        rc = loop_call(s_call_soon, loop, a[0], op, context);
         Py_DECREF(loop);
-        if (handle == NULL) {
+        if (rc < 0) {
             return NULL;
         }
-        Py_DECREF(handle);
     }
     Py_RETURN_NONE;
 }
@@ -1888,39 +1909,19 @@ vt_alloc(void)
     return vt;
 }
 
+/* A new ValueTask made from a result, an awaitable, or a source and token (the others
+   NULL); new references to what it is made from. */
 static PyObject *
-vt_from_result(PyObject *result)
+vt_make(PyObject *result, PyObject *awaitable, PyObject *source, PyObject *token)
 {
     ValueTaskObject *vt = vt_alloc();
     if (vt == NULL) {
         return NULL;
     }
-    vt->result = Py_NewRef(result);
-    PyObject_GC_Track(vt);
-    return (PyObject *)vt;
-}
-
-static PyObject *
-vt_from_source(PyObject *source, PyObject *token)
-{
-    ValueTaskObject *vt = vt_alloc();
-    if (vt == NULL) {
-        return NULL;
-    }
-    vt->source = Py_NewRef(source);
-    vt->token = Py_NewRef(token);
-    PyObject_GC_Track(vt);
-    return (PyObject *)vt;
-}
-
-static PyObject *
-vt_from_awaitable(PyObject *awaitable)
-{
-    ValueTaskObject *vt = vt_alloc();
-    if (vt == NULL) {
-        return NULL;
-    }
-    vt->awaitable = Py_NewRef(awaitable);
+    vt->result = Py_XNewRef(result);
+    vt->awaitable = Py_XNewRef(awaitable);
+    vt->source = Py_XNewRef(source);
+    vt->token = Py_XNewRef(token);
     PyObject_GC_Track(vt);
     return (PyObject *)vt;
 }
@@ -2016,11 +2017,7 @@ vt_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (type != &ValueTaskType) {
         return type->tp_alloc(type, 0);
     }
-    ValueTaskObject *vt = vt_alloc();
-    if (vt != NULL) {
-        PyObject_GC_Track(vt);
-    }
-    return (PyObject *)vt;
+    return vt_make(NULL, NULL, NULL, NULL);
 }
 
 /* ValueTask(result): a completed ValueTask (vts.valuetask's __init__). */
@@ -2049,7 +2046,7 @@ vt_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kw
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (type == (PyObject *)&ValueTaskType && nargs == 1 && kwnames == NULL) {
-        return vt_from_result(args[0]);
+        return vt_make(args[0], NULL, NULL, NULL);
     }
     PyObject *tuple = PyTuple_New(nargs);
     if (tuple == NULL) {
@@ -2084,14 +2081,14 @@ source_task(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "source_task() takes 2 arguments (%zd given)", nargs);
         return NULL;
     }
-    return vt_from_source(args[0], args[1]);
+    return vt_make(NULL, NULL, args[0], args[1]);
 }
 
 static PyObject *
 vt_cls_from_result(PyObject *cls, PyObject *result)
 {
     if (cls == (PyObject *)&ValueTaskType) {
-        return vt_from_result(result);
+        return vt_make(result, NULL, NULL, NULL);
     }
     return PyObject_CallOneArg(cls, result);
 }
@@ -2103,7 +2100,7 @@ vt_cls_from_awaitable(PyObject *cls, PyObject *awaitable)
         PyErr_SetString(PyExc_TypeError, "from_awaitable() makes a ValueTask");
         return NULL;
     }
-    return vt_from_awaitable(awaitable);
+    return vt_make(NULL, awaitable, NULL, NULL);
 }
 
 static PyObject *
@@ -2121,9 +2118,7 @@ awaiter_for(PyObject *source, PyObject *token)
         return core_awaiter_for_impl((CoreObject *)source, token);
     }
     if (_PyType_Lookup(Py_TYPE(source), s_awaiter_for) != NULL) {
-        PyObject *args[3] = {NULL, source, token};
-        return PyObject_VectorcallMethod(s_awaiter_for, args + 1,
-                                         2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        return call_method_one(s_awaiter_for, source, token);
     }
     return awaiter_make(source, token);
 }
@@ -2691,20 +2686,6 @@ static PyTypeObject ValueTaskType = {
 /* ========================================================================================= */
 
 static PyObject *
-speedups_dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 5) {
-        PyErr_Format(PyExc_TypeError, "dispatch() takes 5 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    int run_async = PyObject_IsTrue(args[4]);
-    if (run_async < 0 || dispatch(args[0], args[1], args[2], args[3], run_async) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
-}
-
-static PyObject *
 freelist_sizes(PyObject *module, PyObject *unused)
 {
     return Py_BuildValue("{sisi}", "ValueTask", vt_freelist_len, "bound_method",
@@ -2714,8 +2695,6 @@ freelist_sizes(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"source_task", (PyCFunction)(void (*)(void))source_task, METH_FASTCALL,
      "ValueTask.from_source as a plain function."},
-    {"dispatch", (PyCFunction)(void (*)(void))speedups_dispatch, METH_FASTCALL,
-     "Run a continuation where its registration asked (vts.core.dispatch)."},
     {"_freelist_sizes", freelist_sizes, METH_NOARGS, "For tests: objects kept for reuse."},
     {NULL},
 };

@@ -455,6 +455,22 @@ def test_a_source_whose_cancel_is_none_is_not_cancellable(impl: Implementation) 
     assert asyncio.run(main()) is False
 
 
+def test_a_source_whose_awaiter_for_is_none_gets_a_new_bridge(impl: Implementation) -> None:
+    class Source:
+        awaiter_for = None
+
+        def get_status(self, token: int) -> Any:
+            return PENDING
+
+    async def main() -> type:
+        step = impl.source_task(Source(), 0).__await__()
+        awaiter = next(step)
+        step.close()
+        return type(awaiter)
+
+    assert asyncio.run(main()) is impl.SourceAwaiter
+
+
 def test_the_bridge_s_bound_methods_compare_equal(impl: Implementation) -> None:
     async def main() -> None:
         awaiter = impl.SourceAwaiter(impl.ManualResetCore(), 0)

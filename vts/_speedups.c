@@ -2117,7 +2117,8 @@ awaiter_for(PyObject *source, PyObject *token)
     if (uses_core_method(source, s_awaiter_for, core_awaiter_for_descr)) {
         return core_awaiter_for_impl((CoreObject *)source, token);
     }
-    if (_PyType_Lookup(Py_TYPE(source), s_awaiter_for) != NULL) {
+    PyObject *make = _PyType_Lookup(Py_TYPE(source), s_awaiter_for);  /* borrowed */
+    if (make != NULL && make != Py_None) {  /* getattr(source, "awaiter_for", None) */
         return call_method_one(s_awaiter_for, source, token);
     }
     return awaiter_make(source, token);

@@ -803,7 +803,10 @@ core_truthy(PyObject *flag)
     if (flag == Py_True) {
         return 1;
     }
-    return PyObject_IsTrue(flag);
+    Py_INCREF(flag);  /* __bool__ may replace the attribute that holds it */
+    int truth = PyObject_IsTrue(flag);
+    Py_DECREF(flag);
+    return truth;
 }
 
 /* The continuation registered for this version runs (after a completion found it). */
@@ -1169,22 +1172,23 @@ core_awaiter_for_impl(CoreObject *self, PyObject *token)
     if (self->pool == NULL) {
         return awaiter_make((PyObject *)self, token);
     }
-    PyObject *awaiter = self->awaiter;
-    if (awaiter == NULL) {
-        awaiter = awaiter_make((PyObject *)self, token);
+    if (self->awaiter == NULL) {
+        PyObject *awaiter = awaiter_make((PyObject *)self, token);
         if (awaiter == NULL) {
             return NULL;
         }
         self->awaiter = Py_NewRef(awaiter);
         return awaiter;
     }
-    if (awaiter_registered(awaiter)) {
+    if (awaiter_registered(self->awaiter)) {
         return awaiter_make((PyObject *)self, token);
     }
+    PyObject *awaiter = Py_NewRef(self->awaiter);  /* re-arming may run code */
     if (awaiter_rearm_impl(awaiter, (PyObject *)self, token) < 0) {
+        Py_DECREF(awaiter);
         return NULL;
     }
-    return Py_NewRef(awaiter);
+    return awaiter;
 }
 
 static PyObject *
@@ -2236,7 +2240,10 @@ vt_await(PyObject *op)
     if (vt->source == NULL) {
         if (vt->awaitable != NULL) {
             /* `yield from awaitable.__await__()`, without the generator around it */
-            return PyObject_CallMethodNoArgs(vt->awaitable, s_await);
+            PyObject *awaitable = Py_NewRef(vt->awaitable);
+            PyObject *iterator = PyObject_CallMethodNoArgs(awaitable, s_await);
+            Py_DECREF(awaitable);
+            return iterator;
         }
         vt->step = STARTED;  /* iterable from now on (`yield from vt.__await__()`) */
         return Py_NewRef(op);  /* a plain value: stateless, awaitable any number of times */
@@ -2486,20 +2493,24 @@ vt_as_future(ValueTaskObject *vt, PyObject *unused)
 static PyObject *
 vt_repr(ValueTaskObject *vt)
 {
+    /* repr() and str() run code that may re-initialise this ValueTask: hold what they see. */
+    PyObject *repr = NULL;
     if (vt->source != NULL) {
+        PyObject *token = Py_NewRef(vt->token);
         PyObject *type_name = PyObject_GetAttr((PyObject *)Py_TYPE(vt->source), s_name);
-        if (type_name == NULL) {
-            return NULL;
+        if (type_name != NULL) {
+            repr = PyUnicode_FromFormat("<ValueTask source=%U token=%S>", type_name, token);
+            Py_DECREF(type_name);
         }
-        PyObject *repr = PyUnicode_FromFormat("<ValueTask source=%U token=%S>", type_name,
-                                              vt->token);
-        Py_DECREF(type_name);
+        Py_DECREF(token);
         return repr;
     }
-    if (vt->awaitable != NULL) {
-        return PyUnicode_FromFormat("<ValueTask awaitable=%R>", vt->awaitable);
-    }
-    return PyUnicode_FromFormat("<ValueTask result=%R>", vt->result ? vt->result : Py_None);
+    PyObject *shown = Py_NewRef(vt->awaitable != NULL ? vt->awaitable
+                                : vt->result != NULL ? vt->result : Py_None);
+    repr = PyUnicode_FromFormat(vt->awaitable != NULL ? "<ValueTask awaitable=%R>"
+                                                      : "<ValueTask result=%R>", shown);
+    Py_DECREF(shown);
+    return repr;
 }
 
 static PyObject *
@@ -2567,6 +2578,11 @@ vt_setstate(ValueTaskObject *vt, PyObject *state)
         PyErr_SetString(PyExc_TypeError, "ValueTask.__setstate__ needs (None, {slot: value})");
         return NULL;
     }
+    PyObject *awaited = PyDict_GetItemString(slots, "_awaited");
+    int truth = awaited != NULL ? PyObject_IsTrue(awaited) : 0;  /* first: it runs code */
+    if (truth < 0) {
+        return NULL;
+    }
     static const char *const names[] = {"_result", "_awaitable", "_source", "_token"};
     PyObject *values[4];
     for (int i = 0; i < 4; i++) {
@@ -2574,11 +2590,6 @@ vt_setstate(ValueTaskObject *vt, PyObject *state)
         if (values[i] == Py_None && i > 0) {
             values[i] = NULL;
         }
-    }
-    PyObject *awaited = PyDict_GetItemString(slots, "_awaited");
-    int truth = awaited != NULL ? PyObject_IsTrue(awaited) : 0;
-    if (truth < 0) {
-        return NULL;
     }
     PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
     vt->result = Py_XNewRef(values[0]);

@@ -322,6 +322,21 @@ def test_a_subinterpreter_gets_an_import_error() -> None:
     assert out.startswith("ImportError:") and "subinterpreter" in out
 
 
+def test_a_task_pending_at_exit_is_torn_down_after_the_module() -> None:
+    """The last module's m_free releases the globals; a coroutine closed after that (a
+    Task still pending at exit) must not use them."""
+    out = run_child("""
+        core = S.ManualResetCore()
+        async def waiter():
+            return await S.source_task(core, core.version)
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(waiter())
+        loop.run_until_complete(asyncio.sleep(0))
+        print("exiting")
+    """)
+    assert out == "exiting\n"
+
+
 # -- rules the Python form keeps: both implementations, one result -----------------------------
 
 

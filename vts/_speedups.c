@@ -1679,7 +1679,8 @@ awaiter_abandon_impl(AwaiterObject *self)
 {
     /* The Task is leaving: the resume already posted must not run. */
     Py_CLEAR(self->callback);
-    if (self->error != NULL || self->source == NULL) {  /* never registered */
+    if (self->error != NULL || self->source == NULL  /* never registered */
+        || live_modules == 0) {                      /* at exit, the globals are gone */
         return 0;
     }
     PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
@@ -1957,6 +1958,9 @@ vt_clear(ValueTaskObject *vt)
 static int
 abandon_awaiter(PyObject *awaiter)
 {
+    if (live_modules == 0) {
+        return 0;  /* at exit, a coroutine closed after the module let go of its globals */
+    }
     if (Awaiter_Check(awaiter)) {
         return awaiter_abandon_impl((AwaiterObject *)awaiter);
     }
@@ -1975,8 +1979,8 @@ static void
 vt_finalize(PyObject *op)
 {
     ValueTaskObject *vt = (ValueTaskObject *)op;
-    if (vt->step != SUSPENDED || vt->awaiter == NULL || live_modules == 0) {
-        return;  /* nothing to free; or at exit, after the module let go of its globals */
+    if (vt->step != SUSPENDED || vt->awaiter == NULL) {
+        return;
     }
     PyObject *error = PyErr_GetRaisedException_compat();
     vt->step = FINISHED;

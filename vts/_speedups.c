@@ -9,8 +9,8 @@
  * Rule 1: ValueTask is its own awaiter iterator. `am_send` returns a completed value
  *         without a generator and without StopIteration (3.10/3.11, where `await` calls
  *         am_send). On 3.12+ `await` calls tp_iternext, which must raise StopIteration
- *         for a value other than None: one StopIteration instance is kept and reused
- *         while nothing else holds it (its refcount is 1), as zip() reuses its tuple.
+ *         for a value other than None: an instance of a subclass from a freelist, whose
+ *         dealloc clears it and keeps its memory (nothing it passed through stays alive).
  * Rule 2: an asyncio Task handles a non-Future through attribute lookups: the
  *         SourceAwaiter's methods are descriptors that hand out bound methods from a
  *         freelist (CPython's own freelists avoid the allocator the same way), and
@@ -22,6 +22,19 @@
  *         Free-threaded builds are refused at compile time; vts falls back to Python.
  * Rule 4: ValueTask objects come from a freelist (like 3.11's Future iterators); a
  *         dealloc pushes exact instances back, fields cleared.
+ *
+ * Rule 5: a hostile caller (a source, a token, a subclass, a hook) cannot crash it: no
+ *         Python code in tp_dealloc (tp_finalize instead), the trashcan in every
+ *         dealloc, a strong reference to everything used across a call that may run
+ *         Python code, self's type checked at every entry, static types' traverse never
+ *         visiting their type, globals owned by the module (refused in a
+ *         subinterpreter). docs/architecture.md lists them with their tests.
+ *
+ * One file, as CPython's Modules/_asynciomodule.c: the three types share the protocol
+ * helpers (status_of, source_*, the globals) and call each other's internals (the
+ * ValueTask steps the bridge, the bridge calls the core's C functions directly); split by
+ * type, each part would need a header of those internals and the globals would be shared
+ * across files.
  *
  * Theory of operation of one wait (pooled[c], same loop):
  *   get() -> source_task(core, version) [freelist] -> await: am_await returns self ->
@@ -70,7 +83,26 @@ PyErr_GetRaisedException_compat(void)
 #endif
 }
 
-/* -- module globals: borrowed from vts.valuetask / vts.core / asyncio at import ----------- */
+/* Raise `error` (stolen; NULL: nothing) as it is, without chaining: the inverse of the above. */
+static void
+PyErr_SetRaisedException_compat(PyObject *error)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(error);
+#else
+    if (error == NULL) {
+        return;
+    }
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(error)), error, PyException_GetTraceback(error));
+#endif
+}
+
+/* -- module globals ------------------------------------------------------------------------
+ * Owned: taken from vts.valuetask / vts.core / asyncio by the first module object's exec,
+ * released by the last one's m_free (module_release). One set per process, as the types
+ * are static: the module refuses to load in a subinterpreter (an ImportError), where these
+ * would be another interpreter's objects. The core's four descriptors are borrowed from
+ * CoreType's dict, which outlives every module. */
 
 static PyObject *AlreadyAwaitedError, *AlreadyCompletedError, *MultipleAwaitError;
 static PyObject *NotCompletedError, *TokenMismatchError;
@@ -88,11 +120,16 @@ static PyObject *resume_fn;         /* the continuation every bridge registers *
 static PyObject *context_kwnames;   /* ("context",) */
 static PyObject *s_call_soon, *s_call_soon_threadsafe, *s_get_status, *s_get_result;
 static PyObject *s_on_completed, *s_cancel, *s_awaiter_for, *s_give_back, *s_await;
-static PyObject *s_name;
+static PyObject *s_name, *s_abandon, *s_done, *s_result;
+static PyObject *future_type;      /* asyncio.Future */
+static PyObject *generator_raised_stop; /* "generator raised StopIteration" */
 /* The core's own method descriptors: a subclass that overrides one is called through
    Python; one that does not gets the C function directly. */
 static PyObject *core_get_status_descr, *core_get_result_descr, *core_on_completed_descr;
 static PyObject *core_awaiter_for_descr;
+/* Module objects whose exec succeeded and that are not freed yet: 0 before the first
+   import and after the last module is gone (at exit), when no global may be used. */
+static int live_modules;
 
 enum { EMPTY = 0, WAITING = 1, COMPLETED = 2, DONE = 3 };
 enum { USE_LOOP_BIT = 1, FLOW_CONTEXT_BIT = 2 };
@@ -142,6 +179,32 @@ running_loop(void)
     return PyObject_CallNoArgs(get_running_loop_or_none);
 }
 
+/* self.name(arg), without binding a method: VectorcallMethod finds it on the type (no
+   allocation); the slot before the arguments is free for the callee
+   (PY_VECTORCALL_ARGUMENTS_OFFSET). */
+static PyObject *
+call_method_one(PyObject *name, PyObject *self, PyObject *arg)
+{
+    PyObject *args[3] = {NULL, self, arg};
+    return PyObject_VectorcallMethod(name, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+/* loop.name(fn, arg, context=context) (call_soon or call_soon_threadsafe); the handle is
+   dropped. */
+static int
+loop_call(PyObject *name, PyObject *loop, PyObject *fn, PyObject *arg, PyObject *context)
+{
+    PyObject *args[5] = {NULL, loop, fn, arg, context};
+    PyObject *handle = PyObject_VectorcallMethod(name, args + 1,
+                                                 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                                 context_kwnames);
+    if (handle == NULL) {
+        return -1;
+    }
+    Py_DECREF(handle);
+    return 0;
+}
+
 /* A read-only view of an object field; None while it is NULL (the Python versions'
    attributes are None when unset). The closure is the field's offset. */
 static PyObject *
@@ -151,56 +214,23 @@ get_field(PyObject *self, void *offset)
     return Py_NewRef(value != NULL ? value : Py_None);
 }
 
+/* A type's name without its module, as Python's own messages print a class's. */
+static const char *
+type_name(PyTypeObject *type)
+{
+    const char *dot = strrchr(type->tp_name, '.');
+    return dot != NULL ? dot + 1 : type->tp_name;
+}
+
 #define FIELD(name, type, field) \
     {name, (getter)get_field, NULL, NULL, (void *)offsetof(type, field)}
 
 /* -- returning a value from tp_iternext (3.12+ `await` uses it, Rule 1) ------------------ */
 
-#if PY_VERSION_HEX >= 0x030C0000
-static PyObject *stop_cache;  /* one StopIteration, reused while only we hold it */
-
+/* StopIteration(value) raised, for send() (a generator's own type); None: NULL without an
+   exception, as an exhausted iterator returns. */
 static PyObject *
-stop_with(PyObject *value)  /* steals value */
-{
-    if (value == Py_None) {
-        /* NULL without an exception set: exhausted, and its value is None. */
-        Py_DECREF(value);
-        return NULL;
-    }
-    PyStopIterationObject *stop = (PyStopIterationObject *)stop_cache;
-    if (stop != NULL && Py_REFCNT(stop) == 1 && stop->dict == NULL) {
-        PyObject *args = PyTuple_Pack(1, value);  /* a 1-tuple: CPython's tuple freelist */
-        if (args == NULL) {
-            Py_DECREF(value);
-            return NULL;
-        }
-        /* Pinned (refcount 2) while its old fields are let go of: a DECREF may run code
-           that returns a value the same way, which then makes its own StopIteration. */
-        Py_INCREF(stop);
-        PyObject *old[6] = {stop->args, stop->value, stop->notes, stop->traceback,
-                            stop->context, stop->cause};
-        stop->args = args;
-        stop->value = value;
-        stop->notes = stop->traceback = stop->context = stop->cause = NULL;
-        stop->suppress_context = 0;
-        for (int i = 0; i < 6; i++) {
-            Py_XDECREF(old[i]);
-        }
-        PyErr_SetRaisedException((PyObject *)stop);  /* steals; no implicit chaining */
-        return NULL;
-    }
-    PyObject *fresh = PyObject_CallOneArg(PyExc_StopIteration, value);
-    Py_DECREF(value);
-    if (fresh == NULL) {
-        return NULL;
-    }
-    Py_XSETREF(stop_cache, Py_NewRef(fresh));
-    PyErr_SetRaisedException(fresh);
-    return NULL;
-}
-#else
-static PyObject *
-stop_with(PyObject *value)  /* steals value */
+stop_with_plain(PyObject *value)  /* steals value */
 {
     if (value == Py_None) {
         Py_DECREF(value);
@@ -214,6 +244,72 @@ stop_with(PyObject *value)  /* steals value */
     }
     return NULL;
 }
+
+#if PY_VERSION_HEX >= 0x030C0000
+/* On 3.12+ the StopIteration tp_iternext raises comes from a freelist: an instance of a
+   subclass whose dealloc clears it (value, traceback, context: nothing the await passed
+   through stays alive) and keeps its memory for the next one. */
+#define STOP_FREELIST_MAX 4
+static PyTypeObject StopType;
+static PyStopIterationObject *stop_freelist[STOP_FREELIST_MAX];
+static int stop_freelist_len;
+
+static PyObject *
+stop_with(PyObject *value)  /* steals value */
+{
+    if (value == Py_None) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyObject *args = PyTuple_Pack(1, value);  /* a 1-tuple: CPython's tuple freelist */
+    if (args == NULL) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    PyStopIterationObject *stop;
+    if (stop_freelist_len > 0) {
+        stop = stop_freelist[--stop_freelist_len];
+        PyObject_Init((PyObject *)stop, &StopType);
+    }
+    else if ((stop = PyObject_GC_New(PyStopIterationObject, &StopType)) == NULL) {
+        Py_DECREF(args);
+        Py_DECREF(value);
+        return NULL;
+    }
+    stop->dict = stop->notes = stop->traceback = stop->context = stop->cause = NULL;
+    stop->suppress_context = 0;
+    stop->args = args;
+    stop->value = value;
+    PyObject_GC_Track(stop);
+    PyErr_SetRaisedException((PyObject *)stop);  /* steals; no implicit chaining */
+    return NULL;
+}
+
+static void
+stop_dealloc(PyObject *op)
+{
+    PyObject_GC_UnTrack(op);
+    Py_TRASHCAN_BEGIN(op, stop_dealloc)  /* exceptions chain through their context */
+    StopType.tp_base->tp_clear(op);
+    if (stop_freelist_len < STOP_FREELIST_MAX) {
+        stop_freelist[stop_freelist_len++] = (PyStopIterationObject *)op;
+    }
+    else {
+        PyObject_GC_Del(op);
+    }
+    Py_TRASHCAN_END
+}
+
+static PyTypeObject StopType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "vts._speedups.StopIteration",
+    .tp_basicsize = sizeof(PyStopIterationObject),
+    .tp_dealloc = stop_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The StopIteration a C ValueTask's await raises, kept for reuse once let go of.",
+};
+#else
+#define stop_with stop_with_plain
 #endif
 
 /* -- freelist bound methods (Rule 2) ------------------------------------------------------ */
@@ -276,6 +372,7 @@ static void
 bound_dealloc(BoundObject *bound)
 {
     PyObject_GC_UnTrack(bound);
+    Py_TRASHCAN_BEGIN(bound, bound_dealloc)  /* a bound method of an awaiter of a bound... */
     Py_CLEAR(bound->self);
     if (bound_freelist_len < BOUND_FREELIST_MAX) {
         bound_freelist[bound_freelist_len++] = bound;
@@ -283,6 +380,7 @@ bound_dealloc(BoundObject *bound)
     else {
         PyObject_GC_Del(bound);
     }
+    Py_TRASHCAN_END
 }
 
 static int
@@ -318,6 +416,27 @@ bound_get_self(BoundObject *bound, void *closure)
     return Py_NewRef(bound->self);
 }
 
+/* Two bound methods are equal when they bind one function to one object (by identity),
+   as Python's bound methods are. */
+static PyObject *
+bound_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || !Py_IS_TYPE(a, &BoundType)
+        || !Py_IS_TYPE(b, &BoundType)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    BoundObject *x = (BoundObject *)a, *y = (BoundObject *)b;
+    int equal = x->self == y->self && x->def == y->def;
+    return PyBool_FromLong(op == Py_EQ ? equal : !equal);
+}
+
+static Py_hash_t
+bound_hash(BoundObject *bound)
+{
+    Py_hash_t hash = _Py_HashPointer(bound->self) ^ _Py_HashPointer((void *)bound->def);
+    return hash == -1 ? -2 : hash;
+}
+
 static PyGetSetDef bound_getset[] = {
     {"__name__", (getter)bound_get_name, NULL, NULL, NULL},
     {"__self__", (getter)bound_get_self, NULL, NULL, NULL},
@@ -332,6 +451,8 @@ static PyTypeObject BoundType = {
     .tp_vectorcall_offset = offsetof(BoundObject, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_repr = (reprfunc)bound_repr,
+    .tp_hash = (hashfunc)bound_hash,
+    .tp_richcompare = bound_richcompare,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_traverse = (traverseproc)bound_traverse,
     .tp_clear = (inquiry)bound_clear,
@@ -357,6 +478,12 @@ descr_get(HotDescrObject *descr, PyObject *obj, PyObject *type)
 {
     if (obj == NULL || obj == Py_None) {
         return Py_NewRef(descr);
+    }
+    if (!PyObject_TypeCheck(obj, descr->owner)) {  /* the functions cast their self */
+        PyErr_Format(PyExc_TypeError,
+                     "descriptor '%s' for '%s' objects doesn't apply to a '%s' object",
+                     descr->def->name, descr->owner->tp_name, Py_TYPE(obj)->tp_name);
+        return NULL;
     }
     return bound_new(obj, descr->def);
 }
@@ -501,18 +628,9 @@ post_to_loop(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *
     }
     PyObject *name = running == loop ? s_call_soon : s_call_soon_threadsafe;
     Py_DECREF(running);
-    /* VectorcallMethod finds the loop's method without binding it (no allocation); the
-       slot before args is free for the callee (PY_VECTORCALL_ARGUMENTS_OFFSET). */
-    PyObject *args[5] = {NULL, loop, continuation, state, context};
-    PyObject *handle = PyObject_VectorcallMethod(name, args + 1,
-                                                 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                                 context_kwnames);
+    int rc = loop_call(name, loop, continuation, state, context);
     Py_XDECREF(fresh);
-    if (handle == NULL) {
-        return -1;
-    }
-    Py_DECREF(handle);
-    return 0;
+    return rc;
 }
 
 /* A new worker thread: the rare path, run by the Python core's own function. */
@@ -545,14 +663,13 @@ dispatch(PyObject *continuation, PyObject *state, PyObject *loop, PyObject *cont
             return -1;
         }
         result = PyObject_CallOneArg(continuation, state);
-        PyObject *exc_type, *exc_value, *exc_tb;
-        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        PyObject *error = PyErr_GetRaisedException_compat();
         int exited = PyContext_Exit(context);
-        if (exc_type != NULL) {
+        if (error != NULL) {
             if (exited < 0) {
                 PyErr_Clear();
             }
-            PyErr_Restore(exc_type, exc_value, exc_tb);
+            PyErr_SetRaisedException_compat(error);
         }
         else if (exited < 0) {
             Py_XDECREF(result);
@@ -609,21 +726,24 @@ typedef struct {
 static int
 core_check(CoreObject *self, PyObject *token)
 {
-    if (token == self->version) {
+    PyObject *version = self->version;
+    if (token == version) {
         return 0;
     }
-    int differs = PyObject_RichCompareBool(token, self->version, Py_NE);
-    if (differs < 0) {
-        return -1;
+    /* token.__ne__ may run code that resets this core: hold the version it is compared
+       with (and reported in the error) across the call. */
+    Py_INCREF(version);
+    int differs = PyObject_RichCompareBool(token, version, Py_NE);
+    if (differs > 0) {
+        raise_token_mismatch(token, version);
     }
-    if (differs) {
-        raise_token_mismatch(token, self->version);
-        return -1;
-    }
-    return 0;
+    Py_DECREF(version);
+    return differs != 0 ? -1 : 0;
 }
 
-/* The status of the current version (borrowed enum member); the token was checked. */
+/* The status of the current version (borrowed enum member, NULL on error); the token was
+   checked. isinstance(), as the Python core: an exception whose class says it is a
+   cancellation is one. */
 static PyObject *
 core_status(CoreObject *self)
 {
@@ -631,13 +751,17 @@ core_status(CoreObject *self)
     if (self->state < COMPLETED) {
         return PENDING;
     }
-    if (self->exception == NULL) {
+    PyObject *exception = self->exception;
+    if (exception == NULL) {
         return SUCCEEDED;
     }
-    if (PyObject_TypeCheck(self->exception, (PyTypeObject *)CancelledError)) {
-        return CANCELED;
+    Py_INCREF(exception);  /* __instancecheck__ or __class__ may complete or reset us */
+    int cancelled = PyObject_IsInstance(exception, CancelledError);
+    Py_DECREF(exception);
+    if (cancelled < 0) {
+        return NULL;
     }
-    return FAULTED;
+    return cancelled ? CANCELED : FAULTED;
 }
 
 static void
@@ -679,7 +803,10 @@ core_truthy(PyObject *flag)
     if (flag == Py_True) {
         return 1;
     }
-    return PyObject_IsTrue(flag);
+    Py_INCREF(flag);  /* __bool__ may replace the attribute that holds it */
+    int truth = PyObject_IsTrue(flag);
+    Py_DECREF(flag);
+    return truth;
 }
 
 /* The continuation registered for this version runs (after a completion found it). */
@@ -746,11 +873,13 @@ core_on_completed_impl(CoreObject *self, PyObject *continuation, PyObject *cstat
         if (as_int == NULL) {
             return -1;
         }
-        bits = PyLong_AsLong(as_int);
+        /* The low bits, whatever the width (Python's `int(flags) & 1` is not bounded). */
+        unsigned long mask = PyLong_AsUnsignedLongMask(as_int);
         Py_DECREF(as_int);
-        if (bits == -1 && PyErr_Occurred()) {
+        if (mask == (unsigned long)-1 && PyErr_Occurred()) {
             return -1;
         }
+        bits = (long)(mask & (USE_LOOP_BIT | FLOW_CONTEXT_BIT));
     }
     PyObject *loop = NULL;
     int run_async = core_truthy(self->run_async);
@@ -840,10 +969,11 @@ core_init(CoreObject *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+/* The traverse functions of these static types never visit their own type:
+   subtype_traverse visits a heap subclass's type before it calls them. */
 static int
 core_traverse(CoreObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->version);
     Py_VISIT(self->result);
     Py_VISIT(self->exception);
@@ -879,10 +1009,12 @@ core_dealloc(CoreObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, core_dealloc)  /* cores chain: through _pool, results */
     core_clear(self);
     Py_CLEAR(self->version);
     /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
     type->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 static PyObject *
@@ -925,11 +1057,19 @@ core_set_exception(CoreObject *self, PyObject *exception)
     Py_RETURN_NONE;
 }
 
+/* The TypeError of complete(value, error) with an error that is not an exception; the
+   Python WaiterSource.complete raises the same text. */
+#define COMPLETE_NEEDS_EXCEPTION "complete() needs an exception instance or None as its error"
+
 static PyObject *
 core_complete(CoreObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "complete() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (args[1] != Py_None && !PyExceptionInstance_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, COMPLETE_NEEDS_EXCEPTION);
         return NULL;
     }
     int rc = args[1] == Py_None ? core_complete_impl(self, args[0], NULL)
@@ -946,7 +1086,7 @@ core_get_status(CoreObject *self, PyObject *token)
     if (core_check(self, token) < 0) {
         return NULL;
     }
-    return Py_NewRef(core_status(self));
+    return Py_XNewRef(core_status(self));
 }
 
 static PyObject *
@@ -988,9 +1128,7 @@ core_get_result_impl(CoreObject *self, PyObject *token)
     PyObject *pool = Py_NewRef(self->pool);
     int rc = core_reset_impl(self);
     if (rc == 0) {
-        PyObject *args[3] = {NULL, pool, (PyObject *)self};
-        PyObject *given = PyObject_VectorcallMethod(
-            s_give_back, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        PyObject *given = call_method_one(s_give_back, pool, (PyObject *)self);
         if (given == NULL) {
             rc = -1;
         }
@@ -1034,22 +1172,23 @@ core_awaiter_for_impl(CoreObject *self, PyObject *token)
     if (self->pool == NULL) {
         return awaiter_make((PyObject *)self, token);
     }
-    PyObject *awaiter = self->awaiter;
-    if (awaiter == NULL) {
-        awaiter = awaiter_make((PyObject *)self, token);
+    if (self->awaiter == NULL) {
+        PyObject *awaiter = awaiter_make((PyObject *)self, token);
         if (awaiter == NULL) {
             return NULL;
         }
         self->awaiter = Py_NewRef(awaiter);
         return awaiter;
     }
-    if (awaiter_registered(awaiter)) {
+    if (awaiter_registered(self->awaiter)) {
         return awaiter_make((PyObject *)self, token);
     }
+    PyObject *awaiter = Py_NewRef(self->awaiter);  /* re-arming may run code */
     if (awaiter_rearm_impl(awaiter, (PyObject *)self, token) < 0) {
+        Py_DECREF(awaiter);
         return NULL;
     }
-    return Py_NewRef(awaiter);
+    return awaiter;
 }
 
 static PyObject *
@@ -1180,11 +1319,30 @@ source_get_status(PyObject *source, PyObject *token)
         if (core_check((CoreObject *)source, token) < 0) {
             return NULL;
         }
-        return Py_NewRef(core_status((CoreObject *)source));
+        return Py_XNewRef(core_status((CoreObject *)source));
     }
-    PyObject *args[3] = {NULL, source, token};
-    return PyObject_VectorcallMethod(s_get_status, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                     NULL);
+    return call_method_one(s_get_status, source, token);
+}
+
+/* What get_status(token) says, as one of the statuses below (an object that is none of the
+   four members is OTHER, as `is` comparisons in vts.valuetask see it), or -1 with an
+   error. The status is compared before it is let go of: that DECREF may run code. */
+enum { ST_PENDING, ST_SUCCEEDED, ST_FAULTED, ST_CANCELED, ST_OTHER };
+
+static int
+status_of(PyObject *source, PyObject *token)
+{
+    PyObject *status = source_get_status(source, token);
+    if (status == NULL) {
+        return -1;
+    }
+    int which = status == PENDING     ? ST_PENDING
+                : status == SUCCEEDED ? ST_SUCCEEDED
+                : status == FAULTED   ? ST_FAULTED
+                : status == CANCELED  ? ST_CANCELED
+                                      : ST_OTHER;
+    Py_DECREF(status);
+    return which;
 }
 
 static PyObject *
@@ -1193,9 +1351,7 @@ source_get_result(PyObject *source, PyObject *token)
     if (uses_core_method(source, s_get_result, core_get_result_descr)) {
         return core_get_result_impl((CoreObject *)source, token);
     }
-    PyObject *args[3] = {NULL, source, token};
-    return PyObject_VectorcallMethod(s_get_result, args + 1, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                     NULL);
+    return call_method_one(s_get_result, source, token);
 }
 
 static int
@@ -1280,32 +1436,27 @@ awaiter_make(PyObject *source, PyObject *token)
     return (PyObject *)self;
 }
 
+/* The arguments go to __init__, as object.__new__ leaves them: a subclass may take its own. */
 static PyObject *
 awaiter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    return type->tp_alloc(type, 0);
+}
+
+static int
+awaiter_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     PyObject *source, *token;
     static char *kwlist[] = {"source", "token", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:SourceAwaiter", kwlist, &source, &token)) {
-        return NULL;
+        return -1;
     }
-    if (type == &AwaiterType) {
-        return awaiter_make(source, token);
-    }
-    AwaiterObject *self = (AwaiterObject *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
-    }
-    if (awaiter_rearm_impl((PyObject *)self, source, token) < 0) {
-        Py_DECREF(self);
-        return NULL;
-    }
-    return (PyObject *)self;
+    return awaiter_rearm_impl(self, source, token);
 }
 
 static int
 awaiter_traverse(AwaiterObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->source);
     Py_VISIT(self->token);
     Py_VISIT(self->loop);
@@ -1332,9 +1483,11 @@ awaiter_dealloc(AwaiterObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, awaiter_dealloc)  /* awaiters chain through their sources */
     awaiter_clear(self);
     /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
     type->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 static int
@@ -1348,6 +1501,24 @@ awaiter_armed(AwaiterObject *self)
     return 0;
 }
 
+/* `source.cancel(token)` where the source is a CancellableSource (its `cancel` is present
+   and not None, as the runtime-checkable Protocol tests it), else False. */
+static PyObject *
+source_cancel(PyObject *source, PyObject *token)
+{
+    PyObject *cancel;
+    if (PyObject_GetOptionalAttr(source, s_cancel, &cancel) < 0) {
+        return NULL;
+    }
+    if (cancel == NULL || cancel == Py_None) {  /* not a CancellableSource */
+        Py_XDECREF(cancel);
+        Py_RETURN_FALSE;
+    }
+    PyObject *result = PyObject_CallOneArg(cancel, token);
+    Py_DECREF(cancel);
+    return result;
+}
+
 static PyObject *
 aw_get_loop(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1359,6 +1530,21 @@ aw_get_loop(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     return Py_NewRef(self->loop != NULL ? self->loop : Py_None);
 }
 
+/* The status of the awaiter's operation, through the source; the source and token are held
+   across the call, which may re-arm or abandon this awaiter. */
+static int
+awaiter_status(AwaiterObject *self)
+{
+    if (awaiter_armed(self) < 0) {
+        return -1;
+    }
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    int status = status_of(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    return status;
+}
+
 static PyObject *
 aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1366,32 +1552,15 @@ aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
     if (self->error != NULL) {
         Py_RETURN_TRUE;
     }
-    if (awaiter_armed(self) < 0) {
-        return NULL;
-    }
-    PyObject *status = source_get_status(self->source, self->token);
-    if (status == NULL) {
-        return NULL;
-    }
-    PyObject *done = PyBool_FromLong(status != PENDING);
-    Py_DECREF(status);
-    return done;
+    int status = awaiter_status(self);
+    return status < 0 ? NULL : PyBool_FromLong(status != ST_PENDING);
 }
 
 static PyObject *
 aw_cancelled(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    AwaiterObject *self = (AwaiterObject *)op;
-    if (awaiter_armed(self) < 0) {
-        return NULL;
-    }
-    PyObject *status = source_get_status(self->source, self->token);
-    if (status == NULL) {
-        return NULL;
-    }
-    PyObject *cancelled = PyBool_FromLong(status == CANCELED);
-    Py_DECREF(status);
-    return cancelled;
+    int status = awaiter_status((AwaiterObject *)op);
+    return status < 0 ? NULL : PyBool_FromLong(status == ST_CANCELED);
 }
 
 static PyObject *
@@ -1410,7 +1579,11 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
         return NULL;
     }
     self->callback = Py_NewRef(a[0]);
-    if (source_on_completed(self->source, resume_fn, op, self->token, a[1]) < 0) {
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    int rc = source_on_completed(source, resume_fn, op, token, a[1]);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    if (rc < 0) {
         if (!PyErr_ExceptionMatches(PyExc_Exception)) {
             return NULL;
         }
@@ -1422,15 +1595,13 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
         PyException_SetTraceback(error, Py_None);
         Py_CLEAR(self->callback);
         Py_XSETREF(self->error, error);
-        PyObject *loop = self->loop != NULL ? self->loop : Py_None;
+        PyObject *loop = Py_NewRef(self->loop != NULL ? self->loop : Py_None);
         PyObject *context = a[1] != NULL ? a[1] : Py_None;
-        PyObject *call_args[5] = {NULL, loop, a[0], op, context};
-        PyObject *handle = PyObject_VectorcallMethod(
-            s_call_soon, call_args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, context_kwnames);
-        if (handle == NULL) {
+        rc = loop_call(s_call_soon, loop, a[0], op, context);
+        Py_DECREF(loop);
+        if (rc < 0) {
             return NULL;
         }
-        Py_DECREF(handle);
     }
     Py_RETURN_NONE;
 }
@@ -1448,29 +1619,29 @@ aw_result(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 {
     AwaiterObject *self = (AwaiterObject *)op;
     if (self->error != NULL) {
-        PyErr_SetObject((PyObject *)Py_TYPE(self->error), self->error);
+        PyObject *error = Py_NewRef(self->error);
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
         return NULL;
     }
-    if (awaiter_armed(self) < 0) {
+    int status = awaiter_status(self);
+    if (status < 0) {
         return NULL;
     }
-    PyObject *status = source_get_status(self->source, self->token);
-    if (status == NULL) {
-        return NULL;
+    if (status != ST_CANCELED) {
+        Py_RETURN_NONE;
     }
-    Py_DECREF(status);  /* an enum member: still alive */
-    if (status == CANCELED) {
-        if (self->cancel_message == NULL || self->cancel_message == Py_None) {
-            return raise_new(CancelledError);
-        }
-        PyObject *error = PyObject_CallOneArg(CancelledError, self->cancel_message);
-        if (error != NULL) {
-            PyErr_SetObject(CancelledError, error);
-            Py_DECREF(error);
-        }
-        return NULL;
+    if (self->cancel_message == NULL || self->cancel_message == Py_None) {
+        return raise_new(CancelledError);
     }
-    Py_RETURN_NONE;
+    PyObject *message = Py_NewRef(self->cancel_message);
+    PyObject *error = PyObject_CallOneArg(CancelledError, message);
+    Py_DECREF(message);
+    if (error != NULL) {
+        PyErr_SetObject(CancelledError, error);
+        Py_DECREF(error);
+    }
+    return NULL;
 }
 
 static PyObject *
@@ -1496,15 +1667,10 @@ aw_cancel(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     if (awaiter_armed(self) < 0) {
         return NULL;
     }
-    PyObject *cancel;
-    if (PyObject_GetOptionalAttr(self->source, s_cancel, &cancel) < 0) {
-        return NULL;
-    }
-    if (cancel == NULL) {  /* not a CancellableSource */
-        Py_RETURN_FALSE;
-    }
-    PyObject *result = PyObject_CallOneArg(cancel, self->token);
-    Py_DECREF(cancel);
+    PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
+    PyObject *result = source_cancel(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
     return result;
 }
 
@@ -1513,13 +1679,14 @@ awaiter_abandon_impl(AwaiterObject *self)
 {
     /* The Task is leaving: the resume already posted must not run. */
     Py_CLEAR(self->callback);
-    if (self->error != NULL || self->source == NULL) {  /* never registered */
+    if (self->error != NULL || self->source == NULL  /* never registered */
+        || live_modules == 0) {                      /* at exit, the globals are gone */
         return 0;
     }
     PyObject *source = Py_NewRef(self->source), *token = Py_NewRef(self->token);
     int rc = 0;
-    PyObject *status = source_get_status(source, token);
-    if (status == NULL) {
+    int status = status_of(source, token);
+    if (status < 0) {
         if (PyErr_ExceptionMatches(TokenMismatchError)) {
             PyErr_Clear();
         }
@@ -1528,37 +1695,19 @@ awaiter_abandon_impl(AwaiterObject *self)
         }
         goto done;
     }
-    Py_DECREF(status);
-    if (status == PENDING) {
-        PyObject *cancel;
-        if (PyObject_GetOptionalAttr(source, s_cancel, &cancel) < 0) {
+    if (status == ST_PENDING) {
+        PyObject *cancelled = source_cancel(source, token);
+        int truth = cancelled == NULL ? -1 : PyObject_IsTrue(cancelled);
+        Py_XDECREF(cancelled);
+        if (truth > 0) {
+            status = status_of(source, token);
+        }
+        if (truth < 0 || status < 0) {
             rc = -1;
             goto done;
         }
-        if (cancel != NULL) {
-            PyObject *cancelled = PyObject_CallOneArg(cancel, token);
-            Py_DECREF(cancel);
-            if (cancelled == NULL) {
-                rc = -1;
-                goto done;
-            }
-            int truth = PyObject_IsTrue(cancelled);
-            Py_DECREF(cancelled);
-            if (truth < 0) {
-                rc = -1;
-                goto done;
-            }
-            if (truth) {
-                status = source_get_status(source, token);
-                if (status == NULL) {
-                    rc = -1;
-                    goto done;
-                }
-                Py_DECREF(status);
-            }
-        }
     }
-    if (status != PENDING) {
+    if (status != ST_PENDING) {
         /* The caller is already raising its own error; this one only frees the source. */
         PyObject *result = source_get_result(source, token);
         if (result == NULL) {
@@ -1639,9 +1788,13 @@ awaiter_get_registered(AwaiterObject *self, void *closure)
 static PyObject *
 awaiter_repr(AwaiterObject *self)
 {
-    return PyUnicode_FromFormat("<SourceAwaiter source=%R token=%R>",
-                                self->source != NULL ? self->source : Py_None,
-                                self->token != NULL ? self->token : Py_None);
+    /* repr(source) may re-arm this awaiter: hold both. */
+    PyObject *source = Py_NewRef(self->source != NULL ? self->source : Py_None);
+    PyObject *token = Py_NewRef(self->token != NULL ? self->token : Py_None);
+    PyObject *repr = PyUnicode_FromFormat("<SourceAwaiter source=%R token=%R>", source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    return repr;
 }
 
 static PyMemberDef awaiter_members[] = {
@@ -1675,6 +1828,7 @@ static PyTypeObject AwaiterType = {
     .tp_clear = (inquiry)awaiter_clear,
     .tp_members = awaiter_members,
     .tp_getset = awaiter_getset,
+    .tp_init = awaiter_init,
     .tp_new = awaiter_new,
 };
 
@@ -1687,31 +1841,34 @@ resume(PyObject *module, PyObject *op)
         return NULL;
     }
     AwaiterObject *awaiter = (AwaiterObject *)op;
-    PyObject *callback = awaiter->callback;
-    if (callback == NULL || awaiter->source == NULL) {
+    if (awaiter->callback == NULL || awaiter->source == NULL) {
         /* abandoned, or this registration already resumed its Task */
         Py_RETURN_NONE;
     }
-    PyObject *status = source_get_status(awaiter->source, awaiter->token);
-    if (status == NULL) {
+    /* get_status may run code that re-arms or abandons the awaiter: hold what we use. */
+    PyObject *callback = Py_NewRef(awaiter->callback);
+    PyObject *source = Py_NewRef(awaiter->source), *token = Py_NewRef(awaiter->token);
+    int status = status_of(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
+    PyObject *result = NULL;
+    if (status < 0) {
         if (!PyErr_ExceptionMatches(TokenMismatchError)) {
-            return NULL;
+            goto done;
         }
         /* Someone else consumed this operation while its Task waited: wake the Task,
            whose result() raises the mismatch, rather than leave it waiting forever. */
         PyErr_Clear();
-        awaiter->callback = NULL;
-        PyObject *result = PyObject_CallOneArg(callback, op);
-        Py_DECREF(callback);
-        return result;
     }
-    Py_DECREF(status);
-    if (status == PENDING) {
+    else if (status == ST_PENDING) {
         /* A stale resume of a reused awaiter re-armed for another Task since. */
-        Py_RETURN_NONE;
+        result = Py_NewRef(Py_None);
+        goto done;
     }
-    awaiter->callback = NULL;  /* one resume per registration; we own its reference now */
-    PyObject *result = PyObject_CallOneArg(callback, op);
+    /* One resume per registration, even if a stale one comes too. */
+    Py_CLEAR(awaiter->callback);
+    result = PyObject_CallOneArg(callback, op);
+done:
     Py_DECREF(callback);
     return result;
 }
@@ -1757,39 +1914,19 @@ vt_alloc(void)
     return vt;
 }
 
+/* A new ValueTask made from a result, an awaitable, or a source and token (the others
+   NULL); new references to what it is made from. */
 static PyObject *
-vt_from_result(PyObject *result)
+vt_make(PyObject *result, PyObject *awaitable, PyObject *source, PyObject *token)
 {
     ValueTaskObject *vt = vt_alloc();
     if (vt == NULL) {
         return NULL;
     }
-    vt->result = Py_NewRef(result);
-    PyObject_GC_Track(vt);
-    return (PyObject *)vt;
-}
-
-static PyObject *
-vt_from_source(PyObject *source, PyObject *token)
-{
-    ValueTaskObject *vt = vt_alloc();
-    if (vt == NULL) {
-        return NULL;
-    }
-    vt->source = Py_NewRef(source);
-    vt->token = Py_NewRef(token);
-    PyObject_GC_Track(vt);
-    return (PyObject *)vt;
-}
-
-static PyObject *
-vt_from_awaitable(PyObject *awaitable)
-{
-    ValueTaskObject *vt = vt_alloc();
-    if (vt == NULL) {
-        return NULL;
-    }
-    vt->awaitable = Py_NewRef(awaitable);
+    vt->result = Py_XNewRef(result);
+    vt->awaitable = Py_XNewRef(awaitable);
+    vt->source = Py_XNewRef(source);
+    vt->token = Py_XNewRef(token);
     PyObject_GC_Track(vt);
     return (PyObject *)vt;
 }
@@ -1797,7 +1934,6 @@ vt_from_awaitable(PyObject *awaitable)
 static int
 vt_traverse(ValueTaskObject *vt, visitproc visit, void *arg)
 {
-    Py_VISIT(Py_TYPE(vt));
     Py_VISIT(vt->result);
     Py_VISIT(vt->awaitable);
     Py_VISIT(vt->source);
@@ -1817,46 +1953,99 @@ vt_clear(ValueTaskObject *vt)
     return 0;
 }
 
+/* Ask the awaiter it yielded to let go of the operation: the C bridge directly, any other
+   awaiter (a Python source's awaiter_for) through its `abandon()`, as vts.valuetask does. */
+static int
+abandon_awaiter(PyObject *awaiter)
+{
+    if (live_modules == 0) {
+        return 0;  /* at exit, a coroutine closed after the module let go of its globals */
+    }
+    if (Awaiter_Check(awaiter)) {
+        return awaiter_abandon_impl((AwaiterObject *)awaiter);
+    }
+    PyObject *result = PyObject_CallMethodNoArgs(awaiter, s_abandon);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* Dropped while suspended (never closed): free the operation, as a generator's finaliser
+   closes it. Runs Python code, so it is the tp_finalize, never called from the freed
+   object's dealloc except through PyObject_CallFinalizerFromDealloc. */
+static void
+vt_finalize(PyObject *op)
+{
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    if (vt->step != SUSPENDED || vt->awaiter == NULL) {
+        return;
+    }
+    PyObject *error = PyErr_GetRaisedException_compat();
+    vt->step = FINISHED;
+    PyObject *awaiter = vt->awaiter;
+    vt->awaiter = NULL;
+    if (abandon_awaiter(awaiter) < 0) {
+        PyErr_WriteUnraisable(op);
+    }
+    Py_DECREF(awaiter);
+    PyErr_SetRaisedException_compat(error);
+}
+
 static void
 vt_dealloc(ValueTaskObject *vt)
 {
     PyTypeObject *type = Py_TYPE(vt);
+    if (vt->step == SUSPENDED && vt->awaiter != NULL
+        && PyObject_CallFinalizerFromDealloc((PyObject *)vt) < 0) {
+        return;  /* resurrected: whoever kept it (an unraisablehook) owns it now */
+    }
     PyObject_GC_UnTrack(vt);
-    if (vt->step == SUSPENDED && vt->awaiter != NULL) {
-        /* Dropped while suspended (never closed): free the operation, as a generator's
-           finaliser would. */
-        PyObject *exc_type, *exc_value, *exc_tb;
-        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-        if (awaiter_abandon_impl((AwaiterObject *)vt->awaiter) < 0) {
-            PyErr_WriteUnraisable((PyObject *)vt);
-        }
-        PyErr_Restore(exc_type, exc_value, exc_tb);
-    }
+    Py_TRASHCAN_BEGIN(vt, vt_dealloc)
     vt_clear(vt);
-    if (type == &ValueTaskType && vt_freelist_len < VT_FREELIST_MAX) {
+    /* Only an object never finalised goes back to the freelist: a finalised one keeps
+       its flag, and a reused one would never be finalised again. */
+    if (type == &ValueTaskType && vt_freelist_len < VT_FREELIST_MAX
+        && !PyObject_GC_IsFinalized((PyObject *)vt)) {
         vt_freelist[vt_freelist_len++] = vt;
-        return;
     }
-    /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
-    type->tp_free((PyObject *)vt);
+    else {
+        /* A heap subclass's instance: subtype_dealloc drops the type's reference. */
+        type->tp_free((PyObject *)vt);
+    }
+    Py_TRASHCAN_END
 }
 
+/* The arguments go to __init__, as object.__new__ leaves them: a subclass may take its own
+   (ValueTask.__new__(cls) makes an empty one, as the Python form's does). */
 static PyObject *
 vt_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (type != &ValueTaskType) {
+        return type->tp_alloc(type, 0);
+    }
+    return vt_make(NULL, NULL, NULL, NULL);
+}
+
+/* ValueTask(result): a completed ValueTask (vts.valuetask's __init__). */
+static int
+vt_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
     PyObject *result;
     static char *kwlist[] = {"result", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:ValueTask", kwlist, &result)) {
-        return NULL;
+        return -1;
     }
-    if (type == &ValueTaskType) {
-        return vt_from_result(result);
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
+    vt->result = Py_NewRef(result);
+    vt->awaitable = vt->source = vt->token = NULL;
+    vt->awaited = 0;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
     }
-    ValueTaskObject *vt = (ValueTaskObject *)type->tp_alloc(type, 0);
-    if (vt != NULL) {
-        vt->result = Py_NewRef(result);
-    }
-    return (PyObject *)vt;
+    return 0;
 }
 
 /* ValueTask(result) without building an args tuple. */
@@ -1865,7 +2054,7 @@ vt_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kw
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (type == (PyObject *)&ValueTaskType && nargs == 1 && kwnames == NULL) {
-        return vt_from_result(args[0]);
+        return vt_make(args[0], NULL, NULL, NULL);
     }
     PyObject *tuple = PyTuple_New(nargs);
     if (tuple == NULL) {
@@ -1887,7 +2076,7 @@ vt_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kw
             return NULL;
         }
     }
-    PyObject *vt = vt_new((PyTypeObject *)type, tuple, kwds);
+    PyObject *vt = PyType_Type.tp_call(type, tuple, kwds);  /* __new__, then __init__ */
     Py_DECREF(tuple);
     Py_XDECREF(kwds);
     return vt;
@@ -1900,14 +2089,14 @@ source_task(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "source_task() takes 2 arguments (%zd given)", nargs);
         return NULL;
     }
-    return vt_from_source(args[0], args[1]);
+    return vt_make(NULL, NULL, args[0], args[1]);
 }
 
 static PyObject *
 vt_cls_from_result(PyObject *cls, PyObject *result)
 {
     if (cls == (PyObject *)&ValueTaskType) {
-        return vt_from_result(result);
+        return vt_make(result, NULL, NULL, NULL);
     }
     return PyObject_CallOneArg(cls, result);
 }
@@ -1919,7 +2108,7 @@ vt_cls_from_awaitable(PyObject *cls, PyObject *awaitable)
         PyErr_SetString(PyExc_TypeError, "from_awaitable() makes a ValueTask");
         return NULL;
     }
-    return vt_from_awaitable(awaitable);
+    return vt_make(NULL, awaitable, NULL, NULL);
 }
 
 static PyObject *
@@ -1936,10 +2125,9 @@ awaiter_for(PyObject *source, PyObject *token)
     if (uses_core_method(source, s_awaiter_for, core_awaiter_for_descr)) {
         return core_awaiter_for_impl((CoreObject *)source, token);
     }
-    if (_PyType_Lookup(Py_TYPE(source), s_awaiter_for) != NULL) {
-        PyObject *args[3] = {NULL, source, token};
-        return PyObject_VectorcallMethod(s_awaiter_for, args + 1,
-                                         2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    PyObject *make = _PyType_Lookup(Py_TYPE(source), s_awaiter_for);  /* borrowed */
+    if (make != NULL && make != Py_None) {  /* getattr(source, "awaiter_for", None) */
+        return call_method_one(s_awaiter_for, source, token);
     }
     return awaiter_make(source, token);
 }
@@ -1969,18 +2157,21 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
         vt->step = STARTED;
         /* fall through */
     case STARTED: {
-        PyObject *status = source_get_status(vt->source, vt->token);
-        if (status == NULL) {
+        /* The source's methods may run code: hold the source and token across them. */
+        PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+        int status = status_of(source, token);
+        PyObject *awaiter = NULL;
+        if (status == ST_PENDING) {
+            awaiter = awaiter_for(source, token);
+            status = awaiter == NULL ? -1 : status;
+        }
+        Py_DECREF(source);
+        Py_DECREF(token);
+        if (status < 0) {
             vt->step = FINISHED;
             return PYGEN_ERROR;
         }
-        Py_DECREF(status);
-        if (status == PENDING) {
-            PyObject *awaiter = awaiter_for(vt->source, vt->token);
-            if (awaiter == NULL) {
-                vt->step = FINISHED;
-                return PYGEN_ERROR;
-            }
+        if (awaiter != NULL) {
             Py_XSETREF(vt->awaiter, Py_NewRef(awaiter));
             vt->step = SUSPENDED;
             *presult = awaiter;
@@ -2000,7 +2191,10 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
         return PYGEN_ERROR;
     }
     vt->step = FINISHED;
-    *presult = source_get_result(vt->source, vt->token);
+    PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+    *presult = source_get_result(source, token);
+    Py_DECREF(source);
+    Py_DECREF(token);
     return *presult != NULL ? PYGEN_RETURN : PYGEN_ERROR;
 }
 
@@ -2037,7 +2231,7 @@ vt_send(PyObject *op, PyObject *arg)
             PyErr_SetNone(PyExc_StopIteration);
             return NULL;
         }
-        return stop_with(result);
+        return stop_with_plain(result);
     default:
         return NULL;
     }
@@ -2050,8 +2244,12 @@ vt_await(PyObject *op)
     if (vt->source == NULL) {
         if (vt->awaitable != NULL) {
             /* `yield from awaitable.__await__()`, without the generator around it */
-            return PyObject_CallMethodNoArgs(vt->awaitable, s_await);
+            PyObject *awaitable = Py_NewRef(vt->awaitable);
+            PyObject *iterator = PyObject_CallMethodNoArgs(awaitable, s_await);
+            Py_DECREF(awaitable);
+            return iterator;
         }
+        vt->step = STARTED;  /* iterable from now on (`yield from vt.__await__()`) */
         return Py_NewRef(op);  /* a plain value: stateless, awaitable any number of times */
     }
     if (vt->awaited) {
@@ -2072,17 +2270,78 @@ vt_interrupt(ValueTaskObject *vt)
     vt->awaiter = NULL;
     int rc = 0;
     if (suspended && awaiter != NULL) {
-        if (Awaiter_Check(awaiter)) {
-            rc = awaiter_abandon_impl((AwaiterObject *)awaiter);
-        }
-        else {
-            PyObject *r = PyObject_CallMethod(awaiter, "abandon", NULL);
-            rc = r == NULL ? -1 : 0;
-            Py_XDECREF(r);
-        }
+        rc = abandon_awaiter(awaiter);
     }
     Py_XDECREF(awaiter);
     return rc;
+}
+
+/* The exception `throw(type[, value[, traceback]])` raises, as a generator builds it. */
+static PyObject *
+exception_to_throw(PyObject *type, PyObject *value, PyObject *traceback)
+{
+    if (traceback != Py_None && !PyTraceBack_Check(traceback)) {
+        PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+        return NULL;
+    }
+    PyObject *error;
+    if (PyExceptionClass_Check(type)) {
+        if (PyObject_TypeCheck(value, (PyTypeObject *)type)) {
+            error = Py_NewRef(value);
+        }
+        else if (value == Py_None) {
+            error = PyObject_CallNoArgs(type);
+        }
+        else if (PyTuple_Check(value)) {
+            error = PyObject_Call(type, value, NULL);
+        }
+        else {
+            error = PyObject_CallOneArg(type, value);
+        }
+        if (error != NULL && !PyExceptionInstance_Check(error)) {
+            PyErr_Format(PyExc_TypeError,
+                         "calling %R should have returned an instance of BaseException, "
+                         "not %s", type, Py_TYPE(error)->tp_name);
+            Py_CLEAR(error);
+        }
+    }
+    else if (PyExceptionInstance_Check(type)) {
+        if (value != Py_None) {
+            PyErr_SetString(PyExc_TypeError,
+                            "instance exception may not have a separate value");
+            return NULL;
+        }
+        error = Py_NewRef(type);
+    }
+    else {
+        PyErr_Format(PyExc_TypeError,
+                     "exceptions must be classes or instances deriving from BaseException, "
+                     "not %s", Py_TYPE(type)->tp_name);
+        return NULL;
+    }
+    if (error != NULL && traceback != Py_None
+        && PyException_SetTraceback(error, traceback) < 0) {
+        Py_CLEAR(error);
+    }
+    return error;
+}
+
+/* PEP 479, as for the generator vts.valuetask's __await__ is: a StopIteration leaving the
+   await is a RuntimeError, else the await would evaluate to its value. */
+static PyObject *
+stop_iteration_to_runtime_error(PyObject *error)  /* steals error */
+{
+    if (!PyErr_GivenExceptionMatches(error, PyExc_StopIteration)) {
+        return error;
+    }
+    PyObject *runtime = PyObject_CallOneArg(PyExc_RuntimeError, generator_raised_stop);
+    if (runtime == NULL) {
+        Py_DECREF(error);
+        return NULL;
+    }
+    PyException_SetCause(runtime, Py_NewRef(error));
+    PyException_SetContext(runtime, error);
+    return runtime;
 }
 
 static PyObject *
@@ -2092,51 +2351,20 @@ vt_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "throw expected 1 to 3 arguments, got %zd", nargs);
         return NULL;
     }
-    PyObject *type = args[0];
-    PyObject *value = nargs > 1 ? args[1] : Py_None;
-    PyObject *tb = nargs > 2 ? args[2] : Py_None;
-    if (tb != Py_None && !PyTraceBack_Check(tb)) {
-        PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+    PyObject *error = exception_to_throw(args[0], nargs > 1 ? args[1] : Py_None,
+                                         nargs > 2 ? args[2] : Py_None);
+    if (error == NULL) {
         return NULL;
     }
-    Py_INCREF(type);
-    Py_INCREF(value);
-    Py_XINCREF(tb == Py_None ? NULL : tb);
-    PyObject *traceback = tb == Py_None ? NULL : tb;
-    if (PyExceptionClass_Check(type)) {
-        PyErr_NormalizeException(&type, &value, &traceback);
-    }
-    else if (PyExceptionInstance_Check(type)) {
-        if (value != Py_None) {
-            PyErr_SetString(PyExc_TypeError,
-                            "instance exception may not have a separate value");
-            goto failed;
-        }
-        Py_DECREF(value);
-        value = type;
-        type = Py_NewRef((PyObject *)Py_TYPE(value));
-        if (traceback == NULL) {
-            traceback = PyException_GetTraceback(value);
-        }
-    }
-    else {
-        PyErr_Format(PyExc_TypeError,
-                     "exceptions must be classes or instances deriving from BaseException, "
-                     "not %s", Py_TYPE(type)->tp_name);
-        goto failed;
-    }
-    if (vt_interrupt((ValueTaskObject *)op) < 0) {
+    ValueTaskObject *vt = (ValueTaskObject *)op;
+    int running = vt->step != FINISHED;
+    if (vt_interrupt(vt) < 0) {
         PyErr_WriteUnraisable(op);
     }
-    if (traceback != NULL) {
-        PyException_SetTraceback(value, traceback);
+    if (running) {
+        error = stop_iteration_to_runtime_error(error);
     }
-    PyErr_Restore(type, value, traceback);
-    return NULL;
-failed:
-    Py_DECREF(type);
-    Py_DECREF(value);
-    Py_XDECREF(traceback);
+    PyErr_SetRaisedException_compat(error);
     return NULL;
 }
 
@@ -2149,36 +2377,36 @@ vt_close(PyObject *op, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* isinstance(awaitable, asyncio.Future): 1, 0, or -1 with an error. */
+static int
+is_future(PyObject *awaitable)
+{
+    Py_INCREF(awaitable);  /* __instancecheck__ may run code */
+    int rc = PyObject_IsInstance(awaitable, future_type);
+    Py_DECREF(awaitable);
+    return rc;
+}
+
 static PyObject *
 vt_get_is_completed(ValueTaskObject *vt, void *closure)
 {
     if (vt->source != NULL) {
-        PyObject *status = source_get_status(vt->source, vt->token);
-        if (status == NULL) {
-            return NULL;
-        }
-        Py_DECREF(status);
-        return PyBool_FromLong(status != PENDING);
+        PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+        int status = status_of(source, token);
+        Py_DECREF(source);
+        Py_DECREF(token);
+        return status < 0 ? NULL : PyBool_FromLong(status != ST_PENDING);
     }
     if (vt->awaitable == NULL) {
         Py_RETURN_TRUE;
     }
-    PyObject *future_type = NULL;
-    PyObject *asyncio = PyImport_ImportModule("asyncio");
-    if (asyncio == NULL) {
-        return NULL;
+    PyObject *awaitable = Py_NewRef(vt->awaitable), *done = NULL;
+    int future = is_future(awaitable);
+    if (future >= 0) {  /* isinstance(awaitable, asyncio.Future) and awaitable.done() */
+        done = future ? PyObject_CallMethodNoArgs(awaitable, s_done) : Py_NewRef(Py_False);
     }
-    future_type = PyObject_GetAttrString(asyncio, "Future");
-    Py_DECREF(asyncio);
-    if (future_type == NULL) {
-        return NULL;
-    }
-    int is_future = PyObject_IsInstance(vt->awaitable, future_type);
-    Py_DECREF(future_type);
-    if (is_future <= 0) {
-        return is_future < 0 ? NULL : Py_NewRef(Py_False);
-    }
-    return PyObject_CallMethod(vt->awaitable, "done", NULL);
+    Py_DECREF(awaitable);
+    return done;
 }
 
 static PyObject *
@@ -2188,49 +2416,38 @@ vt_result(ValueTaskObject *vt, PyObject *unused)
         if (vt->awaited) {
             return raise_new(AlreadyAwaitedError);
         }
-        PyObject *status = source_get_status(vt->source, vt->token);
-        if (status == NULL) {
-            return NULL;
+        PyObject *source = Py_NewRef(vt->source), *token = Py_NewRef(vt->token);
+        PyObject *result = NULL;
+        int status = status_of(source, token);
+        if (status == ST_PENDING) {
+            raise_new(NotCompletedError);
         }
-        Py_DECREF(status);
-        if (status == PENDING) {
-            return raise_new(NotCompletedError);
+        else if (status >= 0) {
+            vt->awaited = 1;
+            result = source_get_result(source, token);
         }
-        vt->awaited = 1;
-        return source_get_result(vt->source, vt->token);
+        Py_DECREF(source);
+        Py_DECREF(token);
+        return result;
     }
     if (vt->awaitable == NULL) {
         return Py_NewRef(vt->result != NULL ? vt->result : Py_None);
     }
-    PyObject *asyncio = PyImport_ImportModule("asyncio");
-    if (asyncio == NULL) {
-        return NULL;
-    }
-    PyObject *future_type = PyObject_GetAttrString(asyncio, "Future");
-    Py_DECREF(asyncio);
-    if (future_type == NULL) {
-        return NULL;
-    }
-    int is_future = PyObject_IsInstance(vt->awaitable, future_type);
-    Py_DECREF(future_type);
-    if (is_future < 0) {
-        return NULL;
-    }
-    if (is_future) {
-        PyObject *done = PyObject_CallMethod(vt->awaitable, "done", NULL);
-        if (done == NULL) {
-            return NULL;
-        }
-        int truth = PyObject_IsTrue(done);
-        Py_DECREF(done);
-        if (truth < 0) {
-            return NULL;
-        }
-        if (truth) {
-            return PyObject_CallMethod(vt->awaitable, "result", NULL);
+    PyObject *awaitable = Py_NewRef(vt->awaitable), *result = NULL;
+    int truth = is_future(awaitable);
+    if (truth > 0) {
+        PyObject *done = PyObject_CallMethodNoArgs(awaitable, s_done);
+        truth = done == NULL ? -1 : PyObject_IsTrue(done);
+        Py_XDECREF(done);
+        if (truth > 0) {
+            result = PyObject_CallMethodNoArgs(awaitable, s_result);
         }
     }
-    return raise_new(NotCompletedError);
+    if (truth == 0) {
+        raise_new(NotCompletedError);
+    }
+    Py_DECREF(awaitable);
+    return result;
 }
 
 static PyObject *
@@ -2256,22 +2473,9 @@ vt_as_future(ValueTaskObject *vt, PyObject *unused)
         return future;
     }
     if (vt->awaitable != NULL) {
-        PyObject *asyncio = PyImport_ImportModule("asyncio");
-        if (asyncio == NULL) {
-            return NULL;
-        }
-        PyObject *future_type = PyObject_GetAttrString(asyncio, "Future");
-        Py_DECREF(asyncio);
-        if (future_type == NULL) {
-            return NULL;
-        }
-        int is_future = PyObject_IsInstance(vt->awaitable, future_type);
-        Py_DECREF(future_type);
-        if (is_future < 0) {
-            return NULL;
-        }
-        if (is_future) {
-            return Py_NewRef(vt->awaitable);
+        int future = is_future(vt->awaitable);
+        if (future != 0) {
+            return future < 0 ? NULL : Py_NewRef(vt->awaitable);
         }
     }
     if (vt->source != NULL) {
@@ -2293,20 +2497,24 @@ vt_as_future(ValueTaskObject *vt, PyObject *unused)
 static PyObject *
 vt_repr(ValueTaskObject *vt)
 {
+    /* repr() and str() run code that may re-initialise this ValueTask: hold what they see. */
+    PyObject *repr = NULL;
     if (vt->source != NULL) {
+        PyObject *token = Py_NewRef(vt->token);
         PyObject *type_name = PyObject_GetAttr((PyObject *)Py_TYPE(vt->source), s_name);
-        if (type_name == NULL) {
-            return NULL;
+        if (type_name != NULL) {
+            repr = PyUnicode_FromFormat("<ValueTask source=%U token=%S>", type_name, token);
+            Py_DECREF(type_name);
         }
-        PyObject *repr = PyUnicode_FromFormat("<ValueTask source=%U token=%S>", type_name,
-                                              vt->token);
-        Py_DECREF(type_name);
+        Py_DECREF(token);
         return repr;
     }
-    if (vt->awaitable != NULL) {
-        return PyUnicode_FromFormat("<ValueTask awaitable=%R>", vt->awaitable);
-    }
-    return PyUnicode_FromFormat("<ValueTask result=%R>", vt->result ? vt->result : Py_None);
+    PyObject *shown = Py_NewRef(vt->awaitable != NULL ? vt->awaitable
+                                : vt->result != NULL ? vt->result : Py_None);
+    repr = PyUnicode_FromFormat(vt->awaitable != NULL ? "<ValueTask awaitable=%R>"
+                                                      : "<ValueTask result=%R>", shown);
+    Py_DECREF(shown);
+    return repr;
 }
 
 static PyObject *
@@ -2342,7 +2550,66 @@ vt_get_slot(ValueTaskObject *vt, void *closure)
     return Py_NewRef(value);
 }
 
+/* copy and pickle as the Python form's slots give them: (None, {slot: value}), with
+   `_result` only where it was set (from a result). */
+static PyObject *
+vt_getstate(ValueTaskObject *vt, PyObject *unused)
+{
+    PyObject *token = vt->token != NULL ? Py_NewRef(vt->token) : PyLong_FromLong(0);
+    if (token == NULL) {
+        return NULL;
+    }
+    PyObject *slots = Py_BuildValue(
+        "{sOsOsOsN}", "_awaitable", vt->awaitable != NULL ? vt->awaitable : Py_None,
+        "_awaited", vt->awaited ? Py_True : Py_False,
+        "_source", vt->source != NULL ? vt->source : Py_None, "_token", token);
+    if (slots == NULL) {
+        return NULL;
+    }
+    if (vt->result != NULL && PyDict_SetItemString(slots, "_result", vt->result) < 0) {
+        Py_DECREF(slots);
+        return NULL;
+    }
+    return Py_BuildValue("(ON)", Py_None, slots);
+}
+
+static PyObject *
+vt_setstate(ValueTaskObject *vt, PyObject *state)
+{
+    PyObject *slots;
+    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2
+        || !PyDict_Check(slots = PyTuple_GET_ITEM(state, 1))) {
+        PyErr_SetString(PyExc_TypeError, "ValueTask.__setstate__ needs (None, {slot: value})");
+        return NULL;
+    }
+    PyObject *awaited = PyDict_GetItemString(slots, "_awaited");
+    int truth = awaited != NULL ? PyObject_IsTrue(awaited) : 0;  /* first: it runs code */
+    if (truth < 0) {
+        return NULL;
+    }
+    static const char *const names[] = {"_result", "_awaitable", "_source", "_token"};
+    PyObject *values[4];
+    for (int i = 0; i < 4; i++) {
+        values[i] = PyDict_GetItemString(slots, names[i]);  /* borrowed; may be NULL */
+        if (values[i] == Py_None && i > 0) {
+            values[i] = NULL;
+        }
+    }
+    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
+    vt->result = Py_XNewRef(values[0]);
+    vt->awaitable = Py_XNewRef(values[1]);
+    vt->source = Py_XNewRef(values[2]);
+    vt->token = vt->source != NULL ? Py_XNewRef(values[3]) : NULL;
+    vt->awaited = (char)truth;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef vt_methods[] = {
+    {"__getstate__", (PyCFunction)vt_getstate, METH_NOARGS, NULL},
+    {"__setstate__", (PyCFunction)vt_setstate, METH_O, NULL},
     {"result", (PyCFunction)vt_result, METH_NOARGS,
      "The synchronous fast path: the value of a completed ValueTask, consumed once."},
     {"as_future", (PyCFunction)vt_as_future, METH_NOARGS,
@@ -2352,12 +2619,44 @@ static PyMethodDef vt_methods[] = {
     {"from_awaitable", (PyCFunction)vt_cls_from_awaitable, METH_O | METH_CLASS, NULL},
     {"from_source", (PyCFunction)(void (*)(void))vt_cls_from_source,
      METH_FASTCALL | METH_CLASS, NULL},
-    {"send", (PyCFunction)vt_send, METH_O, NULL},
     {"throw", (PyCFunction)(void (*)(void))vt_throw, METH_FASTCALL, NULL},
     {"close", (PyCFunction)vt_close, METH_NOARGS, NULL},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL},
 };
+
+/* `send` is answered by attribute lookup, and is not in the type's dict: with all four of
+   __await__, send, throw and close there, collections.abc.Coroutine (so
+   asyncio.iscoroutine) would take a ValueTask for a coroutine, and ensure_future,
+   gather and wait_for would step it as one instead of awaiting it (two Tasks on one
+   ValueTask both stepping it; one made from an awaitable refused). */
+static PyMethodDef vt_send_def = {"send", (PyCFunction)vt_send, METH_O,
+                                  "Step the await, as a generator's send()."};
+
+static PyObject *
+vt_getattro(PyObject *op, PyObject *name)
+{
+    PyObject *value = PyObject_GenericGetAttr(op, name);
+    if (value != NULL || !PyUnicode_Check(name)
+        || PyUnicode_CompareWithASCIIString(name, "send") != 0
+        || !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        return value;
+    }
+    PyErr_Clear();
+    return PyCFunction_New(&vt_send_def, op);
+}
+
+/* iter(): only the await (after __await__()) iterates a ValueTask; list(vt) or a for loop
+   would consume the operation. */
+static PyObject *
+vt_iter(PyObject *op)
+{
+    if (((ValueTaskObject *)op)->step == IDLE) {
+        PyErr_Format(PyExc_TypeError, "'%s' object is not iterable", type_name(Py_TYPE(op)));
+        return NULL;
+    }
+    return Py_NewRef(op);
+}
 
 static PyGetSetDef vt_getset[] = {
     {"is_completed", (getter)vt_get_is_completed, NULL,
@@ -2381,6 +2680,7 @@ static PyTypeObject ValueTaskType = {
     .tp_name = "vts._speedups.ValueTask",
     .tp_basicsize = sizeof(ValueTaskObject),
     .tp_dealloc = (destructor)vt_dealloc,
+    .tp_finalize = vt_finalize,
     .tp_as_async = &vt_as_async,
     .tp_repr = (reprfunc)vt_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
@@ -2388,30 +2688,18 @@ static PyTypeObject ValueTaskType = {
               "its own awaiter iterator.",
     .tp_traverse = (traverseproc)vt_traverse,
     .tp_clear = (inquiry)vt_clear,
-    .tp_iter = PyObject_SelfIter,
+    .tp_getattro = vt_getattro,
+    .tp_iter = vt_iter,
     .tp_iternext = vt_iternext,
     .tp_methods = vt_methods,
     .tp_getset = vt_getset,
+    .tp_init = vt_init,
     .tp_new = vt_new,
 };
 
 /* ========================================================================================= */
 /* the module                                                                                */
 /* ========================================================================================= */
-
-static PyObject *
-speedups_dispatch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 5) {
-        PyErr_Format(PyExc_TypeError, "dispatch() takes 5 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    int run_async = PyObject_IsTrue(args[4]);
-    if (run_async < 0 || dispatch(args[0], args[1], args[2], args[3], run_async) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
-}
 
 static PyObject *
 freelist_sizes(PyObject *module, PyObject *unused)
@@ -2423,32 +2711,60 @@ freelist_sizes(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"source_task", (PyCFunction)(void (*)(void))source_task, METH_FASTCALL,
      "ValueTask.from_source as a plain function."},
-    {"resume", resume, METH_O, "The continuation every bridge registers."},
-    {"dispatch", (PyCFunction)(void (*)(void))speedups_dispatch, METH_FASTCALL,
-     "Run a continuation where its registration asked (vts.core.dispatch)."},
     {"_freelist_sizes", freelist_sizes, METH_NOARGS, "For tests: objects kept for reuse."},
     {NULL},
 };
 
+/* resume is made without a module (m_self NULL): the global that holds it would otherwise
+   keep the module alive for ever. */
+static PyMethodDef resume_def = {"resume", resume, METH_O,
+                                 "The continuation every bridge registers."};
+
+/* Every owned global, for module_release. */
+static PyObject **const owned_globals[] = {
+    &AlreadyAwaitedError, &AlreadyCompletedError, &MultipleAwaitError, &NotCompletedError,
+    &TokenMismatchError, &PENDING, &SUCCEEDED, &FAULTED, &CANCELED, &CancelledError,
+    &bridge_flags, &get_running_loop_or_none, &get_running_loop, &py_start_worker,
+    &no_continuation, &next_version, &await_once, &ensure_future, &future_type, &resume_fn,
+    &context_kwnames, &s_call_soon, &s_call_soon_threadsafe, &s_get_status, &s_get_result,
+    &s_on_completed, &s_cancel, &s_awaiter_for, &s_give_back, &s_await, &s_name, &s_abandon,
+    &s_done, &s_result, &generator_raised_stop,
+};
+
+typedef struct {
+    int counted;  /* this module object is one of live_modules */
+} module_state;
+
 static void
-module_free(void *module)
+module_release(void)
 {
+    for (size_t i = 0; i < sizeof(owned_globals) / sizeof(owned_globals[0]); i++) {
+        Py_CLEAR(*owned_globals[i]);
+    }
     while (vt_freelist_len > 0) {
         PyObject_GC_Del(vt_freelist[--vt_freelist_len]);
     }
     while (bound_freelist_len > 0) {
         PyObject_GC_Del(bound_freelist[--bound_freelist_len]);
     }
+#if PY_VERSION_HEX >= 0x030C0000
+    while (stop_freelist_len > 0) {
+        PyObject_GC_Del(stop_freelist[--stop_freelist_len]);
+    }
+#endif
 }
 
-static struct PyModuleDef speedups_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "vts._speedups",
-    .m_doc = "The protocol's hot pieces in C: ValueTask, SourceAwaiter, ManualResetCore.",
-    .m_size = -1,
-    .m_methods = module_methods,
-    .m_free = module_free,
-};
+static void
+module_free(void *module)
+{
+    module_state *state = PyModule_GetState((PyObject *)module);
+    if (state != NULL && state->counted) {
+        state->counted = 0;
+        if (--live_modules == 0) {
+            module_release();
+        }
+    }
+}
 
 static PyObject *
 import_attr(const char *module_name, const char *attr)
@@ -2462,22 +2778,22 @@ import_attr(const char *module_name, const char *attr)
     return value;
 }
 
-#define IMPORT(var, mod, name)                     \
-    do {                                           \
+#define IMPORT(var, mod, name)                        \
+    do {                                              \
         if ((var = import_attr(mod, name)) == NULL) { \
-            return NULL;                           \
-        }                                          \
+            return -1;                                \
+        }                                             \
     } while (0)
 
-#define INTERN(var, text)                                  \
-    do {                                                   \
+#define INTERN(var, text)                                       \
+    do {                                                        \
         if ((var = PyUnicode_InternFromString(text)) == NULL) { \
-            return NULL;                                   \
-        }                                                  \
+            return -1;                                          \
+        }                                                       \
     } while (0)
 
-PyMODINIT_FUNC
-PyInit__speedups(void)
+static int
+module_acquire(void)
 {
     IMPORT(AlreadyAwaitedError, "vts.valuetask", "AlreadyAwaitedError");
     IMPORT(AlreadyCompletedError, "vts.valuetask", "AlreadyCompletedError");
@@ -2491,6 +2807,7 @@ PyInit__speedups(void)
     IMPORT(bridge_flags, "vts.valuetask", "_BRIDGE_FLAGS");
     IMPORT(CancelledError, "asyncio", "CancelledError");
     IMPORT(ensure_future, "asyncio", "ensure_future");
+    IMPORT(future_type, "asyncio", "Future");
     IMPORT(get_running_loop_or_none, "asyncio.events", "_get_running_loop");
     IMPORT(get_running_loop, "asyncio.events", "get_running_loop");
     IMPORT(py_start_worker, "vts.core", "_start_worker");
@@ -2498,14 +2815,14 @@ PyInit__speedups(void)
     IMPORT(next_version, "vts.core", "_NEXT_VERSION");
     if (!PyList_Check(next_version)) {
         PyErr_SetString(PyExc_TypeError, "vts.core._NEXT_VERSION must be a list");
-        return NULL;
+        return -1;
     }
     PyObject *py_value_task;
     IMPORT(py_value_task, "vts.valuetask", "ValueTask");
     await_once = PyObject_GetAttrString(py_value_task, "_await_once");
     Py_DECREF(py_value_task);
     if (await_once == NULL) {
-        return NULL;
+        return -1;
     }
     INTERN(s_call_soon, "call_soon");
     INTERN(s_call_soon_threadsafe, "call_soon_threadsafe");
@@ -2517,41 +2834,98 @@ PyInit__speedups(void)
     INTERN(s_give_back, "give_back");
     INTERN(s_await, "__await__");
     INTERN(s_name, "__name__");
+    INTERN(s_abandon, "abandon");
+    INTERN(s_done, "done");
+    INTERN(s_result, "result");
+    INTERN(generator_raised_stop, "generator raised StopIteration");
     PyObject *context_name;
     INTERN(context_name, "context");
     context_kwnames = PyTuple_Pack(1, context_name);
     Py_DECREF(context_name);
     if (context_kwnames == NULL) {
-        return NULL;
+        return -1;
+    }
+    resume_fn = PyCFunction_New(&resume_def, NULL);
+    if (resume_fn == NULL) {
+        return -1;
     }
 
     ValueTaskType.tp_vectorcall = vt_vectorcall;
-    PyTypeObject *types[] = {&BoundType, &HotDescrType, &CoreType, &AwaiterType,
-                             &ValueTaskType};
+#if PY_VERSION_HEX >= 0x030C0000
+    StopType.tp_base = (PyTypeObject *)PyExc_StopIteration;
+    StopType.tp_traverse = StopType.tp_base->tp_traverse;
+    StopType.tp_clear = StopType.tp_base->tp_clear;
+#endif
+    PyTypeObject *types[] = {
+        &BoundType, &HotDescrType, &CoreType, &AwaiterType, &ValueTaskType,
+#if PY_VERSION_HEX >= 0x030C0000
+        &StopType,
+#endif
+    };
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (PyType_Ready(types[i]) < 0) {
-            return NULL;
+            return -1;
         }
     }
-    if (add_hot_methods(&AwaiterType, awaiter_hot_methods) < 0) {
-        return NULL;
+    if (PyDict_GetItemWithError(AwaiterType.tp_dict, s_cancel) == NULL) {
+        if (PyErr_Occurred() || add_hot_methods(&AwaiterType, awaiter_hot_methods) < 0) {
+            return -1;
+        }
     }
     core_get_status_descr = _PyType_Lookup(&CoreType, s_get_status);
     core_get_result_descr = _PyType_Lookup(&CoreType, s_get_result);
     core_on_completed_descr = _PyType_Lookup(&CoreType, s_on_completed);
     core_awaiter_for_descr = _PyType_Lookup(&CoreType, s_awaiter_for);
+    return 0;
+}
 
-    PyObject *module = PyModule_Create(&speedups_module);
-    if (module == NULL) {
-        return NULL;
+static int
+module_exec(PyObject *module)
+{
+    if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+        PyErr_SetString(PyExc_ImportError,
+                        "vts._speedups does not load in a subinterpreter (its types and "
+                        "globals are the main interpreter's); use VTS_IMPL=python there");
+        return -1;
     }
-    resume_fn = PyObject_GetAttrString(module, "resume");
-    if (resume_fn == NULL
+    module_state *state = PyModule_GetState(module);
+    if (!state->counted) {
+        if (live_modules == 0 && module_acquire() < 0) {
+            module_release();
+            return -1;
+        }
+        live_modules++;
+        state->counted = 1;
+    }
+    if (PyModule_AddObjectRef(module, "resume", resume_fn) < 0
         || PyModule_AddObjectRef(module, "ManualResetCore", (PyObject *)&CoreType) < 0
         || PyModule_AddObjectRef(module, "SourceAwaiter", (PyObject *)&AwaiterType) < 0
         || PyModule_AddObjectRef(module, "ValueTask", (PyObject *)&ValueTaskType) < 0) {
-        Py_DECREF(module);
-        return NULL;
+        return -1;
     }
-    return module;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "vts._speedups",
+    .m_doc = "The protocol's hot pieces in C: ValueTask, SourceAwaiter, ManualResetCore.",
+    .m_size = sizeof(module_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&speedups_module);
 }

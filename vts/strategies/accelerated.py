@@ -11,8 +11,8 @@ So the suite shows design (pooled vs manual_reset) and language (pooled vs poole
 separately.
 
 Reuse, where the docstrings of `vts/_speedups.c` say so: ValueTask objects and the
-bridge's bound methods come from freelists, and on 3.12+ one StopIteration is reused
-while nothing else holds it; CPython's own freelists avoid the allocator the same way.
+bridge's bound methods come from freelists, and so on 3.12+ does the StopIteration an
+await raises; CPython's own freelists avoid the allocator the same way.
 
 Trades: the C variants allocate nothing per await beyond what the loop allocates for a
 Future (measured by `vts bench`), at the price of a second implementation kept in step

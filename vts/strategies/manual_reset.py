@@ -21,6 +21,9 @@ from vts.valuetask import ValueTask, source_task
 
 T = TypeVar("T")
 
+# What complete(value, error) raises for an error that is not an exception.
+COMPLETE_NEEDS_EXCEPTION = "complete() needs an exception instance or None as its error"
+
 
 class WaiterSource(ManualResetCore[Any]):
     """A ManualResetCore that knows the strategy it waits on, so it can be cancelled."""
@@ -34,8 +37,10 @@ class WaiterSource(ManualResetCore[Any]):
     def complete(self, value: object, error: BaseException | None) -> None:
         if error is None:
             self.set_result(value)
-        else:
+        elif isinstance(error, BaseException):
             self.set_exception(error)
+        else:  # the C core's complete() raises the same
+            raise TypeError(COMPLETE_NEEDS_EXCEPTION)
 
     def cancel(self, token: int) -> bool:
         """Abandon the wait: leave the owner's waiter list, complete as cancelled."""

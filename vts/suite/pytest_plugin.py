@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from vts.suite import requirements
 from vts.suite.measure import calibration, operation
 from vts.suite.measure.allocs import AllocationFigures
 from vts.suite.measure.sites import SOURCES, Site, top_sites
@@ -182,6 +183,9 @@ class AllocationsFixture:
 @pytest.fixture
 def allocations(request: pytest.FixtureRequest) -> Iterator[AllocationsFixture]:
     """`allocations(op)`: exact allocations, bytes and GC runs per call or await of `op`."""
+    refused = requirements.refusal("the allocations fixture")
+    if refused:
+        pytest.fail(refused, pytrace=False)
     fixture = AllocationsFixture(request)
     try:
         yield fixture

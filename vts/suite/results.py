@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vts.suite import atomic, schema
+from vts.suite import atomic, builds, schema
 from vts.suite.errors import UsageError
 from vts.suite.records import Cell as Cell  # re-exported: the contract's types
 from vts.suite.records import Run as Run
@@ -40,8 +40,12 @@ from vts.suite.records import Run as Run
 # 3 - the run's `jobs`: how many cells were measured at a time (times of cells measured
 #     side by side share the machine). Versions 1 and 2 load with `jobs` 1: they measured
 #     one cell at a time.
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# 4 - interpreter builds (`vts.suite.builds`): each cell's `build` (the key of its
+#     interpreter build) and the run's `builds` (each key's description); a baseline keeps
+#     its cells by (build, id) and records no environments (no paths). Versions 1-3 load
+#     with builds derived from their environments (`builds.from_environment`).
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # The keys a run and a cell cannot be read without (the schema declares the rest).
 RUN_KEYS = schema.REQUIRED_RUN
@@ -78,6 +82,7 @@ def new_run(mode: str, machine: Mapping[str, Any], scenarios: Mapping[str, Any])
         "environments": {},
         "instruction_counter": None,
         "jobs": 1,
+        "builds": {},
         "cells": [],
     }
 
@@ -182,14 +187,23 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
 
 
 def _upgrade(run: Run) -> Run:
-    """An older run in this version's shape: version 1 counted no instructions, and
-    versions 1 and 2 measured one cell at a time."""
+    """An older run in this version's shape: version 1 counted no instructions, versions
+    1 and 2 measured one cell at a time, and versions 1-3 recorded builds only in their
+    environments (`builds.from_environment`)."""
     if run["schema_version"] == 1:
         run.setdefault("instruction_counter", None)
         for cell in run["cells"]:
             cell.setdefault("instructions", None)
     if run["schema_version"] in (1, 2):
         run.setdefault("jobs", 1)
+    if run["schema_version"] in (1, 2, 3):
+        known = run.setdefault("builds", {})
+        for cell in run["cells"]:
+            environment = run["environments"].get(env_key(cell["python"], cell["loop"]))
+            described = builds.from_environment(environment) if environment else None
+            cell.setdefault("build", described["key"] if described else None)
+            if described:
+                known[described.pop("key")] = described
     run["schema_version"] = SCHEMA_VERSION
     return run
 
@@ -231,6 +245,7 @@ def merge(runs: Iterable[Run]) -> Run:
         "jobs": max(run.get("jobs", 1) for run in sources),
         "scenarios": scenarios,
         "environments": environments,
+        "builds": {key: value for run in sources for key, value in run.get("builds", {}).items()},
         "cells": list(cells.values()),
     }
 

@@ -74,18 +74,19 @@ RUN_FIELDS: dict[str, Kind] = {
     "schema_version": INTEGER, "run_id": STRING, "created": STRING, "mode": STRING,
     "machine": OBJECT, "machines": OBJECTS, "scenarios": OBJECT, "environments": OBJECT,
     "instruction_counter": _or_null(OBJECT), "jobs": POSITIVE, "cells": LIST,
+    "builds": OBJECT,
 }
 REQUIRED_RUN = ("schema_version", "run_id", "created", "mode", "machine", "scenarios",
                 "environments", "cells")
-# Maps whose every value is an object: scenarios and environments, by name.
-OBJECT_MAPS = ("scenarios", "environments")
+# Maps whose every value is an object: scenarios, environments and builds, by name.
+OBJECT_MAPS = ("scenarios", "environments", "builds")
 
 CELL_FIELDS: dict[str, Kind] = {
     "id": STRING, "strategy": STRING, "scenario": STRING, "python": STRING, "loop": STRING,
     "status": STATUS, "error": _or_null(STRING), "deterministic": BOOLEAN,
     "allocs": _or_null(OBJECT), "instructions": _or_null(OBJECT),
     "timing": _or_null(OBJECT), "latency": _or_null(OBJECT),
-    "memray": _or_null(OBJECT), "extra": OBJECT,
+    "memray": _or_null(OBJECT), "extra": OBJECT, "build": _or_null(STRING),
 }
 REQUIRED_CELL = ("id", "strategy", "scenario", "python", "loop", "status")
 
@@ -151,7 +152,7 @@ def check(run: object) -> str | None:
         if name in run and (problem := _field(name, run[name], kind)):
             return problem
     for name in OBJECT_MAPS:
-        for key, value in run[name].items():
+        for key, value in run.get(name, {}).items():
             if problem := _field(f"{name}.{key}", value, OBJECT):
                 return problem
     for index, cell in enumerate(run["cells"]):

@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
                           f"on {key} ({check.get('reason') or check.get('mismatches')}); "
                           "do not trust its allocation counts there")
     if not args.instructions:
-        console.print("instructions per op: not counted; add --instructions (make bench "
-                      "ARGS=--instructions) to count them under valgrind, about 3 s per cell")
+        console.print("instructions per op: not counted; add --instructions (vts bench "
+                      "--instructions) to count them under valgrind, about 3 s per cell")
     missing = {key: environment["c_accelerator_missing"]
                for key, environment in saved["environments"].items()
                if environment.get("c_accelerator_missing")}

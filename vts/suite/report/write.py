@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vts.suite import atomic, results
 from vts.suite.errors import UsageError
-from vts.suite.gate import DEFAULT_BASELINE, GateResult, NoMatchingCells, compare
+from vts.suite.gate import DEFAULT_BASELINE, GateResult, NoMatchingCells, UnrecordedBuild, compare
 
 
 def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = None,
@@ -76,8 +76,9 @@ def _compare(run_: results.Run, baseline: Path | None,
         return None, None, str(path)
     try:
         reference = results.load(path, kind="baseline")
-        gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent)
-    except NoMatchingCells as exc:  # shown in the report, not fatal
+        gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent,
+                       baseline_path=path)
+    except (NoMatchingCells, UnrecordedBuild) as exc:  # shown in the report, not fatal
         return None, str(exc), str(path)
     except UsageError as exc:
         if baseline is not None:  # an explicit --baseline must load

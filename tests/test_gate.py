@@ -597,6 +597,22 @@ def test_ci_pins_the_interpreters_the_baseline_was_recorded_with() -> None:
     assert pinned == recorded
 
 
+def test_the_ci_example_runs_what_ci_runs() -> None:
+    """.github/workflows/bench.yml gates with the make targets .ci/run calls, in order, with
+    valgrind installed for the instruction gate."""
+    import re
+
+    from vts.suite.environments import ROOT
+
+    ci = re.findall(r"^\s*make ([\w-]+)", (ROOT / ".ci" / "run").read_text(encoding="utf-8"),
+                    flags=re.MULTILINE)
+    workflow = (ROOT / ".github" / "workflows" / "bench.yml").read_text(encoding="utf-8")
+    gate_job = workflow.split("\n  report:")[0]
+    assert re.findall(r"run: make ([\w-]+)", gate_job) == ci == [
+        "test", "gate", "gate-instructions"]
+    assert re.search(r"run: sudo apt-get .*install .*\bvalgrind\b", gate_job)
+
+
 def _with_figures(bytes_per_op: float, gc_per_1k_ops: float) -> Any:
     def edit(data: dict[str, Any]) -> None:
         for cell in data["cells"]:

@@ -45,7 +45,8 @@ def unavailable() -> str | None:
         return "valgrind not found (install valgrind to count instructions per op)"
     if (not any((ROOT / "vts/suite/measure").glob("_instrcount*.so"))
             and not Path(CALLGRIND_HEADER).exists()):
-        return "valgrind/callgrind.h not found (install valgrind's headers, then pip install -e .)"
+        return ("valgrind/callgrind.h not found (install valgrind's headers, then reinstall "
+                "vts; in a checkout, pip install -e .)")
     return None
 
 

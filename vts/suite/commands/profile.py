@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
                          f"choose from: {', '.join(definition.variants)}")
     interpreter = select([args.python] if args.python else None)[0]
     python = ensure(interpreter)
-    out_dir = args.out / "memray"
+    out_dir = (args.out / "memray").absolute()  # the process runs in its interpreter's source
     try:
         stdout = run_python(
             [str(python), "-m", "vts.suite.measure.memray_cell", "--scenario", args.scenario,

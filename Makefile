@@ -9,7 +9,8 @@ EXAMPLE := examples/vts-event-strategy
 # Test-only distributions, installed off the venv's path: a test adds one where it needs it.
 TEST_PLUGINS := $(VENV)/test-plugins
 
-.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck clean
+.PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck sanitize \
+	ctest-dev screenshot clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -22,6 +23,7 @@ $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/meas
 $(TEST_PLUGINS)/.installed: $(STAMP) $(wildcard tests/plugins/*/pyproject.toml tests/plugins/*/*.py tests/plugins/*/*/*.py)
 	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/good tests/plugins/vts-test-plugin
 	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/broken tests/plugins/vts-broken-plugin
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(TEST_PLUGINS)/third-party tests/plugins/vts-third-party-plugin
 	touch $@
 
 bench: $(STAMP)
@@ -55,6 +57,27 @@ profile: $(STAMP)
 # The C accelerator's tests under valgrind memcheck (3.12 by default: ARGS=--python 3.13).
 memcheck: $(STAMP)
 	$(BIN)/python scripts/memcheck.py $(ARGS)
+
+# The C tests (scripts/ctests.py) under AddressSanitizer and UndefinedBehaviorSanitizer
+# (scripts/sanitize.py): the accelerator and the counter built with -fsanitize=address,undefined
+# -fno-sanitize-recover=undefined into build/sanitize-X.Y/ (the in-place builds stay), run
+# by a release interpreter with gcc's libasan and libubsan in LD_PRELOAD and
+# PYTHONMALLOC=malloc. ASAN_OPTIONS=detect_leaks=0: CPython does not free everything at
+# exit, and a LeakSanitizer suppression matches any frame of a stack, so none can tell the
+# interpreter's leaks from the accelerator's; memcheck checks those. Any report exits 99.
+sanitize: $(STAMP)
+	$(BIN)/python scripts/sanitize.py $(ARGS)
+
+# The C tests under `python -X dev`, then with PYTHONMALLOC=debug (scripts/ctest_dev.py).
+ctest-dev: $(STAMP)
+	$(BIN)/python scripts/ctest_dev.py $(ARGS)
+
+# The README's picture of the report's first screen, 1400x900 in headless Chromium, from the
+# newest run's report (after `make bench`; REPORT=path/report.html for another).
+REPORT ?= $(lastword $(sort $(wildcard reports/runs/*/report.html)))
+screenshot: $(STAMP)
+	@test -n "$(REPORT)" || { echo "error: no reports/runs/*/report.html: run make bench first" >&2; exit 2; }
+	$(BIN)/python scripts/screenshot_report.py $(REPORT) docs/report-first-screen.png --window 1400x900
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

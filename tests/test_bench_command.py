@@ -15,37 +15,66 @@ import psutil
 import pytest
 
 from vts.impl import C_MISSING
+from vts.strategies import all_strategies
 from vts.suite import results
+from vts.suite.scenarios import all_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _vts(*args: str, **kwargs: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # This checkout first, then what this process was given (a test plugin's directory).
+    path = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     return subprocess.Popen([sys.executable, "-m", "vts", *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kwargs)  # type: ignore[call-overload]
 
 
+# The names vts itself offers, and the example plugin `make test` installs
+# (examples/vts-event-strategy): every run lists them; another installed plugin adds more.
+OFFERED_STRATEGIES = [
+    "buffered_protocol", "cached_result", "event_per_publish", "floor", "future_per_call",
+    "handwritten", "manual_reset", "pooled", "recycled_future", "reusable_source",
+    "sock_recv_into", "streams",
+    *([] if C_MISSING else ["handwritten[c]", "manual_reset[c]", "pooled[c]"])]
+OFFERED_SCENARIOS = [
+    "fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-100", "fanout-1000", "monitor",
+    "socket-64", "socket-4k", "socket-64k", "socket-ready-64", "socket-ready-4k"]
+
+
+def _one_line_error(*args: str) -> str:
+    process = _vts("bench", *args)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_a_bad_strategy_name_lists_every_choice_in_one_line() -> None:
+    head = "error: unknown strategy 'nope'; choose from: "
+    err = _one_line_error("-s", "nope")
+    assert err.startswith(head)
+    listed = err[len(head):].rstrip("\n").split(", ")
+    assert listed == sorted(listed)
+    assert set(OFFERED_STRATEGIES) <= set(listed)  # and whatever plugins add
+    assert set(all_strategies()) <= set(listed)
+
+
+def test_a_bad_scenario_name_lists_every_choice_in_one_line() -> None:
+    err = _one_line_error("-c", "nope")
+    assert err == f"error: unknown scenario 'nope'; choose from: {', '.join(all_scenarios())}\n"
+    listed = list(all_scenarios())
+    assert listed[:len(OFFERED_SCENARIOS)] == OFFERED_SCENARIOS  # installed ones follow
+    assert "wait-timeout" in listed[len(OFFERED_SCENARIOS):]
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (["-s", "nope"], "error: unknown strategy 'nope'; choose from: buffered_protocol, "
-                     "cached_result, event_per_publish, floor, future_per_call, handwritten, "
-                     + ("" if C_MISSING else "handwritten[c], ") + "manual_reset, "
-                     + ("" if C_MISSING else "manual_reset[c], ") + "pooled, "
-                     + ("" if C_MISSING else "pooled[c], ") + "recycled_future, "
-                     + "reusable_source, sock_recv_into, streams"),
-    (["-c", "nope"], "error: unknown scenario 'nope'; choose from: fresh, wait, thread, "
-                     "fanout-1, fanout-10, fanout-100, fanout-1000, monitor, socket-64, "
-                     "socket-4k, socket-64k, socket-ready-64, socket-ready-4k, wait-timeout"),
     (["-l", "tokio"], "error: unknown event loop 'tokio'; choose from: asyncio, uvloop"),
     (["-p", "2.7"], "error: interpreter 2.7 not found; installed: "),
 ])
 def test_bad_names_get_one_line_and_exit_2(args: list[str], message: str) -> None:
-    process = _vts("bench", *args)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 2
-    assert err.startswith(message)
-    assert err.count("\n") == 1
+    assert _one_line_error(*args).startswith(message)
 
 
 def test_an_interrupted_run_keeps_every_cell_it_measured(tmp_path: Path) -> None:

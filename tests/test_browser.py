@@ -13,7 +13,7 @@ import pytest
 
 from vts.suite import atomic, gate, results
 from vts.suite.report import html
-from vts.suite.report.browser import find_chromium, run_page, screenshot
+from vts.suite.report.browser import element_box, find_chromium, run_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -66,3 +66,20 @@ def test_screenshot_is_a_real_picture(report: Path, tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1400, 2000)
     assert len(data) > 50_000  # text, tables and charts, not a blank page
+
+
+@pytest.mark.parametrize("tab", [0, 1])
+def test_the_verdict_is_on_the_first_screen_of_each_tab(report: Path, tab: int) -> None:
+    """At 1400x900 the verdict of each interpreter-and-loop tab is whole on the first screen."""
+    box = element_box(report, f"#verdict-{tab}", tab=f"tab-{tab}", window=(1400, 900))
+    assert box is not None
+    assert box.viewport[0] == 1400  # laid out at the screen's width
+    assert box.bottom - box.top > 200  # the picks and the matrix, not an empty heading
+    assert box.inside(1400, 900), box
+
+
+def test_the_box_check_can_fail(report: Path) -> None:
+    """The check above would pass vacuously if the box were not measured where it is."""
+    box = element_box(report, "#machine", window=(1400, 900))
+    assert box is not None and not box.inside(1400, 900)  # the last section is far below
+    assert element_box(report, "#no-such-element") is None

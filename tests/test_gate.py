@@ -164,6 +164,9 @@ def test_measure_gates_what_bench_measured(capsys: pytest.CaptureFixture[str],
     code, out, _ = vts(capsys, "gate", "--measure", "--baseline",
                        _as_this_interpreter(tmp_path, FIXTURES / "gate_baseline_equal.json"))
     assert code == 0 and out.endswith("verdict: within the baseline\n")
+    # The flag this command takes, not vts bench's.
+    assert ("instructions per op: not compared (this run counted none: add "
+            "--count-instructions to count them)\n") in out
     assert len(calls) == 1 and calls[0].instructions is False
     assert calls[0].mode == "allocs-only"
 
@@ -609,7 +612,7 @@ def test_the_ci_example_runs_what_ci_runs() -> None:
     workflow = (ROOT / ".github" / "workflows" / "bench.yml").read_text(encoding="utf-8")
     gate_job = workflow.split("\n  report:")[0]
     assert re.findall(r"run: make ([\w-]+)", gate_job) == ci == [
-        "test", "gate", "gate-instructions"]
+        "test", "sanitize", "gate", "gate-instructions"]
     assert re.search(r"run: sudo apt-get .*install .*\bvalgrind\b", gate_job)
 
 

@@ -82,9 +82,12 @@ def test_report_size_is_modest(page: str) -> None:
 # --- content -------------------------------------------------------------------------------
 
 def test_tables_columns_and_environments(page: str) -> None:
-    for column in ("Strategy", "Mean", "StdDev", "Median", "p99", "Instructions/op",
+    for column in ("Strategy", "Mean", "StdDev", "p50", "p99",
                    "Allocated/op", "Above floor", "Bytes/op", "GC/1k ops"):
         assert f"<th>{column}</th>" in page or f'<th class="l">{column}</th>' in page
+    assert "<th>Instructions/op</th>" not in page  # this run counted none: no column of dashes
+    assert "<th>Median</th>" not in page  # p50 and p99 come from the same samples
+    assert '>pyperf</th>' in page and '>per-op samples</th>' in page  # each says its source
     assert ">Ratio (mean)</th>" in page  # it says which statistic it divides
     assert '<label for="tab-0" role="tab">3.11 · asyncio</label>' in page
     assert '<label for="tab-1" role="tab">3.11 · uvloop</label>' in page

@@ -16,6 +16,7 @@ import pytest
 
 from vts.suite import results
 from vts.suite.errors import UsageError
+from vts.suite.records import figure
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -342,6 +343,51 @@ def test_the_schema_holds_the_bounds_of_every_valid_run(
         with pytest.raises(UsageError) as raised:
             results.load(path)
         assert str(raised.value) == f"{path}: cell pooled/wait/3.11/asyncio: {problem}"
+
+
+MERGE_TIMED = Path(__file__).parent / "fixtures" / "merge_timed.json"
+MERGE_COUNTED = Path(__file__).parent / "fixtures" / "merge_counted.json"
+
+
+def test_merge_figures_keeps_each_measure_from_the_run_that_measured_it() -> None:
+    """A timed run, then a later allocation-only run with instruction counts (make gate's
+    kind): the times stay, the counts come in, the later allocations win, and the failed
+    cell of the timed run is shown from the run that measured it."""
+    merged = results.merge_figures([results.load(MERGE_TIMED), results.load(MERGE_COUNTED)])
+    cells = {cell["strategy"]: cell for cell in merged.run["cells"]}
+    pooled = cells["pooled"]
+    assert figure(pooled, "timing", "mean_ns") == 16100.0
+    assert figure(pooled, "latency", "p99_ns") == 41000.0
+    assert figure(pooled, "instructions", "instructions_per_op") == 75439.0
+    assert figure(pooled, "allocs", "allocs_per_op") == 27.2  # the later run's
+    assert cells["manual_reset"]["status"] == "ok"
+    assert figure(cells["manual_reset"], "allocs", "allocs_per_op") == 32.2
+    assert merged.note() == ("measured in more than one run, the later run's kept: allocs of "
+                             "2 cells; 1 cell failed in one run and shown from another that "
+                             "measured it")
+    # The whole-cell merge (the baseline's) still replaces cells whole.
+    whole = {c["strategy"]: c for c in results.merge([results.load(MERGE_TIMED),
+                                                      results.load(MERGE_COUNTED)])["cells"]}
+    assert whole["pooled"]["timing"] is None
+
+
+def test_merge_figures_of_disjoint_runs_says_nothing() -> None:
+    merged = results.merge_figures([make_run(make_cell("a", "wait")),
+                                    make_run(make_cell("b", "wait"))])
+    assert merged.note() == "" and len(merged.run["cells"]) == 2
+
+
+def test_report_of_a_timed_and_a_counted_run_keeps_both(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from vts.suite.cli import main
+
+    assert main(["report", str(MERGE_TIMED), str(MERGE_COUNTED), "--format", "markdown",
+                 "--baseline", str(MERGE_COUNTED)]) == 0
+    out = capsys.readouterr().out
+    assert "Merged runs: measured in more than one run, the later run's kept: allocs of 2 " in out
+    # The scenario table's row (the verdict's matrix, above it, has a "| pooled |" row too).
+    row = next(line for line in out.splitlines() if "| pooled |" in line and "µs" in line)
+    assert "16.100 µs" in row and "75,439" in row and "27.2" in row
 
 
 def test_a_version_3_file_loads_with_builds_from_its_environments(tmp_path: Path) -> None:

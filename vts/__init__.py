@@ -1,7 +1,9 @@
 """vts: what does an `await` cost? .NET's ValueTask machinery on asyncio, measured.
 
 The public surface: the protocol (`ValueTask`, `ValueTaskSource`, ...), the reusable core
-(`ManualResetCore`), the bounded `Pool`, the strategies and `PcMonitor`. `ValueTask`,
+(`ManualResetCore`), the bounded `Pool`, the strategies with their base `Strategy` (the
+extension point: its docstring lists the public hooks a strategy is written on) and
+`PcMonitor`. `ValueTask`,
 `SourceAwaiter` and `ManualResetCore` are the C accelerator's where it is built, else the
 pure-Python reference; `VTS_IMPL=python|c` chooses (see `vts.impl`). The suite
 (`vts.suite`: scenarios, runners, reports, gate) is reached through the `vts` command.

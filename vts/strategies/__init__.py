@@ -19,7 +19,7 @@ from typing import Any
 
 from vts.entry_points import Loaded, Registry
 from vts.errors import UnknownNameError
-from vts.strategies.base import Freshness, Strategy
+from vts.strategies.base import Freshness, SourceStrategy, Strategy
 from vts.strategies.cached_result import CachedResult
 from vts.strategies.future_per_call import FuturePerCall
 from vts.strategies.handwritten import Handwritten
@@ -87,5 +87,5 @@ def strategy_class(name: str) -> type[Strategy[Any]]:
         f"unknown strategy {name!r}; choose from: {', '.join(loaded.entries)}")
 
 
-__all__ = ["GROUP", "STRATEGIES", "Freshness", "Strategy", "all_strategies",
+__all__ = ["GROUP", "STRATEGIES", "Freshness", "SourceStrategy", "Strategy", "all_strategies",
            "strategy_class", "strategy_registry"]

@@ -6,9 +6,14 @@ fresh, and otherwise waits for the next `publish`. `fail(exc)` delivers an error
 current waiter (and makes the cache stale, so the next call waits for a good sample).
 
 What differs between strategies is only what a call allocates and how a waiter is woken:
-`_fresh(value)` and `_wait()` on the consumer side, `_deliver(waiters, value, error)` on
+`fresh(value)` and `wait()` on the consumer side, `deliver(waiters, value, error)` on
 the producer side. Everything else (the cache, freshness, the waiter list and its lock)
 lives here, so the strategies are compared on their idea alone.
+
+The extension point. `Strategy` is how a strategy outside vts is written too (an entry
+point in `vts.strategies` registers it; see `vts.strategies`): subclass it, set `name`,
+implement the three hooks, and use only the public members the class docstring lists.
+The built-in strategies are written on the same members, so they are what a plugin gets.
 
 The waiter list. Rule 1: a publish never hands out the live container: it takes the
 current one and swaps in a spare, under the lock, so a waiter that registers while the
@@ -19,15 +24,15 @@ memory in total, not one entry per call until the next publish.
 Theory of operation. The containers are two deques, not lists: a list that is emptied
 frees its item array and the next append allocates it again (1 allocation per publish);
 a deque keeps its blocks (up to 16 spare blocks of 64 slots each), so filling and
-draining it allocates nothing. `_deliver` drains the taken deque (`popleft`, no iterator
-object) and hands it back with `_recycle`, to be the next spare; a publish that finds no
+draining it allocates nothing. `deliver` drains the taken deque (`popleft`, no iterator
+object) and hands it back with `recycle`, to be the next spare; a publish that finds no
 spare (another publish is still delivering from it) makes a new one.
 
 Waiters leave without a publish through `forget` (a cancelled source) and through the
-sweep: after `_sweep_at` registrations without a publish, `_register` drops every waiter
+sweep: after `_sweep_at` registrations without a publish, `register` drops every waiter
 that nobody can wake any more: one that nothing but the list refers to (CPython's
 reference count, exact on the GIL builds vts measures: the caller dropped it, so no Task
-and no ValueTask can await it), or one that gave up by itself (`_gave_up`: a cancelled
+and no ValueTask can await it), or one that gave up by itself (`gave_up`: a cancelled
 Future). The next sweep comes after twice as many registrations as waiters survived (at
 least `SWEEP_FLOOR`), so sweeping costs O(1) amortised per registration and a steady
 fan-out of K waiters never sweeps once K is reached. The registration count runs through
@@ -98,7 +103,36 @@ class Freshness:
 
 
 class Strategy(ABC, Generic[T]):
-    """Consumer `get()`; producer `publish(value)` / `fail(exc)`, from any thread."""
+    """Consumer `get()`; producer `publish(value)` / `fail(exc)`, from any thread.
+
+    A subclass sets `name` and implements the three hooks; `get()`, `publish` and `fail`
+    call them, user code does not:
+
+    - `fresh(value)`: what `get()` returns while the cached value is fresh;
+    - `wait()`: register a waiter (`register`) and return what `get()` returns for it;
+    - `deliver(waiters, value, error)`: wake the waiters a publish took, on the
+      publishing thread, then give the drained container back (`recycle`).
+
+    What the hooks build on, all public:
+
+    - `lock`: guards `waiters` and the stale-check-then-register step (a publish swaps
+      the waiter list under it); take it with `acquire()`/`try`/`finally: release()`;
+    - `waiters`: the live waiter list (a deque), read and changed only under `lock`;
+    - `sample`: `(value, stamp)` of the last good publish, or None; read it once into a
+      local (a publish on another thread replaces it whole); never assign it;
+    - `is_fresh()`: whether `sample` may be served now;
+    - `register(waiter)`: under `lock`, add `waiter` unless a publish made the cache fresh
+      since `get()` looked (then it returns that sample and registers nothing);
+    - `recycle(waiters)`: offer a container `deliver` drained as the next spare;
+    - `on_loop_thread()`: whether the caller runs on `loop`'s thread (a Future is
+      completed there directly, else through `call_soon_threadsafe`);
+    - `loop`: the consumer's loop, bound at the first `get()` unless given;
+    - the sweep's hooks, for waiters that gave up without a publish: `gave_up(waiter)`,
+      `own_references(waiter)` and `release_waiter(waiter)` (defaults: none gives up by
+      itself, none refers to itself, nothing to release).
+
+    Everything else (names starting with `_`) is this module's own and may change.
+    """
 
     name: ClassVar[str]
 
@@ -111,11 +145,11 @@ class Strategy(ABC, Generic[T]):
         self._loop = loop
         # (value, stamp) of the last good sample, replaced whole so that a reader on
         # another thread never sees a value with another value's stamp.
-        self._sample: tuple[T, float] | None = None
-        # Guards _waiters and the stale-check-then-register step against a publish from
+        self.sample: tuple[T, float] | None = None
+        # Guards `waiters` and the stale-check-then-register step against a publish from
         # another thread (else a waiter could register just after the publish it missed).
-        self._lock = threading.Lock()
-        self._waiters: deque[Any] = deque()
+        self.lock = threading.Lock()
+        self.waiters: deque[Any] = deque()
         # The container the next publish swaps in; None while a publish delivers from it.
         self._spare: deque[Any] | None = deque()
         self._unswept = 0  # registrations since the last publish or sweep (under the lock)
@@ -131,101 +165,105 @@ class Strategy(ABC, Generic[T]):
 
     def get(self) -> Awaitable[T]:
         """The cached value while it is fresh, else an awaitable of the next one."""
-        sample = self._sample
+        sample = self.sample
         if sample is not None and self._clock() - sample[1] < self._max_age:
-            return self._fresh(sample[0])
-        return self._wait()
+            return self.fresh(sample[0])
+        return self.wait()
 
-    def _is_fresh(self) -> bool:
-        sample = self._sample
+    def is_fresh(self) -> bool:
+        """Whether the cached sample may be served now (`clock() - stamp < max_age`)."""
+        sample = self.sample
         return sample is not None and self._clock() - sample[1] < self._max_age
 
     def publish(self, value: T) -> None:
         """Cache `value` as fresh now and wake every current waiter with it."""
         sample = (value, self._clock())
-        self._lock.acquire()  # see LOCKING in vts.core
+        self.lock.acquire()  # see LOCKING in vts.core
         try:
-            self._sample = sample
+            self.sample = sample
             waiters = self._take_waiters()
         finally:
-            self._lock.release()
+            self.lock.release()
         if waiters is not None:
-            self._deliver(waiters, value, None)
+            self.deliver(waiters, value, None)
 
     def fail(self, error: BaseException) -> None:
         """Raise `error` in every current waiter; the cache becomes stale."""
-        self._lock.acquire()  # see LOCKING in vts.core
+        self.lock.acquire()  # see LOCKING in vts.core
         try:
-            self._sample = None
+            self.sample = None
             waiters = self._take_waiters()
         finally:
-            self._lock.release()
+            self.lock.release()
         if waiters is not None:
-            self._deliver(waiters, None, error)
+            self.deliver(waiters, None, error)
 
-    def _register(self, waiter: Any) -> tuple[T, float] | None:
+    def register(self, waiter: Any) -> tuple[T, float] | None:
         """Add `waiter` to the waiter list, unless a publish made the cache fresh since
         `get()` looked: then return that sample instead (and register nothing)."""
-        self._lock.acquire()  # see LOCKING in vts.core
+        self.lock.acquire()  # see LOCKING in vts.core
         try:
-            if self._is_fresh():
-                return self._sample
-            self._waiters.append(waiter)
+            if self.is_fresh():
+                return self.sample
+            self.waiters.append(waiter)
             unswept = self._unswept = _NEXT_VERSION[self._unswept]
             if unswept == self._sweep_at:
                 self._sweep()
             return None
         finally:
-            self._lock.release()
+            self.lock.release()
 
     def _take_waiters(self) -> deque[Any] | None:
-        # Caller holds self._lock. Never hand out the live container, even empty: the
+        # Caller holds self.lock. Never hand out the live container, even empty: the
         # caller uses it after releasing the lock, when a new waiter may have joined it;
         # that waiter would be woken by this publish yet stay registered for the next one.
-        waiters = self._waiters
+        waiters = self.waiters
         if not waiters:
             return None
         spare = self._spare
         if spare is None:  # another publish still delivers from it
             spare = deque()
         self._spare = None
-        self._waiters = spare
+        self.waiters = spare
         self._unswept = 0
         return waiters
 
-    def _recycle(self, waiters: deque[Any]) -> None:
-        """Offer a container `_deliver` is done with as the next spare."""
+    def recycle(self, waiters: deque[Any]) -> None:
+        """Offer a container `deliver` is done with as the next spare."""
         waiters.clear()  # nothing to do once drained; drops what a failed delivery left
         # One attribute store, atomic under the GIL: a publish racing it made its own.
         self._spare = waiters
 
     def _sweep(self) -> None:
         """Drop the waiters nobody can wake any more (see the top). Caller holds the lock."""
-        waiters = self._waiters
+        waiters = self.waiters
         for _ in repeat(None, len(waiters)):
             waiter = waiters.popleft()
             references = _references(waiter)
-            if references - self._own_references(waiter) <= _UNREFERENCED or self._gave_up(
+            if references - self.own_references(waiter) <= _UNREFERENCED or self.gave_up(
                 waiter
             ):
-                self._release(waiter)
+                self.release_waiter(waiter)
             else:
                 waiters.append(waiter)  # rotated back: the order of the survivors is kept
         self._unswept = 0
         self._sweep_at = min(max(SWEEP_FLOOR, 2 * len(waiters)), _SWEEP_CEILING)
 
-    def _own_references(self, waiter: Any) -> int:
-        """References to `waiter` that it holds itself (through objects it owns)."""
+    def own_references(self, waiter: Any) -> int:
+        """References to `waiter` that it holds itself (through objects it owns), so the
+        sweep can tell a waiter nobody else refers to. Caller holds the lock."""
         return 0
 
-    def _gave_up(self, waiter: Any) -> bool:
-        """Whether a listed waiter gave up by itself (a cancelled Future)."""
+    def gave_up(self, waiter: Any) -> bool:
+        """Whether a listed waiter gave up by itself (a cancelled Future): the sweep drops
+        it. Caller holds the lock."""
         return False
 
-    def _release(self, waiter: Any) -> None:
+    def release_waiter(self, waiter: Any) -> None:
         """A swept waiter leaves (a pooled source goes home). Caller holds the lock."""
 
-    def _on_loop_thread(self) -> bool:
+    def on_loop_thread(self) -> bool:
+        """Whether the caller runs on the consumer's loop, in its thread."""
         return _get_running_loop() is self._loop
 
     def close(self) -> None:
@@ -233,19 +271,21 @@ class Strategy(ABC, Generic[T]):
         self.fail(asyncio.CancelledError())
 
     @abstractmethod
-    def _fresh(self, value: T) -> Awaitable[T]:
+    def fresh(self, value: T) -> Awaitable[T]:
         """What a call returns when the cached value is fresh."""
 
     @abstractmethod
-    def _wait(self) -> Awaitable[T]:
-        """Register a waiter (under self._lock, re-checking freshness) and return it."""
+    def wait(self) -> Awaitable[T]:
+        """What a call returns when the value is stale: a waiter registered with
+        `register` (or, under `lock`, added to `waiters` after checking `is_fresh()`), or
+        an awaitable of the sample `register` returned instead."""
 
     @abstractmethod
-    def _deliver(
+    def deliver(
         self, waiters: deque[Any], value: T | None, error: BaseException | None
     ) -> None:
         """Wake `waiters` with `value` or `error`, draining the container, then hand it
-        to `_recycle`; called on the publishing thread. (A strategy that does not recycle
+        to `recycle`; called on the publishing thread. (A strategy that does not recycle
         it works too, and pays a new container per publish: 2 allocations.)"""
 
 
@@ -253,7 +293,7 @@ class SourceStrategy(Strategy[T]):
     """A strategy whose waiters are ValueTask sources with `complete(value, error)` and
     `cancel(token)`; a source that gives up leaves the waiter list through `forget`."""
 
-    def _deliver(
+    def deliver(
         self, waiters: deque[Any], value: T | None, error: BaseException | None
     ) -> None:
         # On the publishing thread: each source posts its own continuation to its loop.
@@ -261,18 +301,18 @@ class SourceStrategy(Strategy[T]):
             while waiters:
                 waiters.popleft().complete(value, error)
         finally:
-            self._recycle(waiters)
+            self.recycle(waiters)
 
     def forget(self, source: object) -> bool:
         """Remove a waiter that gave up; False if a publish (or a sweep) already took it."""
-        self._lock.acquire()  # see LOCKING in vts.core
+        self.lock.acquire()  # see LOCKING in vts.core
         try:
             try:
-                self._waiters.remove(source)
+                self.waiters.remove(source)
             except ValueError:
                 return False
         finally:
-            self._lock.release()
+            self.lock.release()
         return True
 
 

@@ -35,15 +35,15 @@ class CachedResult(FuturePerCall[T]):
         self._done: tuple[object, asyncio.Future[T]] | None = None
 
     def get(self) -> asyncio.Future[T]:
-        sample = self._sample
+        sample = self.sample
         if sample is not None and self._clock() - sample[1] < self._max_age:
             done = self._done
             if done is not None and done[0] is sample:
                 return done[1]
-            future = self._fresh(sample[0])
+            future = self.fresh(sample[0])
             self._done = (sample, future)
             return future
-        return self._wait()
+        return self.wait()
 
 
 __all__ = ["CachedResult"]

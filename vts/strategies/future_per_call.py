@@ -49,31 +49,31 @@ def _resolve_and_recycle(
     try:
         resolve_futures(futures, value, error)
     finally:
-        strategy._recycle(futures)
+        strategy.recycle(futures)
 
 
 class FuturePerCall(Strategy[T]):
     name = "future_per_call"
 
-    def _fresh(self, value: T) -> asyncio.Future[T]:
+    def fresh(self, value: T) -> asyncio.Future[T]:
         future = self.loop.create_future()
         future.set_result(value)
         return future
 
-    def _wait(self) -> asyncio.Future[T]:
+    def wait(self) -> asyncio.Future[T]:
         future = self.loop.create_future()
-        sample = self._register(future)
+        sample = self.register(future)
         if sample is not None:  # published while we got here
             future.set_result(sample[0])
         return future
 
-    def _gave_up(self, waiter: Any) -> bool:
+    def gave_up(self, waiter: Any) -> bool:
         return bool(waiter.done())  # cancelled (a timed-out wait_for, a cancelled Task)
 
-    def _deliver(
+    def deliver(
         self, waiters: deque[Any], value: T | None, error: BaseException | None
     ) -> None:
-        if self._on_loop_thread():
+        if self.on_loop_thread():
             _resolve_and_recycle(self, waiters, value, error)
         else:
             self.loop.call_soon_threadsafe(_resolve_and_recycle, self, waiters, value, error)

@@ -192,14 +192,14 @@ class Handwritten(SourceStrategy[T]):
     value_task: ClassVar[Any] = ValueTask
     make_task: ClassVar[Any] = staticmethod(source_task)
 
-    def _fresh(self, value: T) -> Awaitable[T]:
+    def fresh(self, value: T) -> Awaitable[T]:
         task: Awaitable[T] = self.value_task(value)
         return task
 
-    def _wait(self) -> Awaitable[T]:
-        source = HandwrittenSource(self, self._lock)
-        sample = self._register(source)
+    def wait(self) -> Awaitable[T]:
+        source = HandwrittenSource(self, self.lock)
+        sample = self.register(source)
         if sample is not None:  # published while we got here
-            return self._fresh(sample[0])
+            return self.fresh(sample[0])
         task: Awaitable[T] = self.make_task(source, 0)
         return task

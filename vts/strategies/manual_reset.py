@@ -54,7 +54,7 @@ class ManualReset(SourceStrategy[T]):
     make_task: ClassVar[Any] = staticmethod(source_task)
     source_class: ClassVar[Any] = WaiterSource
 
-    def _fresh(self, value: T) -> Awaitable[T]:
+    def fresh(self, value: T) -> Awaitable[T]:
         task: Awaitable[T] = self.value_task(value)
         return task
 
@@ -64,11 +64,11 @@ class ManualReset(SourceStrategy[T]):
     def _drop_source(self, source: Any) -> None:
         """A source that was not needed after all (the value turned fresh)."""
 
-    def _wait(self) -> Awaitable[T]:
+    def wait(self) -> Awaitable[T]:
         source = self._new_source()
-        sample = self._register(source)
+        sample = self.register(source)
         if sample is not None:  # published while we got here
             self._drop_source(source)
-            return self._fresh(sample[0])
+            return self.fresh(sample[0])
         task: Awaitable[T] = self.make_task(source, source._version)
         return task

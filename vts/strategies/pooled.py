@@ -82,11 +82,11 @@ class Pooled(ManualReset[T]):
     def _drop_source(self, source: Any) -> None:
         self.pool.give_back(source)
 
-    def _own_references(self, waiter: Any) -> int:
+    def own_references(self, waiter: Any) -> int:
         # A source's one bridge points back at it (the bridge is re-armed, never dropped).
         return 0 if waiter._awaiter is None else 1
 
-    def _release(self, waiter: Any) -> None:
+    def release_waiter(self, waiter: Any) -> None:
         # Swept: its ValueTask was collected unawaited. The next version, then home.
         waiter.reset()
         self.pool.give_back(waiter)

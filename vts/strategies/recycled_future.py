@@ -73,22 +73,22 @@ class RecycledFuture(CachedResult[T]):
             recycled.append(future)  # still held somewhere: try it again later
         return self.loop.create_future()
 
-    def _wait(self) -> asyncio.Future[T]:
+    def wait(self) -> asyncio.Future[T]:
         future = self._rent()
-        sample = self._register(future)
+        sample = self.register(future)
         if sample is not None:  # published while we got here
             future.set_result(sample[0])
         return future
 
-    def _deliver(
+    def deliver(
         self, waiters: deque[Any], value: T | None, error: BaseException | None
     ) -> None:
-        if self._on_loop_thread():
+        if self.on_loop_thread():
             _resolve_and_keep(self, waiters, value, error)
         else:
             self.loop.call_soon_threadsafe(_resolve_and_keep, self, waiters, value, error)
 
-    def _release(self, waiter: Any) -> None:
+    def release_waiter(self, waiter: Any) -> None:
         # Swept from the waiter list (cancelled, or dropped unawaited): reusable later.
         self._recycled.append(waiter)
 
@@ -113,7 +113,7 @@ def _resolve_and_keep(
                     future.set_exception(error)
             recycled.append(future)
     finally:
-        strategy._recycle(futures)
+        strategy.recycle(futures)
 
 
 __all__ = ["DEFAULT_CAPACITY", "RecycledFuture"]

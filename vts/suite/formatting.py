@@ -7,6 +7,7 @@ Rule: a missing or non-finite figure is shown as DASH, never as 0.
 from __future__ import annotations
 
 import math
+import os
 
 DASH = "\u2013"  # an en dash: "not measured"
 
@@ -48,6 +49,12 @@ def fmt_instructions(value: float | None) -> str:
 
 def fmt_bytes(value: float | None) -> str:
     return DASH if value is None or not math.isfinite(value) else f"{value:,.0f} B"
+
+
+def fmt_path(path: str | os.PathLike[str]) -> str:
+    """A path as a report shows it: relative to the working directory, so a report carries
+    no machine's absolute paths ('reports/baseline.json', '../other/results.json')."""
+    return os.path.relpath(path)
 
 
 def fmt_pct(value: float | None) -> str:

@@ -20,12 +20,14 @@ import platform
 import secrets
 import socket
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vts.suite import atomic, builds, schema
+from vts.suite import atomic, schema
 from vts.suite.errors import UsageError
 from vts.suite.records import Cell as Cell  # re-exported: the contract's types
 from vts.suite.records import Run as Run
@@ -181,46 +183,100 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
             f"{suffix}"
         )
     try:
-        return _upgrade(schema.as_run(run))
+        return schema.upgrade(schema.as_run(run), SCHEMA_VERSION)
     except schema.SchemaError as exc:
         raise UsageError(f"{where}: {exc}{suffix}") from None
 
 
-def _upgrade(run: Run) -> Run:
-    """An older run in this version's shape: version 1 counted no instructions, versions
-    1 and 2 measured one cell at a time, and versions 1-3 recorded builds only in their
-    environments (`builds.from_environment`)."""
-    if run["schema_version"] == 1:
-        run.setdefault("instruction_counter", None)
-        for cell in run["cells"]:
-            cell.setdefault("instructions", None)
-    if run["schema_version"] in (1, 2):
-        run.setdefault("jobs", 1)
-    if run["schema_version"] in (1, 2, 3):
-        known = run.setdefault("builds", {})
-        for cell in run["cells"]:
-            environment = run["environments"].get(env_key(cell["python"], cell["loop"]))
-            described = builds.from_environment(environment) if environment else None
-            cell.setdefault("build", described["key"] if described else None)
-            if described:
-                known[described.pop("key")] = described
-    run["schema_version"] = SCHEMA_VERSION
-    return run
+# A cell's measures, each from one kind of measurement: what `merge_figures` keeps apart.
+MEASURES = ("allocs", "instructions", "timing", "latency", "memray")
+
+
+@dataclass(frozen=True)
+class Merged:
+    """Runs merged measure by measure (`merge_figures`).
+
+    `remeasured` counts, per measure, the cells that more than one run measured (the later
+    run's figures are kept); `recovered`, the cells that failed in one run and are shown
+    from another that measured them."""
+
+    run: Run
+    remeasured: Counter[str]
+    recovered: int = 0
+
+    def note(self) -> str:
+        """One line saying which figures were measured twice, "" when none were."""
+        if not self.remeasured and not self.recovered:
+            return ""
+        parts = [f"{name} of {count} cell{'s' if count != 1 else ''}"
+                 for name, count in sorted(self.remeasured.items(),
+                                           key=lambda item: MEASURES.index(item[0]))]
+        text = ""
+        if parts:
+            text = f"measured in more than one run, the later run's kept: {', '.join(parts)}"
+        if self.recovered:
+            text += "; " if text else ""
+            text += (f"{self.recovered} cell{'s' if self.recovered != 1 else ''} failed in "
+                     "one run and shown from another that measured it")
+        return text
 
 
 def merge(runs: Iterable[Run]) -> Run:
-    """Several runs (of one machine or several) as one.
+    """Several runs (of one machine or several) as one, whole cells at a time.
 
     Later cells of the same id win, keeping the position of the first; scenarios and
     environments are unioned (later wins); `machines` keeps each source run's machine with
     its run_id, created and mode. `machine`, `created` and `mode` are the last run's, or
-    "mixed" for a mode that differs.
+    "mixed" for a mode that differs. `merge_figures` keeps each measure instead.
     """
-    sources = list(runs)
+    return _merge(list(runs), lambda old, new, counts: copy.deepcopy(new))
+
+
+def merge_figures(runs: Iterable[Run]) -> Merged:
+    """Several runs as one, measure by measure: a cell in more than one run keeps each
+    measure (`MEASURES`) from the run that measured it (the times of a timed run, the counts
+    of a later allocation-only one); where two measured the same, the later wins and
+    `Merged.remeasured` counts it. A failed cell never hides another run's figures."""
+    counts: Counter[str] = Counter()
+    run = _merge(list(runs), _combine, counts)
+    recovered = counts.pop(_RECOVERED, 0)
+    return Merged(run, counts, recovered)
+
+
+_RECOVERED = "recovered"
+_Combine = Callable[[Cell, Cell, "Counter[str]"], Cell]
+
+
+def _combine(old: Cell, new: Cell, counts: Counter[str]) -> Cell:
+    """`old` and `new` (a later run's) of one id as one cell, counting re-measured measures."""
+    if new["status"] != "ok":
+        if old["status"] == "ok":
+            counts[_RECOVERED] += 1
+            return copy.deepcopy(old)
+        return copy.deepcopy(new)
+    if old["status"] != "ok":
+        counts[_RECOVERED] += 1
+        return copy.deepcopy(new)
+    cell = copy.deepcopy(old)
+    for measure in MEASURES:
+        figures = new.get(measure)
+        if figures is None:
+            continue
+        if cell.get(measure) is not None:
+            counts[measure] += 1
+        cell[measure] = copy.deepcopy(figures)  # type: ignore[literal-required]
+    cell["extra"] = {**cell.get("extra", {}), **copy.deepcopy(new.get("extra", {}))}
+    if "deterministic" in new:
+        cell["deterministic"] = new["deterministic"]
+    return cell
+
+
+def _merge(sources: list[Run], combine: _Combine, counts: Counter[str] | None = None) -> Run:
     if not sources:
         raise ValueError("merge needs at least one run")
     if len(sources) == 1:
         return copy.deepcopy(sources[0])
+    counts = Counter() if counts is None else counts
     machines: list[dict[str, Any]] = []
     scenarios: dict[str, Any] = {}
     environments: dict[str, Any] = {}
@@ -230,7 +286,8 @@ def merge(runs: Iterable[Run]) -> Run:
         scenarios.update(copy.deepcopy(run["scenarios"]))
         environments.update(copy.deepcopy(run["environments"]))
         for cell in run["cells"]:
-            cells[cell["id"]] = copy.deepcopy(cell)
+            old = cells.get(cell["id"])
+            cells[cell["id"]] = copy.deepcopy(cell) if old is None else combine(old, cell, counts)
     modes = {run["mode"] for run in sources}
     last = sources[-1]
     return {

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
+from vts.suite import builds
 from vts.suite.records import Run
 
 # Allocations by which one run's fixed cost can differ from another's (measured: +-2 in
@@ -139,6 +140,28 @@ def as_run(data: object) -> Run:
     if problem is not None:
         raise SchemaError(problem)
     return cast(Run, data)
+
+
+def upgrade(run: Run, version: int) -> Run:
+    """An older run (checked) in the shape of `version`: version 1 counted no
+    instructions, versions 1 and 2 measured one cell at a time, and versions 1-3 recorded
+    builds only in their environments (`builds.from_environment`)."""
+    if run["schema_version"] == 1:
+        run.setdefault("instruction_counter", None)
+        for cell in run["cells"]:
+            cell.setdefault("instructions", None)
+    if run["schema_version"] in (1, 2):
+        run.setdefault("jobs", 1)
+    if run["schema_version"] in (1, 2, 3):
+        known = run.setdefault("builds", {})
+        for cell in run["cells"]:
+            environment = run["environments"].get(f"{cell['python']}/{cell['loop']}")
+            described = builds.from_environment(environment) if environment else None
+            cell.setdefault("build", described["key"] if described else None)
+            if described:
+                known[described.pop("key")] = described
+    run["schema_version"] = version
+    return run
 
 
 def check(run: object) -> str | None:

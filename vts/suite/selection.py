@@ -90,7 +90,9 @@ def selected_variants(chosen: Slice, scenarios: list[Scenario]) -> list[str] | N
             raise UsageError(registry.broken[name].message)
         if name not in known:
             raise UsageError(f"unknown strategy {name!r}; choose from: {', '.join(sorted(known))}")
-    return names
+    # The floor goes with every choice: Above floor needs it wherever a scenario has one
+    # (plan leaves it out of the scenarios that do not).
+    return names if FLOOR in names else [*names, FLOOR]
 
 
 def installed_in(scenarios: list[Scenario], variants: list[str] | None) -> list[str]:

@@ -1,7 +1,8 @@
 """`vts bench`: measure a slice of the matrix into reports/runs/<id>/, then report it.
 
 Default: this interpreter x both loops x every strategy and scenario, allocations,
-latency distribution and pyperf in its light mode, one cell per CPU at a time. Ends with
+latency distribution and pyperf in its light mode, instructions per op of the fresh and
+wait cells where valgrind is installed, one cell per CPU at a time. Ends with
 the summary table, the HTML report and where both are.
 """
 
@@ -15,8 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from vts.impl import C_MISSING
+from vts.suite.measure import valgrind
 from vts.suite.measure.processes import CELL_TIMEOUT
-from vts.suite.measure.session import BenchOptions, measure_slice
+from vts.suite.measure.session import DEFAULT_COUNTED, BenchOptions, measure_slice
 from vts.suite.report.write import write_report
 from vts.suite.selection import Slice, add_slice_arguments
 
@@ -33,9 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="exact allocations and latency distribution only, no pyperf")
     parser.add_argument("--memray", action="store_true",
                         help="also capture every cell with memray (flamegraph, top sites)")
-    parser.add_argument("--instructions", action="store_true",
-                        help="also count instructions per op under valgrind's callgrind "
-                        "(about 3 s per cell)")
+    parser.add_argument("--instructions", action=argparse.BooleanOptionalAction,
+                        help="count instructions per op under valgrind's callgrind in every "
+                        "cell (about 3 s per cell); by default the timed modes count the "
+                        f"{', '.join(DEFAULT_COUNTED)} cells where valgrind is installed, "
+                        "--allocs-only none")
     parser.add_argument("-o", "--out", type=Path, help="run directory (default reports/runs/<id>)")
     parser.add_argument("--append", action="store_true",
                         help="add the cells to the run already in --out (a cell measured "
@@ -83,18 +87,22 @@ def run(args: argparse.Namespace) -> int:
     console = Console() if Console().is_terminal else Console(width=160)
     measured = measure_slice(options_from(args), console)
     path, saved = measured.path, measured.run
-    from vts.suite.report.terminal import print_summary
+    from vts.suite.report.terminal import print_summary, print_verdict
 
-    print_summary(saved, console)
+    print_summary(saved, console, link_base=path.parent, with_verdict=False)
     for key, environment in saved["environments"].items():
         check = environment.get("counter_calibration") or {}
         if check and not check.get("calibrated"):
             console.print(f"[yellow]warning[/yellow]: the allocation counter is not calibrated "
                           f"on {key} ({check.get('reason') or check.get('mismatches')}); "
                           "do not trust its allocation counts there")
-    if not args.instructions:
-        console.print("instructions per op: not counted; add --instructions (vts bench "
-                      "--instructions) to count them under valgrind, about 3 s per cell")
+    counted = sum(cell.get("instructions") is not None for cell in saved["cells"])
+    if counted < len(saved["cells"]):
+        why = valgrind.unavailable() if args.instructions is None else None
+        console.print(escape(
+            f"instructions per op: counted in {counted} of {len(saved['cells'])} cells"
+            + (f" ({why})" if why and args.mode != "allocs-only" else "")
+            + "; --instructions counts every cell under valgrind, about 3 s each"))
     missing = {key: environment["c_accelerator_missing"]
                for key, environment in saved["environments"].items()
                if environment.get("c_accelerator_missing")}
@@ -103,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     for key, reason in missing.items():
         console.print("[yellow]warning[/yellow]: " + escape(
             f"no C accelerator on {key}, so no [c] strategies there: {reason}"))
-    console.print(f"results: {path}")
+    console.print(escape(f"results: {path}"))
     if not args.no_report:
         print(write_report([(path, saved)]))
+    print_verdict(saved, console)  # the answer closes the output
     failed = sum(cell["status"] != "ok" for cell in saved["cells"])
     return 1 if failed else 0

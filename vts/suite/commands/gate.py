@@ -101,13 +101,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         runs = [(path, results.load(path)) for path in args.results]
     loaded = [results.rebase(run_, path.parent, here) for path, run_ in runs]
-    gate = compare(results.merge(loaded), baseline, args.tolerance,
+    gate = compare(results.merge_figures(loaded).run, baseline, args.tolerance,
                    timing_threshold=args.timing, instruction_threshold=args.instructions,
                    run_dir=here, baseline_dir=baseline_path.parent,
                    baseline_path=baseline_path)
     missing = valgrind.unavailable()
     if not gate.instructions and missing:
         gate.instructions_note = missing
+    elif not gate.instructions and args.measure and not args.count_instructions:
+        gate.instructions_note = ("this run counted none: add --count-instructions to count "
+                                  "them")
 
     sys.stdout.write(format_text(gate, str(baseline_path)))
     if args.markdown is not None:

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     loop = new_event_loop(args.loop)
     try:
         loop.run_until_complete(_watch(args))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch without --duration ends: no error, nothing to keep
     finally:
         loop.close()
     return 0

@@ -56,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"memray: {summary['allocations_per_op']:.1f} allocations/op, peak "
                   f"{summary['peak_bytes']} B. {MEMRAY_NOTE}")
-    console.print(f"flamegraph: {args.out / summary['flamegraph']}")
+    console.print(escape(f"flamegraph: {args.out / summary['flamegraph']}"))
     return 0

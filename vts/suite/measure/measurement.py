@@ -23,10 +23,15 @@ from vts.suite.measure.processes import CELL_TIMEOUT, CellError, run_python
 from vts.suite.measure.valgrind import InstructionError, InstructionServer
 from vts.suite.records import Cell, Latency, Timing, figure
 from vts.suite.scenarios import Scenario
+from vts.suite.timing import unstable_checks
 
 # pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
 # "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
-FAST_MIN_TIME = 0.05  # seconds per pyperf value in fast mode
+# Seconds per pyperf value in fast mode: long enough that one time slice another process
+# takes (a few ms) moves a value by a few percent, not the 10% pyperf calls unstable (27 of
+# 236 cells of a quiet -j 2 run were, at 0.05 s). Costs about 0.6 s per cell (3 processes x
+# 4 values), 70 s of make bench at -j 2.
+FAST_MIN_TIME = 0.1
 PYPERF_ARGS = {
     "fast": ["--processes", "3", "--values", "3", "--warmups", "1",
              "--min-time", str(FAST_MIN_TIME)],
@@ -118,12 +123,6 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
     bench = pyperf.Benchmark.load(str(path))
     values = bench.get_values()
     suite = _add_to_suite(run_dir, spec, bench)
-    # Private pyperf API, on purpose: pyperf has no public form of the checks `pyperf
-    # check` prints. pyproject.toml pins the pyperf versions this was tested with, and
-    # tests/test_pyperf_private.py fails on a release that moves or changes it.
-    from pyperf._cli import format_checks
-
-    checks = [line[2:] for line in format_checks(bench) if line.startswith("* ")]
     return {
         "mean_ns": bench.mean() * 1e9,
         "stdev_ns": (bench.stdev() if len(values) > 1 else 0.0) * 1e9,
@@ -131,7 +130,7 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
         "values": len(values),
         "pyperf_json": relative,
         "pyperf_suite": suite,
-        "checks": checks,  # pyperf's reasons to call the result unstable; [] when none
+        "checks": unstable_checks(bench),  # why the mean is not to be trusted; [] when fine
     }
 
 

@@ -43,7 +43,7 @@ def run_matrix(
     specs: list[CellSpec], run: results.Run, run_dir: Path, *, mode: str, memray: bool,
     timeout: float = CELL_TIMEOUT,
     on_cell: Callable[[CellSpec, Cell], None] = lambda spec, cell: None,
-    instructions: bool = False, jobs: int = 1,
+    instructions: bool | Callable[[CellSpec], bool] = False, jobs: int = 1,
 ) -> results.Run:
     """Measure every cell, `jobs` at a time, writing results.json after each one; `timeout`
     is each measuring process's limit in seconds (a cell past it is recorded as failed).
@@ -53,19 +53,23 @@ def run_matrix(
     they finish, keeping `run["cells"]` in the plan's order. Interrupted, it stops the
     cells under way (their processes are killed) and keeps every cell that finished.
 
-    With `instructions`, each cell also gets its instructions per op under callgrind (the
-    caller checks `valgrind.unavailable()` first): one server per worker thread,
-    interpreter and loop."""
+    With `instructions` (True, or true of a cell), each cell (that cell) also gets its
+    instructions per op under callgrind (the caller checks `valgrind.unavailable()` first):
+    one server per worker thread, interpreter and loop."""
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, not {jobs}")
     running.allow()
     path = run_dir / "results.json"
-    servers = ServerPool() if instructions else None
+    def counted(spec: CellSpec) -> bool:
+        return instructions(spec) if callable(instructions) else instructions
+
+    servers = ServerPool() if any(counted(spec) for spec in specs) else None
     position = {spec.id: index for index, spec in enumerate(specs)}
     run["jobs"] = jobs
 
     def measure_one(spec: CellSpec) -> tuple[Cell, dict[str, Any] | None]:
-        counter = servers.getter(spec.environment.python, spec.loop) if servers else None
+        counter = (servers.getter(spec.environment.python, spec.loop)
+                   if servers and counted(spec) else None)
         return measure(spec, run_dir, mode, memray, timeout, instructions=counter)
 
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="vts-cell")

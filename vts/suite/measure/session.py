@@ -9,6 +9,7 @@ path of its results.json, so nobody reads the file back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,22 @@ from vts.suite.selection import (
 )
 
 RUNS = Path("reports") / "runs"  # under the current directory, as a project keeps it
+# The scenarios whose cells the default (timed) modes count instructions for, where valgrind
+# is installed: every strategy's synchronous path and one suspension, on both loops. Under
+# callgrind a cell of these costs about 2-3 s on this 2-core VM (a fan-out cell up to 25 s),
+# so `make bench` stays within 10 minutes; --instructions counts every cell.
+DEFAULT_COUNTED = ("fresh", "wait")
+
+
+def counts_instructions(options: BenchOptions) -> Callable[[CellSpec], bool] | bool:
+    """Which cells a session counts instructions for: every one (`--instructions`), none
+    (`--no-instructions`, --allocs-only unless asked, or no valgrind in a default mode), else
+    the cells of DEFAULT_COUNTED."""
+    if options.instructions is not None:
+        return options.instructions
+    if options.mode == "allocs-only" or valgrind.unavailable():
+        return False
+    return lambda spec: spec.scenario.name in DEFAULT_COUNTED
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,9 @@ class BenchOptions:
     out: Path | None = None  # the run directory; default reports/runs/<id>
     append: bool = False  # add to the run already in `out` instead of refusing it
     cell_timeout: float = CELL_TIMEOUT  # seconds per cell's measuring process
-    instructions: bool = False  # instructions per op under callgrind
+    # Instructions per op under callgrind: True every cell, False none, None the mode's
+    # default (`counts_instructions`).
+    instructions: bool | None = False
     jobs: int | None = None  # cells at a time; None: `default_jobs(mode)`
 
 
@@ -73,6 +92,7 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
         raise UsageError("the selection is empty: no strategy runs in the chosen scenarios")
     if options.instructions and valgrind.unavailable():
         raise UsageError(f"--instructions: {valgrind.unavailable()}")
+    counted = counts_instructions(options)
     described = {s.name: {"operation": s.operation, "reference": s.reference,
                           "deterministic": s.deterministic} for s in scenarios}
     if existing is None:
@@ -80,18 +100,19 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
     else:
         run = existing
         run["scenarios"].update(described)
-    if options.instructions:
+    if counted is True or (counted and any(counted(spec) for spec in specs)):
         run["instruction_counter"] = valgrind.describe()
     # Absolute: the measuring processes run elsewhere (in their interpreter's source).
     run_dir: Path = (options.out or RUNS / str(run["run_id"])).absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = options.jobs or default_jobs(options.mode)
-    console.print(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
-                  f"{jobs} at a time)")
+    console.print(escape(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
+                         f"{jobs} at a time)"))
     installed = installed_in(scenarios, variants)
     if installed and any(not interpreter.is_current for interpreter in interpreters):
-        console.print(f"note: {', '.join(installed)} (installed here, not in the other "
-                      f"interpreters' environments) measured on Python {current_version()} only")
+        console.print(escape(f"note: {', '.join(installed)} (installed here, not in the "
+                             f"other interpreters' environments) measured on Python "
+                             f"{current_version()} only"))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -105,11 +126,11 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
         try:
             run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
                        timeout=options.cell_timeout, on_cell=advance,
-                       instructions=options.instructions, jobs=jobs)
+                       instructions=counted, jobs=jobs)
         except KeyboardInterrupt:
             # results.json was rewritten after every cell: say where, then stop as usual.
-            console.print(f"interrupted: the cells measured so far are in "
-                          f"{run_dir / 'results.json'}")
+            console.print(escape(f"interrupted: the cells measured so far are in "
+                                 f"{run_dir / 'results.json'}"))
             raise
     return Measured(run_dir / "results.json", run)
 
@@ -161,5 +182,5 @@ def gate_options(instructions: bool = False, chosen: Slice | None = None) -> Ben
     return BenchOptions(narrowed, mode="allocs-only", instructions=instructions)
 
 
-__all__ = ["RUNS", "BenchOptions", "Measured", "gate_options", "gated_scenarios",
-           "measure_slice"]
+__all__ = ["DEFAULT_COUNTED", "RUNS", "BenchOptions", "Measured", "counts_instructions",
+           "gate_options", "gated_scenarios", "measure_slice"]

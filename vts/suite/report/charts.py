@@ -108,23 +108,29 @@ def _strategies(cells: Sequence[Cell], reference: str) -> list[str]:
     return sorted(names, key=lambda n: strategy_sort_key(n, reference))
 
 
+def _measured(cells: Sequence[Cell], panels: Sequence[_Panel]) -> list[_Panel]:
+    """The panels some cell has a figure for: a figure nobody measured gets no chart."""
+    return [panel for panel in panels
+            if any(figure(c, panel[0], panel[1]) is not None for c in cells)]
+
+
 def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str | None:
-    """Allocations per op, instructions per op (where counted) and mean time per op by
-    strategy: a bar panel each."""
+    """Allocations per op, instructions per op and mean time per op by strategy: a bar
+    panel each, for the figures measured."""
     strategies = _strategies(cells, reference)
-    if not strategies:
-        return None
     by_name = {c["strategy"]: c for c in cells}
     palette = colors(strategies)
-    panels: list[_Panel] = [("allocs", "allocs_per_op", "allocations / op", 1.0),
-                            ("timing", "mean_ns", "mean time / op (µs)", 1e-3)]
-    if any(figure(c, "instructions", "instructions_per_op") is not None for c in cells):
-        panels.insert(1, ("instructions", "instructions_per_op", "instructions / op (k)",
-                          1e-3))
+    panels = _measured(cells, [("allocs", "allocs_per_op", "allocations / op", 1.0),
+                               ("instructions", "instructions_per_op",
+                                "instructions / op (k)", 1e-3),
+                               ("timing", "mean_ns", "mean time / op (µs)", 1e-3)])
+    if not strategies or not panels:
+        return None
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, len(panels), figsize=(2.8 * len(panels),
+        fig, grid = plt.subplots(1, len(panels), figsize=(2.8 * len(panels),
                                                           0.3 * len(strategies) + 0.9),
-                                 sharey=True)
+                                 sharey=True, squeeze=False)
+        axes = grid[0]
         positions = list(range(len(strategies)))[::-1]
         for ax, (section, key, title, scale) in zip(axes, panels, strict=True):
             values = [figure(by_name[s], section, key) if ok(by_name[s]) else None
@@ -154,10 +160,14 @@ def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> st
         return None
     strategies = _strategies(fan, "")
     palette = colors(strategies)
+    panels = _measured(fan, [("allocs", "allocs_per_op", "allocations / waiter", 1.0),
+                             ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3)])
+    if not panels:
+        return None
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2))
-        panels: list[_Panel] = [("allocs", "allocs_per_op", "allocations / waiter", 1.0),
-                                ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3)]
+        fig, grid = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2),
+                                 squeeze=False)
+        axes = grid[0]
         for ax, (section, key, title, scale) in zip(axes, panels, strict=True):
             for strategy in strategies:
                 points = sorted(

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, GateResult, notable_timing
-from vts.suite.report import charts
+from vts.suite.report import charts, verdict, verdict_text
 from vts.suite.report.views import (
     UNSTABLE_REMEDY,
     EnvironmentView,
@@ -54,11 +54,13 @@ def render(
     baseline_name: str | None = None,
     link_base: Path | None = None,
     sources: list[str] | None = None,
+    merge_note: str = "",
 ) -> str:
     """The report page for `run` (already rebased so its paths are relative to the page).
 
     `gate` is the comparison with the baseline named `baseline_name`; `gate_error` says why
-    there is none when a baseline was given but could not be compared.
+    there is none when a baseline was given but could not be compared; `merge_note` says
+    which figures of a merged run more than one run measured.
     """
     views = environment_views(run, gate, link_base)
     panels = [_panel(i, view) for i, view in enumerate(views)]
@@ -72,12 +74,17 @@ def render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(recommendation=verdict_text.recommendation, heat=verdict.heat,
+                       missing_lines=verdict_text.missing_lines,
+                       matrix_cell=verdict_text.matrix_cell, heat_colour=_heat_colour)
     env.filters.update(ns=fmt_ns, count=fmt_count, signed=fmt_signed, pct=fmt_pct, bytes=fmt_bytes,
                        gib=_gib, short_commit=_short_commit)
     template = env.get_template("report.html.j2")
 
     return template.render(
         unstable_remedy=UNSTABLE_REMEDY,
+        verdicts={v.key: v for v in verdict.verdicts(run)},
+        verdict_rule=verdict_text.RULE,
         run=run,
         panels=panels,
         scenarios=[(s, operation_of(run, s), reference_of(run, s)) for s in scenarios],
@@ -89,6 +96,7 @@ def render(
         baseline_name=baseline_name,
         update_command=UPDATE_COMMAND,
         sources=sources or [],
+        merge_note=merge_note,
         generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     )
 
@@ -108,6 +116,13 @@ def _panel(index: int, view: EnvironmentView) -> Panel:
     return Panel(index, view, per_scenario,
                  Markup(fanout) if fanout else None,
                  Markup(latency) if latency else None)
+
+
+def _heat_colour(heat: float | None) -> str:
+    """The heat map's background: green (the column's cheapest) to red (its dearest)."""
+    if heat is None:
+        return "transparent"
+    return f"hsl({120 * (1 - heat):.0f}, 60%, 88%)"
 
 
 def _gib(value: Any) -> str:

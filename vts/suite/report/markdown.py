@@ -8,21 +8,32 @@ through (`<`, `>`, `&`).
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
+from vts.suite.report import verdict, verdict_text
 from vts.suite.report.gate_text import instruction_lines
 from vts.suite.report.views import (
+    ABOVE_FLOOR,
+    ALLOCS,
+    INSTRUCTIONS,
+    LATENCY,
+    TIME,
     UNSTABLE_REMEDY,
+    Row,
     environment_views,
     operation_of,
     scenario_sort_key,
 )
 
-COLUMNS = ("Scenario", "Strategy", "Mean", "StdDev", "Median", "p99", "Ratio (mean)",
-           "Instructions/op", "Allocated/op", "Above floor", "Bytes/op", "GC/1k ops")
-_ALIGN = ("---", "---", *("---:",) * (len(COLUMNS) - 2))
+# Each figure column with the group it belongs to (views.ScenarioTable.shown): a group no
+# cell of the environment measured is left out.
+COLUMNS = (("Mean (pyperf)", TIME), ("StdDev", TIME), ("p50 (per op)", LATENCY),
+           ("p99 (per op)", LATENCY), ("Ratio (mean)", TIME), ("Instructions/op", INSTRUCTIONS),
+           ("Allocated/op", ALLOCS), ("Above floor", ABOVE_FLOOR), ("Bytes/op", ALLOCS),
+           ("GC/1k ops", ALLOCS))
 
 
 def escape(text: object) -> str:
@@ -42,14 +53,28 @@ def _jobs(run: results.Run) -> str:
     return f", {jobs} cells at a time" if jobs > 1 else ""
 
 
+def _figures(row: Row) -> list[str]:
+    """Every figure column of a row, in COLUMNS' order."""
+    allocs = row.allocs + ((" ▲" if row.change == "regression" else " ▼") if row.change else "")
+    mean = row.mean + (" ⚠" if row.unstable else "")
+    return [mean, row.stdev, row.p50, row.p99, row.ratio, row.instructions, allocs,
+            row.above_floor, row.bytes, row.gc]
+
+
 def render(run: results.Run, gate: GateResult | None = None, baseline_name: str = "",
-           gate_error: str | None = None) -> str:
-    """The whole summary: a heading, one table per environment, then the gate's diff."""
+           gate_error: str | None = None, merge_note: str = "",
+           link_base: Path | None = None) -> str:
+    """The whole summary: a heading, one table per environment, then the gate's diff.
+    `merge_note` says which figures of a merged run more than one run measured; `link_base`
+    is where the run's pyperf files are relative to (the Ratio's t-test), None: untested."""
     lines = [f"## vts results {escape(run['run_id'])}", "",
              f"{escape(run['created'])} · mode {escape(run['mode'])}{_jobs(run)} · "
              f"{escape(run['machine'].get('hostname', DASH))}, "
              f"{escape(run['machine'].get('cpu_model', DASH))}", ""]
-    for view in environment_views(run, gate):
+    if merge_note:
+        lines += [f"Merged runs: {escape(merge_note)}.", ""]
+    lines += verdict_lines(run)
+    for view in environment_views(run, gate, link_base):
         info = view.info
         detail = " ".join(str(p) for p in (info.get("implementation"), info.get("python_full"))
                           if p)
@@ -57,26 +82,26 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
         if detail:
             lines += [f"{escape(detail)}, loop {escape(view.loop)} "
                       f"{escape(info.get('loop_version', ''))}".rstrip(), ""]
-        lines += [_row(list(COLUMNS)), _row(list(_ALIGN))]
+        shown = frozenset().union(*(table.shown for table in view.tables))
+        columns = [(name, index) for index, (name, group) in enumerate(COLUMNS)
+                   if group in shown]
+        lines += [_row(["Scenario", "Strategy", *(name for name, _ in columns)]),
+                  _row(["---", "---", *("---:" for _ in columns)])]
         for table in view.tables:
             for row in table.rows:
                 name = escape(row.strategy) + (" (ref)" if row.is_reference else "")
                 if row.failed:
-                    figures = [f"failed: {escape(row.error)}", *(DASH,) * 9]
+                    figures = [f"failed: {escape(row.error)}", *(DASH,) * (len(columns) - 1)]
                 else:
-                    allocs = row.allocs + (
-                        (" ▲" if row.change == "regression" else " ▼") if row.change else "")
-                    mean = row.mean + (" ⚠" if row.unstable else "")
-                    figures = [mean, row.stdev, row.median, row.p99, row.ratio,
-                               row.instructions, allocs,
-                               row.above_floor, row.bytes, row.gc]
+                    every = _figures(row)
+                    figures = [every[index] for _, index in columns]
                 lines.append(_row([escape(table.scenario), name, *figures]))
         lines.append("")
-        unstable = [row for table in view.tables for row in table.rows if row.unstable]
+        unstable = [row for table in view.tables for row in table.unstable]
         if unstable:
-            lines += [f"- ⚠ unstable time, {escape(row.cell_id)}: {escape(row.unstable)}"
-                      for row in unstable]
-            lines += [f"- {escape(UNSTABLE_REMEDY)}", ""]
+            lines += [f"⚠ {len(unstable)} times unstable: " + "; ".join(
+                f"{escape(row.cell_id)} ({escape(row.unstable)})" for row in unstable)
+                + f". {escape(UNSTABLE_REMEDY)}.", ""]
     scenarios = sorted(run["scenarios"], key=scenario_sort_key)
     if scenarios:
         lines += ["Operations: " + "; ".join(
@@ -86,6 +111,27 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
     elif gate_error:
         lines += ["### Baseline", "", escape(gate_error), ""]
     return "\n".join(lines)
+
+
+def verdict_lines(run: results.Run) -> list[str]:
+    """The verdict per environment: the picks, what is missing, the matrices (★ cheapest)."""
+    lines = []
+    for found in verdict.verdicts(run):
+        lines += [f"### {verdict_text.HEADING}: {escape(found.key)}", ""]
+        lines += [f"- {escape(verdict_text.recommendation(rec))}"
+                  for rec in found.recommendations]
+        lines += [f"- {escape(line)}" for line in verdict_text.missing_lines(found)]
+        lines.append("")
+        for matrix in found.matrices:
+            lines += [_row([f"vs {escape(matrix.reference)}",
+                            *(escape(c.scenario) for c in matrix.columns)]),
+                      _row(["---", *("---:",) * len(matrix.columns)])]
+            lines += [_row([escape(name), *(escape(verdict_text.matrix_cell(c, c.figures.get(name)))
+                                            for c in matrix.columns)])
+                      for name in matrix.strategies]
+            lines.append("")
+        lines += [escape(verdict_text.RULE), ""]
+    return lines
 
 
 def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:

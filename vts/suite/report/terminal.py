@@ -6,33 +6,54 @@ Used by `vts bench` at the end of a run and by `vts report` / `vts gate`. Names 
 
 from __future__ import annotations
 
-from rich.console import Console
+from pathlib import Path
+
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from vts.suite import results
 from vts.suite.gate import GateResult
-from vts.suite.report.views import UNSTABLE_REMEDY, environment_views
+from vts.suite.report import verdict, verdict_text
+from vts.suite.report.views import (
+    ABOVE_FLOOR,
+    ALLOCS,
+    INSTRUCTIONS,
+    TIME,
+    UNSTABLE_REMEDY,
+    environment_views,
+)
+
+# The columns, each with the group it belongs to (views.ScenarioTable.shown): a group no
+# cell of the environment measured is left out.
+COLUMNS = (("Mean", TIME), ("Ratio (mean)", TIME), ("Instructions/op", INSTRUCTIONS),
+           ("Allocated/op", ALLOCS), ("Above floor", ABOVE_FLOOR), ("Bytes/op", ALLOCS))
 
 
-def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Table]:
-    """One table per environment: scenario, strategy, mean, ratio, allocations, bytes."""
+def summary_tables(run: results.Run, gate: GateResult | None = None,
+                   link_base: Path | None = None) -> list[Table]:
+    """One table per environment: scenario, strategy, mean, ratio, allocations, bytes (the
+    ones measured); `link_base`: where the run's pyperf files are (the Ratio's t-test)."""
     tables = []
-    for view in environment_views(run, gate):
+    for view in environment_views(run, gate, link_base):
         table = Table(title=f"{escape(view.key)}", title_justify="left", title_style="bold")
         table.add_column("Scenario")
         table.add_column("Strategy")
-        for name in ("Mean", "Ratio (mean)", "Instructions/op", "Allocated/op", "Above floor",
-                     "Bytes/op"):
-            table.add_column(name, justify="right")
+        shown = frozenset().union(*(scenario.shown for scenario in view.tables))
+        columns = [index for index, (_, group) in enumerate(COLUMNS) if group in shown]
+        for index in columns:
+            table.add_column(COLUMNS[index][0], justify="right")
         failures: list[str] = []
+        unstable: list[str] = []
         for scenario in view.tables:
             for index, row in enumerate(scenario.rows):
                 label = escape(scenario.scenario) if index == 0 else ""
                 name = escape(row.strategy) + (" [dim](ref)[/]" if row.is_reference else "")
+                last = index == len(scenario.rows) - 1
                 if row.failed:
-                    table.add_row(label, name, "[red]failed[/]", "", "", "", "", "",
-                                  end_section=index == len(scenario.rows) - 1)
+                    table.add_row(label, name, "[red]failed[/]", *("",) * (len(columns) - 1),
+                                  end_section=last)
                     failures.append(f"[red]{escape(row.cell_id)}: {escape(row.error)}[/]")
                     continue
                 allocs = row.allocs
@@ -43,13 +64,12 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
                 mean = row.mean
                 if row.unstable:
                     mean = f"[yellow]{mean} ![/]"
-                    failures.append(f"[yellow]unstable {escape(row.cell_id)}: "
-                                    f"{escape(row.unstable)}[/]")
-                table.add_row(label, name, mean, row.ratio, row.instructions, allocs,
-                              row.above_floor,
-                              row.bytes, end_section=index == len(scenario.rows) - 1)
-        if any("unstable" in line for line in failures):
-            failures.append(f"[yellow]! {escape(UNSTABLE_REMEDY)}[/]")
+                    unstable.append(f"{escape(row.cell_id)} ({escape(row.unstable)})")
+                every = [mean, row.ratio, row.instructions, allocs, row.above_floor, row.bytes]
+                table.add_row(label, name, *(every[i] for i in columns), end_section=last)
+        if unstable:  # one banner for the table
+            failures.append(f"[yellow]! {len(unstable)} times unstable: {'; '.join(unstable)}. "
+                            f"{escape(UNSTABLE_REMEDY)}.[/]")
         if failures:  # below the table: an error does not fit a column
             table.caption = "\n".join(failures)
             table.caption_justify = "left"
@@ -58,8 +78,42 @@ def summary_tables(run: results.Run, gate: GateResult | None = None) -> list[Tab
 
 
 def print_summary(run: results.Run, console: Console | None = None,
-                  gate: GateResult | None = None) -> None:
-    """Print the run's tables (to stdout unless `console` says otherwise)."""
+                  gate: GateResult | None = None, link_base: Path | None = None, *,
+                  with_verdict: bool = True) -> None:
+    """Print the run's tables, then its verdict unless the caller prints it last itself
+    (`print_verdict`), to stdout unless `console` says otherwise."""
     console = console or Console()
-    for table in summary_tables(run, gate):
+    for table in summary_tables(run, gate, link_base):
         console.print(table)
+    if with_verdict:
+        print_verdict(run, console)
+
+
+def print_verdict(run: results.Run, console: Console) -> None:
+    """Print the run's verdict per environment (`vts bench` prints it last of all)."""
+    for renderable in verdict_renderables(run):
+        console.print(renderable)
+
+
+def verdict_renderables(run: results.Run) -> list[RenderableType]:
+    """The verdict per environment, last in the output: the picks, what is missing (with
+    the command), and the matrices with each scenario's cheapest in green."""
+    out: list[RenderableType] = []
+    for found in verdict.verdicts(run):
+        out.append(Text(f"{verdict_text.HEADING} {found.key}", style="bold"))
+        for matrix in found.matrices:
+            table = Table(show_edge=False, pad_edge=False, box=None)
+            table.add_column(Text(f"vs {matrix.reference}"))
+            for column in matrix.columns:
+                table.add_column(Text(column.scenario), justify="right")
+            for name in matrix.strategies:
+                table.add_row(Text(name), *(Text(verdict_text.matrix_cell(c, c.figures.get(name)),
+                                           style="green bold" if name in c.cheapest else "")
+                                      for c in matrix.columns))
+            out.append(table)
+        out += [Text(f"- {verdict_text.recommendation(rec)}")
+                for rec in found.recommendations]
+        out += [Text(f"! {line}", style="yellow") for line in verdict_text.missing_lines(found)]
+    if out:
+        out.append(Text(verdict_text.RULE, style="dim"))
+    return out

@@ -1,14 +1,19 @@
 """The report's view models: per environment, per scenario, a table of formatted rows.
 
 Rule 1: reports read results only (and the gate's verdict); they never re-measure.
-Rule 2: a missing figure is shown as DASH, never as 0; a failed cell shows its error.
-Rule 4: a time is marked unstable where pyperf's own checks say so (`timing.checks`) or
-where the mean lies above the per-operation p99 it should summarise; UNSTABLE_REMEDY says
-what to do, in pyperf's words.
+Rule 2: a missing figure is shown as DASH, never as 0; a failed cell shows its error; a
+column no cell of the table measured is left out (`ScenarioTable.shown`).
+Rule 4: a time is marked unstable where the measurement says so (`timing.checks`:
+`vts.suite.timing.unstable_checks`) or where the mean lies above the per-operation p99;
+one banner per table lists them, and UNSTABLE_REMEDY says what to do.
 Rule 3: Ratio is the cell's mean time over the mean of its scenario's reference strategy
-(`scenarios[s].reference`, default future_per_call), as BenchmarkDotNet's Ratio column;
-Above floor is the cell's allocations per op minus those of the `floor` strategy (the bare
-await the loop itself costs) in the same scenario and environment.
+(`scenarios[s].reference`, default future_per_call), as BenchmarkDotNet's Ratio column,
+shown as SIMILAR where pyperf's t-test (as `pyperf compare_to` applies it) finds no
+significant difference; Above floor is the cell's allocations per op minus those of the
+`floor` strategy (the bare await the loop itself costs) in the same scenario and
+environment.
+Rule 5: each time column is one statistic of one set of samples: Mean and StdDev of
+pyperf's values, p50 and p99 of the per-operation samples (the latency distribution).
 
 Every output (HTML, Markdown, terminal) builds on these views, so they show the same rows
 in the same order. Heavy imports (matplotlib, jinja2, rich) live in the format modules.
@@ -32,11 +37,16 @@ from vts.suite.formatting import (
 from vts.suite.gate import GateResult
 from vts.suite.records import figure
 from vts.suite.results import DEFAULT_REFERENCE, Cell, Run, env_key
+from vts.suite.timing import pyperf_path, significant
 
 FLOOR = "floor"
-UNSTABLE_REMEDY = ("pyperf's remedy: rerun with more runs, values and/or loops (vts bench "
-                   "--full) and run 'python -m pyperf system tune' to reduce the system "
-                   "jitter; on a shared machine, compare Instructions/op instead")
+SIMILAR = "\u2248"  # Ratio where the t-test finds no significant difference
+UNSTABLE_REMEDY = ("To steady them, measure on a quiet machine one cell at a time (vts bench "
+                   "-j 1), or with more processes (--full); on a shared machine, compare "
+                   "Instructions/op instead")
+# The columns a table may leave out (Rule 2): each group's figures come together.
+TIME, LATENCY, INSTRUCTIONS, ALLOCS, ABOVE_FLOOR = (
+    "time", "latency", "instructions", "allocs", "above_floor")
 # Display order; names not listed follow, sorted. Reports do not import the registry
 # (dependencies run one way), so this list only orders, it never selects.
 STRATEGY_ORDER = ("floor", "future_per_call", "cached_result", "handwritten", "manual_reset",
@@ -120,9 +130,9 @@ class Row:
     strategy: str
     failed: bool
     error: str
-    mean: str
+    mean: str  # pyperf's values
     stdev: str
-    median: str
+    p50: str  # the per-operation samples
     p99: str
     ratio: str
     instructions: str  # instructions per op (callgrind), beside allocations
@@ -145,6 +155,12 @@ class ScenarioTable:
     reference: str
     rows: list[Row]
     cells: list[Cell]  # in row order, for charts
+    shown: frozenset[str] = frozenset()  # the column groups some cell measured
+
+    @property
+    def unstable(self) -> list[Row]:
+        """The rows whose time is marked unstable, for the table's one banner."""
+        return [row for row in self.rows if row.unstable and not row.failed]
 
 
 @dataclass(frozen=True)
@@ -201,17 +217,43 @@ def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[
     reference = reference_of(run, scenario)
     cells = sorted(cells, key=lambda c: strategy_sort_key(c["strategy"], reference))
     by_strategy = {c["strategy"]: c for c in cells if ok(c)}
-    ref_mean = figure(by_strategy.get(reference), "timing", "mean_ns")
     floor_allocs = figure(by_strategy.get(FLOOR), "allocs", "allocs_per_op")
-    rows = [_row(cell, reference, ref_mean, floor_allocs, changes, link_base) for cell in cells]
-    return ScenarioTable(scenario, operation_of(run, scenario), reference, rows, cells)
+    rows = [_row(cell, reference, by_strategy.get(reference), floor_allocs, changes, link_base)
+            for cell in cells]
+    return ScenarioTable(scenario, operation_of(run, scenario), reference, rows, cells,
+                         _shown(cells, floor_allocs))
 
 
-def _row(cell: Cell, reference: str, ref_mean: float | None, floor_allocs: float | None,
+def _shown(cells: list[Cell], floor_allocs: float | None) -> frozenset[str]:
+    """The column groups at least one cell has a figure for (Rule 2)."""
+    groups = {TIME: ("timing", "mean_ns"), LATENCY: ("latency", "p99_ns"),
+              INSTRUCTIONS: ("instructions", "instructions_per_op"),
+              ALLOCS: ("allocs", "allocs_per_op")}
+    shown = {name for name, (section, key) in groups.items()
+             if any(figure(cell, section, key) is not None for cell in cells)}  # type: ignore[arg-type]
+    if floor_allocs is not None and ALLOCS in shown:
+        shown.add(ABOVE_FLOOR)
+    return frozenset(shown)
+
+
+def _ratio(cell: Cell, ref: Cell | None, link_base: Path | None) -> str:
+    """The mean over the reference's mean, or SIMILAR where pyperf's t-test finds no
+    significant difference (tested where both pyperf files are next to the report)."""
+    mean, ref_mean = figure(cell, "timing", "mean_ns"), figure(ref, "timing", "mean_ns")
+    if mean is None or not ref_mean or ref is None:
+        return fmt_ratio(None)
+    if cell["id"] != ref["id"] and link_base is not None:
+        now, before = cell.get("timing"), ref.get("timing")
+        if now and before and significant(pyperf_path(before, link_base),
+                                          pyperf_path(now, link_base)) is False:
+            return SIMILAR
+    return fmt_ratio(mean / ref_mean)
+
+
+def _row(cell: Cell, reference: str, ref: Cell | None, floor_allocs: float | None,
          changes: dict[str, tuple[str, str]], link_base: Path | None) -> Row:
     mean = figure(cell, "timing", "mean_ns")
     allocs = figure(cell, "allocs", "allocs_per_op")
-    ratio = mean / ref_mean if mean is not None and ref_mean else None
     above = allocs - floor_allocs if allocs is not None and floor_allocs is not None else None
     memray = cell.get("memray")
     flamegraph = memray.get("flamegraph") if isinstance(memray, dict) else None
@@ -223,9 +265,9 @@ def _row(cell: Cell, reference: str, ref_mean: float | None, floor_allocs: float
         cell_id=str(cell["id"]), strategy=str(cell["strategy"]), failed=not ok(cell),
         error=str(cell.get("error") or "failed") if not ok(cell) else "",
         mean=fmt_ns(mean), stdev=fmt_ns(figure(cell, "timing", "stdev_ns")),
-        median=fmt_ns(figure(cell, "timing", "median_ns")),
+        p50=fmt_ns(figure(cell, "latency", "p50_ns")),
         p99=fmt_ns(figure(cell, "latency", "p99_ns")),
-        ratio=fmt_ratio(ratio),
+        ratio=_ratio(cell, ref, link_base),
         instructions=fmt_instructions(figure(cell, "instructions", "instructions_per_op")),
         allocs=fmt_count(allocs), above_floor=fmt_signed(above),
         bytes=fmt_bytes(figure(cell, "allocs", "bytes_per_op")),
@@ -244,5 +286,5 @@ def unstable_reason(cell: Cell) -> str:
         reasons.append(f"the mean ({fmt_ns(mean)}) is above the per-op p99 ({fmt_ns(p99)})")
     timing = cell.get("timing")
     checks = timing.get("checks") if isinstance(timing, dict) else None
-    reasons += [f"pyperf: {check}" for check in checks or []]
+    reasons += checks or []
     return "; ".join(reasons)

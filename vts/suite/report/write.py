@@ -1,4 +1,5 @@
-"""A report written from runs already loaded: merged, compared with the baseline (when
+"""A report written from runs already loaded: merged measure by measure (one line says
+which figures more than one run measured), compared with the baseline (when
 there is one), rendered as HTML or Markdown, written atomically beside its results and
 never over them. `vts report` loads its RESULTS and calls it; `vts bench` hands it the run
 it has just measured.
@@ -12,7 +13,14 @@ from pathlib import Path
 
 from vts.suite import atomic, results
 from vts.suite.errors import UsageError
-from vts.suite.gate import DEFAULT_BASELINE, GateResult, NoMatchingCells, UnrecordedBuild, compare
+from vts.suite.formatting import fmt_path
+from vts.suite.gate import (
+    DEFAULT_BASELINE,
+    GateResult,
+    NoMatchingCells,
+    UnrecordedBuild,
+    compare,
+)
 
 
 def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = None,
@@ -28,13 +36,15 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
             raise UsageError(f"{output.parent}: no such directory for the report")
         _refuse_to_replace_results(output, paths, baseline or DEFAULT_BASELINE)
     link_dir = output.parent if output is not None else Path.cwd()
-    run_ = results.merge([results.rebase(r, p.parent, link_dir) for p, r in loaded])
+    merged = results.merge_figures([results.rebase(r, p.parent, link_dir) for p, r in loaded])
+    run_, merge_note = merged.run, merged.note()
     gate, gate_error, baseline_name = _compare(run_, baseline, link_dir)
 
     if fmt == "markdown":
         from vts.suite.report import markdown
 
-        text = markdown.render(run_, gate, baseline_name, gate_error)
+        text = markdown.render(run_, gate, baseline_name, gate_error, merge_note=merge_note,
+                               link_base=link_dir)
         if output is None:
             sys.stdout.write(text)
             return None
@@ -44,7 +54,8 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
 
         assert output is not None
         page = html.render(run_, gate=gate, gate_error=gate_error, baseline_name=baseline_name,
-                           link_base=link_dir, sources=[str(p) for p in paths])
+                           link_base=link_dir, sources=[fmt_path(p) for p in paths],
+                           merge_note=merge_note)
         atomic.write_text(output, page)
     return output
 
@@ -72,19 +83,20 @@ def _compare(run_: results.Run, baseline: Path | None,
              run_dir: Path) -> tuple[GateResult | None, str | None, str]:
     """The gate's comparison, or why there is none. An explicit --baseline must load."""
     path = baseline or DEFAULT_BASELINE
+    name = fmt_path(path)
     if baseline is None and not path.is_file():
-        return None, None, str(path)
+        return None, None, name
     try:
         reference = results.load(path, kind="baseline")
         gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent,
                        baseline_path=path)
     except (NoMatchingCells, UnrecordedBuild) as exc:  # shown in the report, not fatal
-        return None, str(exc), str(path)
+        return None, str(exc), name
     except UsageError as exc:
         if baseline is not None:  # an explicit --baseline must load
             raise
-        return None, str(exc), str(path)
-    return gate, None, str(path)
+        return None, str(exc).replace(str(path), name), name
+    return gate, None, name
 
 
 __all__ = ["write_report"]

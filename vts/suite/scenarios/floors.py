@@ -3,6 +3,26 @@
 A floor is what the event loop itself costs for the operation (a done or reused C Future);
 the report shows every strategy's allocations *above* it. A floor must do nothing that a
 strategy does not have to do, or every "above floor" figure comes out too low.
+
+The floor uses the loop and its Future as they are, and so may cost what a source avoids:
+a `[c]` strategy can land 1 below it (-1 above the floor), for a reason that depends on
+the interpreter (counted with `vts bench --allocs-only -s 'floor,pooled[c]' -c wait`):
+- 3.11: a C Future looks `loop.call_soon` up for every callback it schedules, a new
+  bound method (1 allocation) per wake-up; the C core calls it without binding. A wait
+  floor whose loop has `call_soon` bound once (an instance attribute the lookup finds)
+  counts 21.2 | 3.2 (asyncio | uvloop), as pooled[c] does, against 22.2 | 4.2.
+- 3.10: the same bound method (binding it once: 22 | 4 against 23 | 5), and pooled[c]
+  lands 2 below (21 | 3); the second one is not traced here.
+- 3.12+: the Future calls `call_soon` without binding it (binding it once changes
+  nothing: 22.2 | 4.2), and the saving is the StopIteration the C ValueTask keeps and
+  reuses; with that reuse off, pooled[c] counts exactly the floor's 22.2 | 4.2, and a
+  fresh C ValueTask 1, as a done Future does.
+The floor does not bind `call_soon` once on 3.10 or 3.11, by decision: doing so means replacing an
+attribute of the event loop (the Future looks the method up on the loop itself), which
+changes what every Future on that loop costs, the reference's included, and no code
+using the loop's own Future can do it otherwise. The floor stays "what the loop itself
+costs"; a strategy below it has avoided a cost every Future on that loop pays, and the
+report says which.
 """
 
 from __future__ import annotations

@@ -45,28 +45,29 @@ class EventPerPublish(Strategy[T]):
 
     name = "event_per_publish"
 
-    def _fresh(self, value: T) -> Awaitable[T]:
+    def fresh(self, value: T) -> Awaitable[T]:
         return _ready(value)
 
-    def _wait(self) -> Awaitable[T]:
+    def wait(self) -> Awaitable[T]:
         self.loop  # noqa: B018  # binds the consumer's loop on the first call
-        self._lock.acquire()  # the base's lock: a publish takes the waiter list under it
+        self.lock.acquire()  # the base's lock: a publish takes the waiter list under it
         try:
-            sample = self._sample
-            if self._is_fresh() and sample is not None:  # published since get() looked
+            sample = self.sample
+            if sample is not None and self.is_fresh():  # published since get() looked
                 return _ready(sample[0])
-            if not self._waiters:
-                self._waiters.append(Publication[T]())
-            publication: Publication[T] = self._waiters[0]
+            waiters = self.waiters
+            if not waiters:
+                waiters.append(Publication[T]())
+            publication: Publication[T] = waiters[0]
         finally:
-            self._lock.release()
+            self.lock.release()
         return publication.wait()
 
-    def _deliver(self, waiters: deque[Any], value: T | None, error: BaseException | None) -> None:
+    def deliver(self, waiters: deque[Any], value: T | None, error: BaseException | None) -> None:
         publication = waiters.popleft()  # the only one; popleft drains without an iterator
-        self._recycle(waiters)  # the drained container is the next publish's spare
+        self.recycle(waiters)  # the drained container is the next publish's spare
         publication.value, publication.error = value, error
-        if self._on_loop_thread():
+        if self.on_loop_thread():
             publication.event.set()
         else:
             self.loop.call_soon_threadsafe(publication.event.set)

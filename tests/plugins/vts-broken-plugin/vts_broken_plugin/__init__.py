@@ -17,11 +17,11 @@ class NotAStrategy:
 
 
 class HalfDone(Strategy[Any]):
-    """Implements `_fresh` only."""
+    """Implements `fresh` only."""
 
     name = "half_done"
 
-    def _fresh(self, value: Any) -> Any:
+    def fresh(self, value: Any) -> Any:
         return value
 
 

@@ -1,0 +1,63 @@
+"""The report's rows and columns: a Ratio that says whether it is significant, a column or
+chart only for a figure that was measured, one unstable banner per table."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from vts.suite import results
+from vts.suite.report import charts, markdown
+from vts.suite.report.views import SIMILAR, environment_views
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _pyperf_file(path: Path, mean: float, spread: float) -> str:
+    values = [mean * (1 + spread * (i % 5 - 2) / 2) for i in range(20)]
+    runs = [pyperf.Run(values[i:i + 5], warmups=None, metadata={"name": "wait/asyncio",
+                                                                "loops": 1000},
+                       collect_metadata=False) for i in range(0, 20, 5)]
+    pyperf.Benchmark(runs).dump(str(path))
+    return path.name
+
+
+@pytest.mark.parametrize(("pooled_mean", "shown"), [(7.9e-6, SIMILAR), (15.8e-6, "2.00")])
+def test_ratio_says_whether_the_difference_is_significant(
+        tmp_path: Path, pooled_mean: float, shown: str) -> None:
+    run = results.load(FIXTURES / "gate_run.json")
+    for cell in run["cells"]:
+        timing = cell.get("timing")
+        if cell["strategy"] in ("future_per_call", "pooled") and timing:
+            mean = 7.9e-6 if cell["strategy"] == "future_per_call" else pooled_mean
+            timing["mean_ns"] = mean * 1e9
+            timing["pyperf_json"] = _pyperf_file(tmp_path / f"{cell['strategy']}.json", mean,
+                                                 0.05)
+    rows = {row.strategy: row for view in environment_views(run, link_base=tmp_path)
+            for table in view.tables for row in table.rows}
+    assert rows["pooled"].ratio == shown
+    assert rows["future_per_call"].ratio == "1.00"
+    # Without the pyperf files the ratio is untested: shown as the plain quotient.
+    untested = {row.strategy: row for view in environment_views(run)
+                for table in view.tables for row in table.rows}
+    assert untested["pooled"].ratio == f"{pooled_mean / 7.9e-6:.2f}"
+
+
+def test_figures_nobody_measured_get_no_column_and_no_chart() -> None:
+    run = results.load(FIXTURES / "merge_counted.json")  # allocations and instructions only
+    text = markdown.render(run)
+    header = next(line for line in text.splitlines() if line.startswith("| Scenario"))
+    assert header == ("| Scenario | Strategy | Instructions/op | Allocated/op | Bytes/op | "
+                      "GC/1k ops |")  # no times, and no floor: no Above floor
+    table = environment_views(run)[0].tables[0]
+    assert table.shown == {"instructions", "allocs"}
+    svg = charts.scenario_chart(table.cells, table.reference, "t")
+    assert svg is not None and "mean time" not in svg and "instructions / op" in svg
+    bare = copy.deepcopy(run)
+    for cell in bare["cells"]:
+        cell["allocs"] = cell["instructions"] = None
+    bare_table = environment_views(bare)[0].tables[0]
+    assert charts.scenario_chart(bare_table.cells, bare_table.reference, "t") is None

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/meas
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,uvloop]'
+	$(BIN)/python -m pip install --quiet -e '.[suite,dev,uvloop]'
 	$(BIN)/python -m pip install --quiet --no-deps -e $(EXAMPLE)
 	touch $(STAMP)
 

@@ -1,22 +1,8 @@
-"""Builds the package's C extensions.
+"""Builds the package's C extensions (declared in vts/suite/extensions.py, where the suite
+reads them too when it builds them for another interpreter)."""
 
-- vts.suite.measure._alloccount: the exact allocation counter (_alloccount.c);
-- vts.suite.measure._instrcount: the callgrind client requests of the instruction counter
-  (_instrcount.c). It needs valgrind's headers (valgrind/callgrind.h, in Debian's valgrind
-  package): it is optional, so a machine without them still builds, and the suite then
-  says that instruction counts are unavailable;
-- vts._speedups: the protocol's hot pieces in C (vts/_speedups.c), optional: where it does
-  not build (no compiler, a free-threaded interpreter) the pure-Python versions serve and
-  `vts bench` says so in one line.
-"""
+import runpy
 
-from setuptools import Extension, setup
+from setuptools import setup
 
-setup(
-    ext_modules=[
-        Extension("vts.suite.measure._alloccount", sources=["vts/suite/measure/_alloccount.c"]),
-        Extension("vts.suite.measure._instrcount", sources=["vts/suite/measure/_instrcount.c"],
-                  optional=True),
-        Extension("vts._speedups", sources=["vts/_speedups.c"], optional=True),
-    ]
-)
+setup(ext_modules=runpy.run_path("vts/suite/extensions.py")["ext_modules"]())

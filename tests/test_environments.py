@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from vts.suite.environments import ROOT, _build_error
 
 
@@ -32,3 +34,37 @@ def test_the_error_line_is_the_last_that_names_an_error() -> None:
         "ValueError: invalid pyproject.toml config: `project.license`.")
     assert _build_error("  first\n  last  \n") == "last"
     assert _build_error("") == "no output"
+
+
+def test_an_installed_vts_measures_other_interpreters_from_a_copy_in_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a checkout, another interpreter imports a copy of the installed package (its
+    .py files and C sources, no builds) from the user cache, named by its content; the
+    running interpreter imports the installed package; nothing is written beside it."""
+    import shutil
+
+    from vts.suite import environments
+
+    site = tmp_path / "site-packages"
+    shutil.copytree(ROOT / "vts", site / "vts", ignore=shutil.ignore_patterns("__pycache__"))
+    installed = sorted(site.rglob("*"))
+    monkeypatch.setattr(environments, "ROOT", site)
+    monkeypatch.setattr(environments, "CHECKOUT", False)
+    monkeypatch.setattr(environments, "_cache", lambda: tmp_path / "cache")
+    environments.source.cache_clear()
+    try:
+        copy = environments.source()
+        assert copy.parent == tmp_path / "cache" and copy.name.startswith("source-")
+        assert (copy / "setup.py").is_file() and (copy / "vts" / "_speedups.c").is_file()
+        assert list(copy.rglob("*.so")) == []
+        assert environments.venvs() == tmp_path / "cache" / "venvs"
+        assert environments.source_of(Path(sys.executable)) == site
+        assert environments.source_of(tmp_path / "venv" / "bin" / "python") == copy
+        environments.source.cache_clear()
+        assert environments.source() == copy  # the same content: the same copy
+        (site / "vts" / "core.py").write_text("# another release\n", encoding="utf-8")
+        environments.source.cache_clear()
+        assert environments.source() != copy
+        assert sorted(site.rglob("*")) == installed
+    finally:
+        environments.source.cache_clear()

@@ -19,6 +19,12 @@ RUN = FIXTURES / "gate_run.json"
 UPDATE = "`vts baseline update RESULTS`"
 
 
+def record(baseline: Path) -> str:
+    """The commands every message names to record a baseline (or a build) into `baseline`."""
+    return ("`vts bench --allocs-only`, then `vts baseline update "
+            f"reports/runs/<id>/results.json --baseline {baseline}`")
+
+
 def vts(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
@@ -68,7 +74,7 @@ def test_missing_baseline_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: 
     missing = tmp_path / "baseline.json"
     code, out, err = vts(capsys, "gate", RUN, "--baseline", missing)
     assert (code, out) == (2, "")
-    assert err == f"error: {missing}: no such baseline file; create it with {UPDATE}\n"
+    assert err == f"error: {missing}: no such baseline file; record one with {record(missing)}\n"
 
 
 def test_corrupt_baseline_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,8 +91,8 @@ def test_schema_mismatch_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     wrong = FIXTURES / "gate_baseline_schema99.json"
     code, _, err = vts(capsys, "gate", RUN, "--baseline", wrong)
     assert code == 2
-    assert err == (f"error: {wrong}: schema_version 99 is not supported (this vts reads 1, 2 "
-                   f"and 3); fix it, or delete it and run {UPDATE}\n")
+    assert err == (f"error: {wrong}: schema_version 99 is not supported (this vts reads 1, 2, "
+                   f"3 and 4); fix it, or delete it and run {UPDATE}\n")
 
 
 def test_no_matching_cells_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,15 +129,19 @@ def test_bad_tolerance_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def _as_this_interpreter(tmp_path: Path, source: Path) -> Path:
-    """A copy of the fixture `source` whose cells and environments are this interpreter's
-    (--measure measures this one only)."""
+    """A copy of the fixture `source` whose cells and environments are this interpreter's,
+    of its build (--measure measures this one only)."""
+    from vts.suite import builds
     from vts.suite.environments import current_version
 
     here = current_version()
     text = source.read_text(encoding="utf-8").replace('"3.12', f'"{here}').replace(
         "/3.12/", f"/{here}/")
+    data = json.loads(text)
+    for cell in data["cells"]:
+        cell["build"] = builds.describe()["key"]
     path = tmp_path / source.name
-    path.write_text(text, encoding="utf-8")
+    path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 
@@ -439,17 +449,25 @@ def test_zero_compared_cells_is_nothing_to_compare(capsys: pytest.CaptureFixture
                    f"gate a run of deterministic scenarios, or add its cells with {UPDATE}\n")
 
 
-def test_the_default_baseline_is_the_projects(capsys: pytest.CaptureFixture[str],
-                                              tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_baseline_is_the_current_directorys(capsys: pytest.CaptureFixture[str],
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """vts used from another project: its ./reports/baseline.json, wherever vts is."""
     from vts.suite.environments import ROOT
 
-    assert gate.DEFAULT_BASELINE == ROOT / "reports" / "baseline.json"
-    monkeypatch.chdir(tmp_path)  # not the project: the default still finds its baseline
-    shutil.copy(gate.DEFAULT_BASELINE, tmp_path / "results.json")  # a baseline is a run
+    project = ROOT / "reports" / "baseline.json"
+    monkeypatch.chdir(tmp_path)
+    code, out, err = vts(capsys, "gate", RUN)
+    assert (code, out) == (2, "")
+    assert err == ("error: reports/baseline.json: no such baseline file; record one with "
+                   "`vts bench --allocs-only`, then `vts baseline update "
+                   "reports/runs/<id>/results.json`\n")
+    (tmp_path / "reports").mkdir()
+    shutil.copy(project, tmp_path / "reports" / "baseline.json")
+    shutil.copy(project, tmp_path / "results.json")  # a baseline is a run
     code, out, err = vts(capsys, "gate", "results.json")
     assert (code, err) == (0, "")
-    assert f"compared with {gate.DEFAULT_BASELINE} " in out
+    assert "compared with reports/baseline.json " in out
 
 
 @pytest.mark.parametrize("problem", ["missing", "corrupt", "unusable", "other interpreter",
@@ -471,7 +489,7 @@ def test_measure_checks_every_input_before_measuring(capsys: pytest.CaptureFixtu
     extra: list[str | Path] = []
     if problem == "missing":
         baseline.unlink()
-        message = f"{baseline}: no such baseline file; create it with {UPDATE}"
+        message = f"{baseline}: no such baseline file; record one with {record(baseline)}"
     elif problem == "corrupt":
         baseline.write_text("{", encoding="utf-8")
         message = (f"{baseline}: not valid JSON (Expecting property name enclosed in double "
@@ -482,9 +500,12 @@ def test_measure_checks_every_input_before_measuring(capsys: pytest.CaptureFixtu
         message = (f"{baseline}: cell pooled/wait/{here}/asyncio: 'allocs.allocs_per_op' is -3, "
                    f"below zero: measure the cell again; fix it, or delete it and run {UPDATE}")
     elif problem == "other interpreter":
-        baseline.write_text(text.replace(f"{here}", "3.99"), encoding="utf-8")
-        message = (f"{baseline} has no cell for Python {here} (it has 3.99/asyncio); record "
-                   f"them with `vts bench --allocs-only` and {UPDATE}")
+        from vts.suite import builds
+
+        key = builds.describe()["key"]
+        baseline.write_text(text.replace(key, "cpython-3.99.0-gcc-1"), encoding="utf-8")
+        message = (f"{baseline} has no baseline for Python {here} build {key} (it holds: "
+                   f"cpython-3.99.0-gcc-1); record one with {record(baseline)}")
     else:
         extra = ["--markdown", tmp_path / "no" / "summary.md"]
         message = f"{tmp_path / 'no'}: no such directory for --markdown"
@@ -493,41 +514,77 @@ def test_measure_checks_every_input_before_measuring(capsys: pytest.CaptureFixtu
     assert err == f"error: {message}\n"
 
 
-def _with_build(python_full: str, build: str) -> Any:
+def _with_build(key: str) -> Any:
     def edit(data: dict[str, Any]) -> None:
-        environment = data["environments"]["3.12/asyncio"]
-        environment["python_full"], environment["build"] = python_full, build
+        for cell in data["cells"]:
+            cell["build"] = key
     return edit
 
 
-BUILD_LINE = ("warning: Python 3.12: this run's build, 3.12.4 (main, Jun  6 2024), is not the "
-              "baseline's, 3.12.1 (main); counts are exact for one build: record a baseline "
-              "for this one with `vts baseline update RESULTS`")
+BUILD_LINE = ("{baseline} has no baseline for Python 3.12 build cpython-3.12.4-gcc-14.2.0 (it "
+              "holds: cpython-3.12.1-gcc-12.2.0); record one with `vts bench --allocs-only`, "
+              "then `vts baseline update reports/runs/<id>/results.json --baseline {baseline}`")
 
 
-def test_a_different_build_is_said_on_one_line_everywhere(capsys: pytest.CaptureFixture[str],
-                                                          tmp_path: Path) -> None:
-    run = _edited(tmp_path, RUN, "results.json", _with_build("3.12.4", "main, Jun  6 2024"))
-    equal = FIXTURES / "gate_baseline_equal.json"
-    code, out, _ = vts(capsys, "gate", run, "--baseline", equal)
-    assert code == 0  # said, not failed: the counts may still match
-    assert out.splitlines().count(BUILD_LINE) == 1
-    same = vts(capsys, "gate", RUN, "--baseline", equal)[1]
-    assert "warning: Python" not in same
-    code, markdown, _ = vts(capsys, "report", run, "--baseline", equal, "--format", "markdown")
-    assert code == 0 and markdown.count(BUILD_LINE.replace("`", "\\`")) == 1
+def test_a_build_the_baseline_lacks_is_not_compared(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    """Exit 2 with one line naming the build and how to record it: never a pass, never
+    every cell failed (its counts may differ from every recorded build's)."""
+    baseline = _edited(tmp_path, FIXTURES / "gate_baseline_lower.json", "baseline.json",
+                       _with_build("cpython-3.12.1-gcc-12.2.0"))
+    run = _edited(tmp_path, RUN, "results.json", _with_build("cpython-3.12.4-gcc-14.2.0"))
+    line = BUILD_LINE.format(baseline=baseline)
+    assert vts(capsys, "gate", run, "--baseline", baseline) == (2, "", f"error: {line}\n")
+    code, markdown, _ = vts(capsys, "report", run, "--baseline", baseline, "--format",
+                            "markdown")
+    said = "has no baseline for Python 3.12 build cpython-3.12.4-gcc-14.2.0 (it holds: "
+    assert code == 0 and markdown.count(said) == 1
     page = tmp_path / "report.html"
-    assert vts(capsys, "report", run, "--baseline", equal, "-o", page)[0] == 0
+    assert vts(capsys, "report", run, "--baseline", baseline, "-o", page)[0] == 0
     import html as html_lib
-    assert html_lib.unescape(page.read_text(encoding="utf-8")).count(BUILD_LINE) == 1
+    assert line in html_lib.unescape(page.read_text(encoding="utf-8"))
 
 
-def test_the_baseline_records_each_environments_build(capsys: pytest.CaptureFixture[str],
-                                                      tmp_path: Path) -> None:
+def test_builds_are_recorded_side_by_side(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    """Two builds of one X.Y: `vts baseline update` records the second beside the first,
+    each gates against its own cells, and the baseline keeps no environment (no paths)."""
     baseline = tmp_path / "baseline.json"
-    assert vts(capsys, "baseline", "update", RUN, "--baseline", baseline)[0] == 0
-    written = results.load(baseline)["environments"]["3.12/asyncio"]
-    assert (written["python_full"], written["build"]) == ("3.12.1", "main")
+    first = _edited(tmp_path, RUN, "first.json", _with_build("cpython-3.12.1-gcc-12.2.0"))
+
+    def second_build(data: dict[str, Any]) -> None:
+        _with_build("cpython-3.12.1-clang-17.0.0")(data)
+        _set_allocs(30.0)(data)
+
+    second = _edited(tmp_path, RUN, "second.json", second_build)
+    assert vts(capsys, "baseline", "update", first, "--baseline", baseline)[0] == 0
+    code, out, _ = vts(capsys, "baseline", "update", second, "--baseline", baseline)
+    assert code == 0
+    assert "  pooled/wait/3.12/asyncio (cpython-3.12.1-clang-17.0.0): new -> 30" in out
+    written = results.load(baseline, kind="baseline")
+    assert written["environments"] == {}
+    assert '"/' not in baseline.read_text(encoding="utf-8")  # no absolute path
+    pooled = {c["build"]: c["allocs"]["allocs_per_op"] for c in written["cells"]
+              if c["id"] == "pooled/wait/3.12/asyncio"}
+    assert pooled == {"cpython-3.12.1-gcc-12.2.0": 22.4, "cpython-3.12.1-clang-17.0.0": 30.0}
+    for run in (first, second):
+        code, out, _ = vts(capsys, "gate", run, "--baseline", baseline)
+        assert (code, out.splitlines()[-1]) == (0, "verdict: within the baseline")
+    regressed = _edited(tmp_path, second, "regressed.json", _set_allocs(31.0))
+    assert vts(capsys, "gate", regressed, "--baseline", baseline)[0] == 1
+
+
+def test_the_projects_baseline_holds_its_builds_by_key() -> None:
+    """reports/baseline.json, migrated to schema 4: every cell keyed by its build, and each
+    build described by version and compiler."""
+    from vts.suite.environments import ROOT
+
+    baseline = results.load(ROOT / "reports" / "baseline.json", kind="baseline")
+    assert baseline["environments"] == {}
+    assert {c["build"] for c in baseline["cells"]} == set(baseline["builds"])
+    assert baseline["builds"]["cpython-3.11.7-gcc-12.2.0"] == {
+        "implementation": "cpython", "version": "3.11.7", "compiler": "GCC 12.2.0",
+        "debug": False, "freethreaded": False, "nopymalloc": False}
 
 
 def test_ci_pins_the_interpreters_the_baseline_was_recorded_with() -> None:
@@ -538,9 +595,25 @@ def test_ci_pins_the_interpreters_the_baseline_was_recorded_with() -> None:
     workflow = (ROOT / ".github" / "workflows" / "bench.yml").read_text(encoding="utf-8")
     (matrix,) = re.findall(r"^\s*python: \[(.*)\]$", workflow, flags=re.MULTILINE)
     pinned = {version.strip().strip('"') for version in matrix.split(",")}
-    recorded = {env["python_full"] for env in results.load(gate.DEFAULT_BASELINE)
-                ["environments"].values()}
+    recorded = {build["version"] for build in
+                results.load(ROOT / "reports" / "baseline.json")["builds"].values()}
     assert pinned == recorded
+
+
+def test_the_ci_example_runs_what_ci_runs() -> None:
+    """.github/workflows/bench.yml gates with the make targets .ci/run calls, in order, with
+    valgrind installed for the instruction gate."""
+    import re
+
+    from vts.suite.environments import ROOT
+
+    ci = re.findall(r"^\s*make ([\w-]+)", (ROOT / ".ci" / "run").read_text(encoding="utf-8"),
+                    flags=re.MULTILINE)
+    workflow = (ROOT / ".github" / "workflows" / "bench.yml").read_text(encoding="utf-8")
+    gate_job = workflow.split("\n  report:")[0]
+    assert re.findall(r"run: make ([\w-]+)", gate_job) == ci == [
+        "test", "sanitize", "gate", "gate-instructions"]
+    assert re.search(r"run: sudo apt-get .*install .*\bvalgrind\b", gate_job)
 
 
 def _with_figures(bytes_per_op: float, gc_per_1k_ops: float) -> Any:

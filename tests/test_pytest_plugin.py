@@ -266,3 +266,107 @@ def test_repr_names_every_figure(allocations: AllocationsFixture) -> None:
     figures: Allocations = allocations(lambda: None)
     assert repr(figures) == ("Allocations(allocs_per_op=0.0, bytes_per_op=0.0, "
                              "gc_per_1k_ops=0.0, ops=(10000, 20000), loop=None)")
+
+
+# --- inside a running loop (pytest-asyncio, anyio) -----------------------------------------
+
+IN_A_LOOP = """
+import asyncio, json, pytest
+
+async def returns_at_once():
+    return None
+
+async def sleeps():
+    await asyncio.sleep(0)
+
+def figures(allocations):
+    measured = {{}}
+    for name, op in (("object", lambda: object()), ("coroutine", returns_at_once),
+                     ("sleep", sleeps)):
+        a = allocations(op)
+        measured[name] = [float(a.allocs_per_op), float(a.bytes_per_op),
+                          float(a.gc_per_1k_ops)]
+    return measured
+
+def test_plain(allocations):
+    with open("plain.json", "w") as out:
+        json.dump(figures(allocations), out)
+
+@pytest.mark.asyncio
+async def test_pytest_asyncio(allocations):
+    with open("asyncio.json", "w") as out:
+        json.dump(figures(allocations), out)
+    with pytest.raises(ValueError) as info:
+        allocations(returns_at_once, loop=asyncio.get_running_loop())
+    with open("refused.txt", "w") as out:
+        out.write(str(info.value))
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+@pytest.mark.anyio
+async def test_anyio(allocations):
+    with open("anyio.json", "w") as out:
+        json.dump(figures(allocations), out)
+"""
+
+
+def test_inside_a_running_loop_the_figures_are_the_same(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio's and anyio's tests run in a loop: the fixture measures in a thread
+    of its own, and every figure equals the plain test's."""
+    pytester.makepyfile(test_in_a_loop=IN_A_LOOP.format())
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    plain = json.loads((pytester.path / "plain.json").read_text())
+    assert plain["object"][0] == 1 and plain["coroutine"][0] == 1
+    assert json.loads((pytester.path / "asyncio.json").read_text()) == plain
+    assert json.loads((pytester.path / "anyio.json").read_text()) == plain
+    assert (pytester.path / "refused.txt").read_text() == (
+        "allocations(op, loop=...): the test's running loop cannot run the operation while "
+        'the test waits; pass loop="asyncio" or "uvloop" (a new loop, in a thread)')
+
+
+def test_a_limit_failed_at_zero_allocations_says_why_there_are_no_sites(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_zero="""
+def test_limit(allocations):
+    assert allocations(lambda: None).allocs_per_op >= 1
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E       assert allocs_per_op >= 1, but allocs_per_op is 0",
+        "E         0 allocations, 0 bytes, 0 GC runs per 1k, per op (no event loop; runs "
+        "of 10000 and 20000)",
+        "E         no allocation sites to list: the operation allocates nothing per op (the "
+        "long run allocated no more than the short one)",
+    ])
+    result.stdout.no_fnmatch_line("*top allocation sites*")
+
+
+# --- without the suite extra ---------------------------------------------------------------
+
+WITHOUT_THE_SUITE = """
+import vts.suite.requirements as requirements
+
+requirements.MODULES["vts-missing"] = "vts_no_such_module"
+"""
+
+
+def test_without_the_suite_the_fixture_names_the_extra(pytester: pytest.Pytester) -> None:
+    """A user's pytest run is unaffected; asking for the fixture fails with the hint."""
+    pytester.makeconftest(WITHOUT_THE_SUITE)
+    pytester.makepyfile(test_user="""
+def test_unrelated():
+    assert True
+
+def test_measured(allocations):
+    allocations(lambda: None)
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "_* ERROR at setup of test_measured _*",
+        "the allocations fixture needs the measuring suite (vts-missing not installed): "
+        "pip install 'vts[suite]'"])

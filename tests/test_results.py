@@ -50,7 +50,7 @@ def test_cell_id_says_what_is_measured() -> None:
 
 def test_new_run_has_every_schema_key() -> None:
     run = results.new_run("fast", {"hostname": "h"}, {})
-    assert run["schema_version"] == results.SCHEMA_VERSION == 3
+    assert run["schema_version"] == results.SCHEMA_VERSION == 4
     assert all(key in run for key in results.RUN_KEYS)
     assert run["created"].endswith("+00:00")
     with pytest.raises(ValueError, match=r"^mode must be one of fast, full, allocs-only"):
@@ -151,11 +151,11 @@ def test_load_not_an_object(tmp_path: Path) -> None:
 
 
 def test_load_wrong_schema_version(tmp_path: Path) -> None:
-    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 4}))
+    path = write(tmp_path, json.dumps(make_run() | {"schema_version": 5}))
     with pytest.raises(UsageError) as info:
         results.load(path)
-    assert str(info.value) == (f"{path}: schema_version 4 is not supported (this vts reads "
-                               "1, 2 and 3)")
+    assert str(info.value) == (f"{path}: schema_version 5 is not supported (this vts reads "
+                               "1, 2, 3 and 4)")
 
 
 def test_load_missing_keys(tmp_path: Path) -> None:
@@ -281,7 +281,7 @@ def test_a_version_1_file_loads_as_a_run_without_instruction_counts(tmp_path: Pa
     for cell in old["cells"]:
         cell.pop("instructions", None)
     run = results.load(write(tmp_path, json.dumps(old)))
-    assert run["schema_version"] == 3
+    assert run["schema_version"] == 4
     assert run["instruction_counter"] is None
     assert [cell["instructions"] for cell in run["cells"]] == [None]
     assert run["jobs"] == 1
@@ -292,7 +292,7 @@ def test_a_version_2_file_loads_as_a_run_of_one_cell_at_a_time(tmp_path: Path) -
     old["schema_version"] = 2
     old.pop("jobs", None)
     run = results.load(write(tmp_path, json.dumps(old)))
-    assert (run["schema_version"], run["jobs"]) == (3, 1)
+    assert (run["schema_version"], run["jobs"]) == (4, 1)
     assert results.machines_of(run)[0]["jobs"] == 1
 
 
@@ -388,3 +388,19 @@ def test_report_of_a_timed_and_a_counted_run_keeps_both(
     # The scenario table's row (the verdict's matrix, above it, has a "| pooled |" row too).
     row = next(line for line in out.splitlines() if "| pooled |" in line and "µs" in line)
     assert "16.100 µs" in row and "75,439" in row and "27.2" in row
+
+
+def test_a_version_3_file_loads_with_builds_from_its_environments(tmp_path: Path) -> None:
+    """Schema 4 keys cells by interpreter build; a version 3 file's build comes from its
+    environment's implementation, full version and sys.version's compiler."""
+    old = make_run(make_cell("pooled", "wait", python="3.12"))
+    old["schema_version"] = 3
+    old.pop("builds")
+    old["environments"] = {"3.12/asyncio": {
+        "implementation": "CPython", "python_full": "3.12.1",
+        "build": "3.12.1 (main, May  9 2026, 07:36:11) [GCC 12.2.0]"}}
+    run = results.load(write(tmp_path, json.dumps(old)))
+    assert [cell["build"] for cell in run["cells"]] == ["cpython-3.12.1-gcc-12.2.0"]
+    assert run["builds"] == {"cpython-3.12.1-gcc-12.2.0": {
+        "implementation": "cpython", "version": "3.12.1", "compiler": "GCC 12.2.0",
+        "debug": False, "freethreaded": False, "nopymalloc": False}}

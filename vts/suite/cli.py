@@ -2,7 +2,8 @@
 
 Subcommands live in `vts.suite.commands`, one module each. A `UsageError` anywhere below,
 or the library's `UnknownNameError` (an unknown strategy name), becomes one line on stderr
-and exit 2.
+and exit 2. The command installs with the library: without the `suite` extra it says so
+in one line (`vts.suite.requirements`) and exits 2, before importing any command.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from vts.errors import UnknownNameError
-from vts.suite.commands import SUBCOMMANDS
+from vts.suite import requirements
 from vts.suite.errors import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from vts.suite.commands import SUBCOMMANDS  # the commands import the suite's packages
+
     parser = argparse.ArgumentParser(
         prog="vts",
         description="What does an await cost? Measure six awaitable strategies (three also in C).",
@@ -30,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    refused = requirements.refusal("the vts command")
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return UsageError.exit_code
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

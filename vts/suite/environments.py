@@ -1,13 +1,24 @@
 """The interpreters of the matrix, each in an environment the suite builds itself.
 
 Every installed CPython 3.10+ is found (pyenv's versions, then `python3.X` on PATH). The
-interpreter running `vts` uses its own environment; any other gets `.venvs/<X.Y>/`, a
-venv with the cell runners' dependencies, and the package's C extensions built in place
-for it (`setup.py build_ext --inplace`, run once per process and interpreter; it rebuilds
-only what is older than its source: the tagged .so files of several versions sit side by
-side in vts/suite/measure/ and vts/). The counter is required; the accelerator
-(vts._speedups) is optional, and a cell records whether it was there. Cells run with the
-repository on PYTHONPATH, so every interpreter measures the same source.
+interpreter running `vts` uses its own environment; any other gets a venv with the cell
+runners' dependencies, and the package's C extensions built in place for it
+(`setup.py build_ext --inplace`, run once per process and interpreter; it rebuilds only
+what is older than its source: the tagged .so files of several versions sit side by
+side). The counter is required; the accelerator (vts._speedups) is optional, and a cell
+records whether it was there. Cells run with their *source* (the directory holding the
+`vts` package they import) first on PYTHONPATH, so every interpreter measures the same
+code:
+
+- from a checkout (setup.py beside `vts/`): the checkout is every interpreter's source,
+  and the venvs are `.venvs/<X.Y>` in it (`make clean` removes them);
+- from an installed vts: the running interpreter measures the installed package as it
+  is (its wheel built the extensions); another one measures a copy of the installed
+  package (its .py files and C sources, which the wheel carries for this) in the user's
+  cache directory (platformdirs' `user_cache_dir("vts")`: `source-<digest>/`, one per
+  content, and `venvs/<X.Y>`), with the extensions built there. Nothing is written
+  next to the installed package, and no index is asked for vts itself: the code measured
+  is the code installed.
 """
 
 from __future__ import annotations
@@ -19,15 +30,21 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from vts.suite.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: vts/suite/environments.py
-VENVS = ROOT / ".venvs"
-# What a cell needs under another interpreter (the CLI, report and gate stay in .venv).
+# The directory holding the running `vts` package: a checkout, or site-packages.
+ROOT = Path(__file__).resolve().parents[2]
+CHECKOUT = (ROOT / "setup.py").is_file() and (ROOT / "vts/suite/extensions.py").is_file()
+# What a cell needs under another interpreter (the CLI, report and gate stay in this one).
 CELL_REQUIREMENTS = ("setuptools>=77", "pyperf", "memray", "psutil", "uvloop")
+# The build script of a source copy: the same extensions as the distribution's setup.py.
+_SETUP_PY = ('import runpy\nfrom setuptools import setup\n'
+             'setup(ext_modules=runpy.run_path("vts/suite/extensions.py")["ext_modules"]())\n')
+_SOURCE_SUFFIXES = (".py", ".pyi", ".c", ".html", ".css", ".j2", ".typed")
 MIN_VERSION = (3, 10)
 CALLGRIND_HEADER = "/usr/include/valgrind/callgrind.h"
 
@@ -99,10 +116,73 @@ def select(requested: list[str] | None) -> list[Interpreter]:
     return chosen
 
 
+def _cache() -> Path:
+    """The user's cache directory for vts (platformdirs' convention; XDG on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("vts"))
+
+
+def venvs() -> Path:
+    """Where the other interpreters' venvs live: `.venvs/` in a checkout, else the cache."""
+    return ROOT / ".venvs" if CHECKOUT else _cache() / "venvs"
+
+
+def _package_files() -> list[Path]:
+    """The running package's own files (no builds, no bytecode), in a stable order."""
+    return sorted(path for path in (ROOT / "vts").rglob("*")
+                  if path.is_file() and path.suffix in _SOURCE_SUFFIXES
+                  and "__pycache__" not in path.parts)
+
+
+@functools.cache  # once per process: the copy is checked, and made if needed, once
+def source() -> Path:
+    """The directory other interpreters import vts from: the checkout, or a copy of the
+    installed package in the cache, named by its content (an upgrade gets its own)."""
+    if CHECKOUT:
+        return ROOT
+    files = _package_files()
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    target = _cache() / f"source-{digest.hexdigest()[:16]}"
+    if not (target / "setup.py").is_file():
+        staging = Path(tempfile.mkdtemp(prefix=".source-", dir=_ensure_dir(_cache())))
+        for path in files:
+            copy = staging / path.relative_to(ROOT)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        (staging / "setup.py").write_text(_SETUP_PY, encoding="utf-8")  # written last
+        try:
+            staging.rename(target)
+        except OSError:  # another process made it first: theirs is the same content
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def source_of(python: Path) -> Path:
+    """The directory `python` imports vts from: the running package for this interpreter,
+    `source()` for any other."""
+    return ROOT if Path(python) == Path(sys.executable) else source()
+
+
+def cell_environment(python: Path) -> dict[str, str]:
+    """The environment of a measuring process under `python`: its source first on
+    PYTHONPATH (a PYTHONPATH the caller set, the tests' plugins, stays after it) and the
+    hash seed pinned."""
+    path = os.pathsep.join(filter(None, [str(source_of(python)),
+                                         os.environ.get("PYTHONPATH", "")]))
+    return {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in (ROOT / "vts/suite/measure/_alloccount.c", ROOT / "vts/_speedups.c",
-                 ROOT / "pyproject.toml"):
+    for path in (ROOT / "vts/suite/measure/_alloccount.c", ROOT / "vts/_speedups.c"):
         digest.update(path.read_bytes())
     digest.update(" ".join(CELL_REQUIREMENTS).encode())
     return digest.hexdigest()[:16]
@@ -110,8 +190,9 @@ def _fingerprint() -> str:
 
 # Run in the target interpreter: exit 0 when the counters import (the instruction counter
 # only where valgrind's header is, argv[1]) and the accelerator is built from the current
-# vts/_speedups.c; 1 when a counter is missing; 2 when only the accelerator is missing;
-# 3 when only the accelerator is older than its source.
+# vts/_speedups.c (checked where argv[2] is "1": a build in place, not an install); 1 when
+# a counter is missing; 2 when only the accelerator is missing; 3 when only the
+# accelerator is older than its source.
 _PROBE = """
 import os, sys
 try:
@@ -124,16 +205,18 @@ try:
     import vts._speedups as speedups
 except ImportError:
     sys.exit(2)
-sys.exit(3 if os.path.getmtime(speedups.__file__) < os.path.getmtime("vts/_speedups.c") else 0)
+stale = sys.argv[2] == "1" and (
+    os.path.getmtime(speedups.__file__) < os.path.getmtime("vts/_speedups.c"))
+sys.exit(3 if stale else 0)
 """
 _COUNTER_MISSING, _ACCELERATOR_STALE = 1, 3
 
 
-def _probe_extensions(python: Path) -> int:
+def _probe_extensions(python: Path, where: Path, in_place: bool) -> int:
     with_instructions = "1" if Path(CALLGRIND_HEADER).exists() else "0"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([str(python), "-c", _PROBE, with_instructions], env=env, cwd=ROOT,
-                          capture_output=True).returncode
+    env = {**os.environ, "PYTHONPATH": str(where)}
+    return subprocess.run([str(python), "-c", _PROBE, with_instructions, str(int(in_place))],
+                          env=env, cwd=where, capture_output=True).returncode
 
 
 def _build_extensions(python: Path) -> bool:
@@ -141,15 +224,24 @@ def _build_extensions(python: Path) -> bool:
     its source; returns whether the accelerator is built. A missing counter is an error,
     and so is an accelerator older than its source that does not rebuild (its cells would
     measure old code); a missing one is not (it is optional, and a cell records whether it
-    was there)."""
-    if _probe_extensions(python) == 0:
+    was there). An installed vts measured by its own interpreter is never rebuilt: its
+    wheel built the extensions."""
+    where = source_of(python)
+    in_place = CHECKOUT or where != ROOT
+    probe = _probe_extensions(python, where, in_place)
+    if probe == 0:
         return True
+    if not in_place:
+        if probe == _COUNTER_MISSING:
+            raise UsageError(f"this install of vts ({ROOT / 'vts'}) has no allocation "
+                             "counter built; reinstall it where a C compiler is available")
+        return False
     result = subprocess.run(
         [str(python), "setup.py", "-q", "build_ext", "--inplace"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=where, capture_output=True, text=True,
     )
     reason = _build_error(result.stderr or result.stdout)
-    probe = _probe_extensions(python)
+    probe = _probe_extensions(python, where, in_place)
     if probe == _COUNTER_MISSING:
         raise UsageError(f"could not build the allocation counter with {python}: {reason}")
     if probe == _ACCELERATOR_STALE:
@@ -181,10 +273,11 @@ def build(interpreter: Interpreter) -> Built:
     if interpreter.is_current:
         python = Path(sys.executable)
         return Built(python, _build_extensions(python))
-    venv = VENVS / interpreter.version
+    venv = venvs() / interpreter.version
     python = venv / "bin" / "python"
     stamp = venv / ".vts-ready"
     if not (stamp.exists() and stamp.read_text() == _fingerprint() and python.exists()):
+        venv.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(interpreter.executable), "-m", "venv", "--clear", str(venv)],
                        check=True, capture_output=True)
         install = subprocess.run(
@@ -205,4 +298,5 @@ def ensure(interpreter: Interpreter) -> Path:
     return build(interpreter).python
 
 
-__all__ = ["Built", "Interpreter", "build", "current_version", "discover", "ensure", "select"]
+__all__ = ["Built", "Interpreter", "build", "cell_environment", "current_version", "discover",
+           "ensure", "select", "source", "source_of", "venvs"]

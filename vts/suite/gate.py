@@ -8,8 +8,12 @@ FIXED_COST_JITTER allocations between runs (`vts.suite.schema`, where the figure
 `resolution` is defined, since the schema bounds figures by it). So differences within
 FIXED_COST_JITTER / (long - short) are not changes: 0.0004/op for `wait`, 0.04/op for
 `fanout-100`, far below the one allocation per op a real regression adds.
-Rule 2: cells match by id (``<strategy>/<scenario>/<python>/<loop>``), so a baseline is
-keyed by interpreter version and loop; a run may cover a slice of the baseline.
+Rule 2: cells match by interpreter build and id (``<strategy>/<scenario>/<python>/<loop>``):
+counts are exact for one build (`vts.suite.builds` says what identifies one), so a
+baseline holds cells per build, and a run may cover a slice of it. A run on a build the
+baseline does not hold is not compared at all: `UnrecordedBuild` (exit 2), one line
+naming the build and the commands that record it. Comparing it anyway would either pass
+silently or fail every cell that the build allocates differently.
 Rule 3: timing is machine-bound and noisy: it is reported, and gates only when asked
 (`timing_threshold`) and only where pyperf's own t-test calls the change significant
 (`vts.suite.timing`).
@@ -19,8 +23,7 @@ the schema refuses it when the run or the baseline is loaded (`vts.suite.schema`
 A comparison of zero cells is no verdict at all: a `UsageError` (exit 2).
 Rule 5: GC collections per 1,000 ops rising from 0 fail a cell (a new reference cycle,
 the regression this project already found once); bytes/op and GC/1k changes are shown
-beside allocations. A run whose interpreter build differs from the one the baseline was
-recorded with is said in one warning line: counts are exact for one build.
+beside allocations.
 Rule 6: instructions per op (callgrind) repeat closely for one interpreter build with the
 hash seed and address layout pinned, but move by up to 2.7% between runs with different
 histories, and a different build of the same X.Y counts differently.
@@ -38,10 +41,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 from vts.suite import results
-from vts.suite.environments import ROOT
 from vts.suite.errors import UsageError
 from vts.suite.records import figure
 from vts.suite.schema import EPSILON as _EPSILON
@@ -49,9 +51,17 @@ from vts.suite.schema import FIXED_COST_JITTER as FIXED_COST_JITTER  # re-export
 from vts.suite.schema import resolution
 from vts.suite.timing import TimingDiff, timing_diff
 
-# The project's baseline, wherever vts is run from (as the runs directory is).
-DEFAULT_BASELINE = ROOT / "reports" / "baseline.json"
+# The project's baseline, under the current directory (as the runs directory is).
+DEFAULT_BASELINE = Path("reports") / "baseline.json"
 UPDATE_COMMAND = "vts baseline update RESULTS"  # what every output tells a user to run
+
+
+def record_commands(baseline: Path = DEFAULT_BASELINE) -> str:
+    """How to record a baseline, or a build beside the others: a quick run, then the
+    update (into `baseline`)."""
+    option = "" if baseline == DEFAULT_BASELINE else f" --baseline {baseline}"
+    return ("`vts bench --allocs-only`, then `vts baseline update "
+            f"reports/runs/<id>/results.json{option}`")
 # Bytes by which one run's fixed cost can differ from another's (measured: one 64 KiB
 # reallocation, future_per_call/fanout-1000 on 3.11 uvloop: 480,795.2 or 484,072 B/op over
 # 20 ops). Bytes are shown, not gated; changes within this resolution are not shown.
@@ -67,6 +77,27 @@ DEFAULT_INSTRUCTION_THRESHOLD = 0.05
 
 class NoMatchingCells(UsageError):
     """No gated cell of the run is in the baseline: there is nothing to compare (exit 2)."""
+
+
+class UnrecordedBuild(UsageError):
+    """The run has cells of an interpreter build the baseline holds none of (exit 2)."""
+
+
+def unrecorded(missing: dict[str | None, str], baseline: results.Run,
+               path: Path = DEFAULT_BASELINE) -> str:
+    """One line: which builds (key -> X.Y) the baseline lacks, what it holds, and how to
+    record one."""
+    said = ", ".join(f"Python {python} build {key}" if key else
+                     f"Python {python} (a run that recorded no build)"
+                     for key, python in missing.items())
+    held = ", ".join(sorted(key for key in recorded_builds(baseline) if key)) or "none"
+    return f"{path} has no baseline for {said} (it holds: {held}); record one with " \
+           f"{record_commands(path)}"
+
+
+def recorded_builds(baseline: results.Run) -> set[str | None]:
+    """The build keys the baseline has cells for."""
+    return {cell.get("build") for cell in baseline["cells"] if allocs_of(cell) is not None}
 
 
 @dataclass(frozen=True)
@@ -204,13 +235,14 @@ def compare(
     instruction_threshold: float = DEFAULT_INSTRUCTION_THRESHOLD,
     run_dir: str | os.PathLike[str] | None = None,
     baseline_dir: str | os.PathLike[str] | None = None,
+    baseline_path: Path = DEFAULT_BASELINE,
 ) -> GateResult:
     """Compare `run` with `baseline`; raise NoMatchingCells when no cell is compared.
 
     `tolerance` is in allocations per op; `instruction_threshold` is relative (0.02 = 2%).
     `run_dir` / `baseline_dir` locate the pyperf JSON files the timing significance test
-    reads; without them timing is reported untested. Both runs' figures are within their
-    bounds: the schema checked them on load.
+    reads; without them timing is reported untested. `baseline_path` is named in
+    messages. Both runs' figures are within their bounds: the schema checked them on load.
     """
     if tolerance < 0:
         raise UsageError(f"tolerance must be >= 0, not {tolerance}")
@@ -218,10 +250,17 @@ def compare(
         raise UsageError(f"instruction threshold must be >= 0, not {instruction_threshold}")
     gate = GateResult(tolerance=tolerance, timing_threshold=timing_threshold,
                       instruction_threshold=instruction_threshold)
-    reference = {cell["id"]: cell for cell in baseline["cells"] if allocs_of(cell) is not None}
+    reference = {(cell.get("build"), cell["id"]): cell for cell in baseline["cells"]
+                 if allocs_of(cell) is not None}
+    held = recorded_builds(baseline)
+    missing = {cell.get("build"): cell["python"] for cell in run["cells"]
+               if cell.get("build") not in held and cell.get("deterministic") is not False
+               and (cell["status"] != "ok" or allocs_of(cell) is not None)}
+    if missing:
+        raise UnrecordedBuild(unrecorded(missing, baseline, baseline_path))
     untested = 0
     for cell in run["cells"]:
-        old = reference.get(cell["id"])
+        old = reference.get((cell.get("build"), cell["id"]))
         if cell["status"] != "ok":
             if old is not None:
                 gate.failed.append(FailedCell(cell["id"], str(cell.get("error") or "failed"),
@@ -260,7 +299,6 @@ def compare(
             untested += timing.significant is None
     if not gate.compared:
         raise NoMatchingCells(_nothing_to_compare(run, baseline, gate))
-    gate.warnings.extend(build_differences(run, baseline, gate))
     if not gate.instructions:
         counted = any(instructions_of(cell) is not None for cell in run["cells"])
         gate.instructions_note = (
@@ -284,43 +322,6 @@ def _nothing_to_compare(run: results.Run, baseline: results.Run, gate: GateResul
     return (f"nothing to compare: no gated cell of this run is in the baseline (this run: "
             f"{this_run}; baseline: {_env_list(baseline)}); gate a run of deterministic "
             f"scenarios, or add its cells with `{UPDATE_COMMAND}`")
-
-
-def build_differences(run: results.Run, baseline: results.Run,
-                      gate: GateResult) -> list[str]:
-    """One line per interpreter whose build in `run` is not the one the baseline recorded.
-
-    Only interpreters with compared cells count; a baseline that records no environment for
-    one says nothing about it."""
-    compared = {d.cell_id for d in
-                (*gate.regressions, *gate.gc_regressions, *gate.improvements, *gate.unchanged)}
-    lines: list[str] = []
-    seen: set[str] = set()
-    for cell in run["cells"]:
-        python = cell["python"]
-        if cell["id"] not in compared or python in seen:
-            continue
-        key = results.env_key(python, cell["loop"])
-        now, before = run["environments"].get(key), baseline["environments"].get(key)
-        if not (isinstance(now, dict) and isinstance(before, dict)):
-            continue
-        seen.add(python)
-        if _build(now) != _build(before):
-            lines.append(f"Python {python}: this run's build, {_build_name(now)}, is not the "
-                         f"baseline's, {_build_name(before)}; counts are exact for one build: "
-                         f"record a baseline for this one with `{UPDATE_COMMAND}`")
-    return lines
-
-
-def _build(environment: dict[str, Any]) -> tuple[object, ...]:
-    return tuple(environment.get(k) for k in ("implementation", "python_full", "build"))
-
-
-def _build_name(environment: dict[str, Any]) -> str:
-    full, build = str(environment.get("python_full") or "?"), environment.get("build")
-    if not build:
-        return full
-    return str(build) if str(build).startswith(full) else f"{full} ({build})"
 
 
 def instructions_of(cell: results.Cell) -> float | None:

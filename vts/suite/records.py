@@ -94,6 +94,7 @@ class Cell(_RequiredCell, total=False):
     latency: Latency | None
     memray: Memray | None
     extra: dict[str, Any]
+    build: str | None  # the key of its interpreter build (`vts.suite.builds`); schema 4
 
 
 class _RequiredRun(TypedDict):
@@ -113,6 +114,9 @@ class Run(_RequiredRun, total=False):
     machines: list[dict[str, Any]]  # a merged run: one per source run
     instruction_counter: dict[str, Any] | None
     jobs: int  # cells measured at a time
+    # The interpreter builds of its cells, by key (`vts.suite.builds.describe()` without
+    # the key); schema 4.
+    builds: dict[str, dict[str, Any]]
 
 
 SECTIONS: dict[str, type] = {"allocs": Allocs, "instructions": Instructions,

@@ -42,8 +42,12 @@ from vts.suite.records import Run as Run
 # 3 - the run's `jobs`: how many cells were measured at a time (times of cells measured
 #     side by side share the machine). Versions 1 and 2 load with `jobs` 1: they measured
 #     one cell at a time.
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# 4 - interpreter builds (`vts.suite.builds`): each cell's `build` (the key of its
+#     interpreter build) and the run's `builds` (each key's description); a baseline keeps
+#     its cells by (build, id) and records no environments (no paths). Versions 1-3 load
+#     with builds derived from their environments (`builds.from_environment`).
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # The keys a run and a cell cannot be read without (the schema declares the rest).
 RUN_KEYS = schema.REQUIRED_RUN
@@ -80,6 +84,7 @@ def new_run(mode: str, machine: Mapping[str, Any], scenarios: Mapping[str, Any])
         "environments": {},
         "instruction_counter": None,
         "jobs": 1,
+        "builds": {},
         "cells": [],
     }
 
@@ -178,22 +183,9 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
             f"{suffix}"
         )
     try:
-        return _upgrade(schema.as_run(run))
+        return schema.upgrade(schema.as_run(run), SCHEMA_VERSION)
     except schema.SchemaError as exc:
         raise UsageError(f"{where}: {exc}{suffix}") from None
-
-
-def _upgrade(run: Run) -> Run:
-    """An older run in this version's shape: version 1 counted no instructions, and
-    versions 1 and 2 measured one cell at a time."""
-    if run["schema_version"] == 1:
-        run.setdefault("instruction_counter", None)
-        for cell in run["cells"]:
-            cell.setdefault("instructions", None)
-    if run["schema_version"] in (1, 2):
-        run.setdefault("jobs", 1)
-    run["schema_version"] = SCHEMA_VERSION
-    return run
 
 
 # A cell's measures, each from one kind of measurement: what `merge_figures` keeps apart.
@@ -310,6 +302,7 @@ def _merge(sources: list[Run], combine: _Combine, counts: Counter[str] | None = 
         "jobs": max(run.get("jobs", 1) for run in sources),
         "scenarios": scenarios,
         "environments": environments,
+        "builds": {key: value for run in sources for key, value in run.get("builds", {}).items()},
         "cells": list(cells.values()),
     }
 

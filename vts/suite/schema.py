@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
+from vts.suite import builds
 from vts.suite.records import Run
 
 # Allocations by which one run's fixed cost can differ from another's (measured: +-2 in
@@ -74,18 +75,19 @@ RUN_FIELDS: dict[str, Kind] = {
     "schema_version": INTEGER, "run_id": STRING, "created": STRING, "mode": STRING,
     "machine": OBJECT, "machines": OBJECTS, "scenarios": OBJECT, "environments": OBJECT,
     "instruction_counter": _or_null(OBJECT), "jobs": POSITIVE, "cells": LIST,
+    "builds": OBJECT,
 }
 REQUIRED_RUN = ("schema_version", "run_id", "created", "mode", "machine", "scenarios",
                 "environments", "cells")
-# Maps whose every value is an object: scenarios and environments, by name.
-OBJECT_MAPS = ("scenarios", "environments")
+# Maps whose every value is an object: scenarios, environments and builds, by name.
+OBJECT_MAPS = ("scenarios", "environments", "builds")
 
 CELL_FIELDS: dict[str, Kind] = {
     "id": STRING, "strategy": STRING, "scenario": STRING, "python": STRING, "loop": STRING,
     "status": STATUS, "error": _or_null(STRING), "deterministic": BOOLEAN,
     "allocs": _or_null(OBJECT), "instructions": _or_null(OBJECT),
     "timing": _or_null(OBJECT), "latency": _or_null(OBJECT),
-    "memray": _or_null(OBJECT), "extra": OBJECT,
+    "memray": _or_null(OBJECT), "extra": OBJECT, "build": _or_null(STRING),
 }
 REQUIRED_CELL = ("id", "strategy", "scenario", "python", "loop", "status")
 
@@ -140,6 +142,28 @@ def as_run(data: object) -> Run:
     return cast(Run, data)
 
 
+def upgrade(run: Run, version: int) -> Run:
+    """An older run (checked) in the shape of `version`: version 1 counted no
+    instructions, versions 1 and 2 measured one cell at a time, and versions 1-3 recorded
+    builds only in their environments (`builds.from_environment`)."""
+    if run["schema_version"] == 1:
+        run.setdefault("instruction_counter", None)
+        for cell in run["cells"]:
+            cell.setdefault("instructions", None)
+    if run["schema_version"] in (1, 2):
+        run.setdefault("jobs", 1)
+    if run["schema_version"] in (1, 2, 3):
+        known = run.setdefault("builds", {})
+        for cell in run["cells"]:
+            environment = run["environments"].get(f"{cell['python']}/{cell['loop']}")
+            described = builds.from_environment(environment) if environment else None
+            cell.setdefault("build", described["key"] if described else None)
+            if described:
+                known[described.pop("key")] = described
+    run["schema_version"] = version
+    return run
+
+
 def check(run: object) -> str | None:
     """The first problem with `run` as a results file, in one line; None when it has none."""
     if not isinstance(run, dict):
@@ -151,7 +175,7 @@ def check(run: object) -> str | None:
         if name in run and (problem := _field(name, run[name], kind)):
             return problem
     for name in OBJECT_MAPS:
-        for key, value in run[name].items():
+        for key, value in run.get(name, {}).items():
             if problem := _field(f"{name}.{key}", value, OBJECT):
                 return problem
     for index, cell in enumerate(run["cells"]):

@@ -1,7 +1,8 @@
 """`vts baseline update RESULTS...`: record a run's allocations as the committed baseline.
 
-Merges the ok cells of RESULTS into the baseline by id (other cells stay), writes it
-atomically and prints every cell whose allocations per op moved.
+Merges the ok cells of RESULTS into the baseline by interpreter build and id (other cells,
+and other builds, stay), writes it atomically and prints every cell whose allocations per
+op moved.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     for move in moves:
         before = "new" if move.old is None else fmt_count(move.old)
-        print(f"  {move.cell_id}: {before} -> {fmt_count(move.new)}")
+        build = f" ({move.build})" if move.build else ""
+        print(f"  {move.cell_id}{build}: {before} -> {fmt_count(move.new)}")
     for cell_id in skipped:
         print(f"  {cell_id}: failed in this run, not updated")
     unchanged = len(new["cells"]) - len(moves)

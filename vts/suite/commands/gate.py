@@ -12,14 +12,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vts.suite import results
+from vts.suite import builds, results
 from vts.suite.environments import current_version
 from vts.suite.errors import UsageError
 from vts.suite.gate import (
     DEFAULT_BASELINE,
     DEFAULT_INSTRUCTION_THRESHOLD,
     UPDATE_COMMAND,
+    UnrecordedBuild,
     compare,
+    record_commands,
+    recorded_builds,
+    unrecorded,
 )
 from vts.suite.measure import valgrind
 from vts.suite.measure.session import BenchOptions, Measured, gate_options, measure_slice
@@ -99,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = [results.rebase(run_, path.parent, here) for path, run_ in runs]
     gate = compare(results.merge_figures(loaded).run, baseline, args.tolerance,
                    timing_threshold=args.timing, instruction_threshold=args.instructions,
-                   run_dir=here, baseline_dir=baseline_path.parent)
+                   run_dir=here, baseline_dir=baseline_path.parent,
+                   baseline_path=baseline_path)
     missing = valgrind.unavailable()
     if not gate.instructions and missing:
         gate.instructions_note = missing
@@ -127,16 +132,14 @@ def measure_for_gate(options: BenchOptions) -> Measured:
 def _load_baseline(path: Path) -> results.Run:
     """The baseline, loaded (its figures checked by the schema), or a one-line UsageError."""
     if not path.is_file():
-        raise UsageError(f"{path}: no such baseline file; create it with `{UPDATE_COMMAND}`")
+        raise UsageError(f"{path}: no such baseline file; record one with "
+                         f"{record_commands(path)}")
     hint = f"fix it, or delete it and run `{UPDATE_COMMAND}`"
     return results.load(path, kind="baseline", hint=hint)
 
 
 def _check_covers_this_interpreter(baseline: results.Run, path: Path) -> None:
-    """--measure measures this interpreter only: the baseline must have cells for it."""
-    version = current_version()
-    if not any(cell["python"] == version for cell in baseline["cells"]):
-        has = ", ".join(dict.fromkeys(results.env_key(c["python"], c["loop"])
-                                      for c in baseline["cells"])) or "no cells"
-        raise UsageError(f"{path} has no cell for Python {version} (it has {has}); "
-                         f"record them with `vts bench --allocs-only` and `{UPDATE_COMMAND}`")
+    """--measure measures this interpreter only: the baseline must hold its build."""
+    build = builds.describe()["key"]
+    if build not in recorded_builds(baseline):
+        raise UnrecordedBuild(unrecorded({build: current_version()}, baseline, path))

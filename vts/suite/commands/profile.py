@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vts.suite.environments import ROOT, ensure, select
+from vts.suite.environments import ensure, select
 from vts.suite.errors import UsageError
 from vts.suite.loops import LOOPS
 from vts.suite.measure.memray_cell import MEMRAY_NOTE
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-l", "--loop", default="asyncio", choices=LOOPS)
     parser.add_argument("-p", "--python", metavar="X.Y", help="interpreter (default: this one)")
     parser.add_argument("--ops", type=int, default=2_000, help="operations captured")
-    parser.add_argument("-o", "--out", type=Path, default=ROOT / "reports" / "profiles",
+    parser.add_argument("-o", "--out", type=Path, default=Path("reports") / "profiles",
                         help="directory for the flamegraph and stats")
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
                          f"choose from: {', '.join(definition.variants)}")
     interpreter = select([args.python] if args.python else None)[0]
     python = ensure(interpreter)
-    out_dir = args.out / "memray"
+    out_dir = (args.out / "memray").absolute()  # the process runs in its interpreter's source
     try:
         stdout = run_python(
             [str(python), "-m", "vts.suite.measure.memray_cell", "--scenario", args.scenario,

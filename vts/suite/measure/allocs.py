@@ -81,7 +81,7 @@ def _counter() -> _Counter:
     except ImportError as exc:
         raise ImportError(
             "the allocation counter vts.suite.measure._alloccount is not built; "
-            "run 'python setup.py build_ext --inplace' or 'pip install -e .'"
+            "reinstall vts where a C compiler is available (in a checkout: 'pip install -e .')"
         ) from exc
     return cast(_Counter, module)
 

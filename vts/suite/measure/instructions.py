@@ -70,7 +70,8 @@ def _requests() -> _Requests:
     except ImportError as exc:
         raise ImportError(
             "the instruction counter vts.suite.measure._instrcount is not built (it needs "
-            "valgrind/callgrind.h: install valgrind, then run 'pip install -e .')"
+            "valgrind/callgrind.h: install valgrind, then reinstall vts; in a checkout, "
+            "'pip install -e .')"
         ) from exc
     return cast(_Requests, _instrcount)
 

@@ -54,6 +54,7 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
         "python": spec.environment.version, "loop": spec.loop, "status": "ok", "error": None,
         "allocs": None, "instructions": None, "timing": None, "latency": None,
         "memray": None, "extra": {}, "deterministic": spec.scenario.deterministic,
+        "build": spec.environment.build.get("key"),
     }
     own = ["--scenario", spec.scenario.name, "--variant", spec.variant, "--loop", spec.loop]
     environment: dict[str, Any] | None = None

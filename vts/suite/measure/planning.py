@@ -37,6 +37,8 @@ class Environment:
     # run's environments: counts are trusted only where it says calibrated.
     calibration: dict[str, Any] = field(compare=False, hash=False)
     accelerator: bool = True  # vts._speedups is built for it
+    # Its build (`vts.suite.builds.describe()` under `python`): the key its cells carry.
+    build: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def version(self) -> str:
@@ -66,14 +68,22 @@ class CellSpec:
 
 def prepare(interpreters: list[Interpreter], loops: list[str]) -> list[Environment]:
     """Each interpreter ready, one at a time: its environment built, its loops found, its
-    counter checked."""
+    counter checked, its build described."""
     ready = []
     for interpreter in interpreters:
         built = build(interpreter)
         ready.append(Environment(interpreter, built.python,
                                  tuple(loops_in(built.python, loops)),
-                                 calibration(built.python), built.accelerator))
+                                 calibration(built.python), built.accelerator,
+                                 build_of(built.python)))
     return ready
+
+
+def build_of(python: Path) -> dict[str, Any]:
+    """The interpreter build of `python` (`vts.suite.builds`), asked of it once per run."""
+    described: dict[str, Any] = json.loads(
+        run_python([str(python), "-m", "vts.suite.builds"], CELL_TIMEOUT))
+    return described
 
 
 def loops_in(python: Path, loops: list[str]) -> list[str]:

@@ -1,18 +1,19 @@
 """Process supervision: every measuring subprocess of a run starts and ends here.
 
-Owns `run_python` (one vts module in a subprocess, the repository on PYTHONPATH, the hash
-seed pinned; its stdout, or `CellError` with its last line) and the set of processes
-running now, so an interrupted run kills them instead of waiting for them (cells are
-measured in worker threads; only the main thread gets the KeyboardInterrupt).
+Owns `run_python` (one vts module in a subprocess, its interpreter's source first on
+PYTHONPATH (`environments.cell_environment`), the hash seed pinned; its stdout, or
+`CellError` with its last line) and the set of processes running now, so an interrupted
+run kills them instead of waiting for them (cells are measured in worker threads; only
+the main thread gets the KeyboardInterrupt).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
+from pathlib import Path
 
-from vts.suite.environments import ROOT
+from vts.suite.environments import cell_environment, source_of
 
 CELL_TIMEOUT = 300.0  # seconds per measuring process, unless told
 
@@ -39,7 +40,8 @@ class Children:
         """Run `cmd` to the end: (return code, stdout, stderr); TimeoutExpired past
         `timeout` seconds (the process is killed first)."""
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   stdin=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+                                   stdin=subprocess.DEVNULL, text=True, env=env,
+                                   cwd=source_of(Path(cmd[0])))
         with self._lock:
             self._processes.add(process)
             stopping = self._stopping
@@ -74,12 +76,9 @@ running = Children()
 
 
 def run_python(cmd: list[str], timeout: float) -> str:
-    """Run a vts module in a subprocess with the repository on PYTHONPATH; its stdout, or
-    CellError with its last line of output."""
-    # The repository first, so every interpreter measures this source; a PYTHONPATH the
-    # caller set (the tests' plugins) stays after it.
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
+    """Run a vts module in a subprocess (`cmd[0]` is its python) with that interpreter's
+    source first on PYTHONPATH; its stdout, or CellError with its last line of output."""
+    env = cell_environment(Path(cmd[0]))
     try:
         returncode, out, err = running.run(cmd, timeout, env)
     except subprocess.TimeoutExpired:

@@ -80,6 +80,10 @@ def run_matrix(
             cell, environment = future.result()
             if environment is not None:
                 environment["counter_calibration"] = spec.environment.calibration
+                if spec.environment.build:
+                    environment["build_key"] = spec.environment.build["key"]
+                    run.setdefault("builds", {})[spec.environment.build["key"]] = {
+                        k: v for k, v in spec.environment.build.items() if k != "key"}
                 run["environments"][results.env_key(spec.environment.version,
                                                     spec.loop)] = environment
             results.add_cell(run, cell)

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vts.suite import results
-from vts.suite.environments import ROOT, current_version, select
+from vts.suite.environments import current_version, select
 from vts.suite.errors import UsageError
 from vts.suite.measure import valgrind
 from vts.suite.measure.planning import CellSpec, plan, prepare
@@ -35,7 +35,7 @@ from vts.suite.selection import (
     selected_variants,
 )
 
-RUNS = ROOT / "reports" / "runs"
+RUNS = Path("reports") / "runs"  # under the current directory, as a project keeps it
 # The scenarios whose cells the default (timed) modes count instructions for, where valgrind
 # is installed: every strategy's synchronous path and one suspension, on both loops. Under
 # callgrind a cell of these costs about 2-3 s on this 2-core VM (a fan-out cell up to 25 s),
@@ -102,15 +102,17 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
         run["scenarios"].update(described)
     if counted is True or (counted and any(counted(spec) for spec in specs)):
         run["instruction_counter"] = valgrind.describe()
-    run_dir: Path = options.out or RUNS / str(run["run_id"])
+    # Absolute: the measuring processes run elsewhere (in their interpreter's source).
+    run_dir: Path = (options.out or RUNS / str(run["run_id"])).absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     jobs = options.jobs or default_jobs(options.mode)
     console.print(escape(f"measuring {len(specs)} cells into {run_dir} (mode {options.mode}, "
                          f"{jobs} at a time)"))
     installed = installed_in(scenarios, variants)
     if installed and any(not interpreter.is_current for interpreter in interpreters):
-        console.print(escape(f"note: {', '.join(installed)} (installed here, not in .venvs/) "
-                             f"measured on Python {current_version()} only"))
+        console.print(escape(f"note: {', '.join(installed)} (installed here, not in the "
+                             f"other interpreters' environments) measured on Python "
+                             f"{current_version()} only"))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from vts.suite.environments import CALLGRIND_HEADER, ROOT
+from vts.suite.environments import CALLGRIND_HEADER, ROOT, cell_environment, source_of
 from vts.suite.records import Instructions
 
 # The counter switches instrumentation on itself; everything before (start-up, imports)
@@ -45,7 +45,8 @@ def unavailable() -> str | None:
         return "valgrind not found (install valgrind to count instructions per op)"
     if (not any((ROOT / "vts/suite/measure").glob("_instrcount*.so"))
             and not Path(CALLGRIND_HEADER).exists()):
-        return "valgrind/callgrind.h not found (install valgrind's headers, then pip install -e .)"
+        return ("valgrind/callgrind.h not found (install valgrind's headers, then reinstall "
+                "vts; in a checkout, pip install -e .)")
     return None
 
 
@@ -71,11 +72,6 @@ def describe() -> dict[str, Any]:
     }
 
 
-def _env() -> dict[str, str]:
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
-
-
 class InstructionServer:
     """One `--serve` process under callgrind for one interpreter and loop."""
 
@@ -87,7 +83,8 @@ class InstructionServer:
                "--out-dir", str(out)]
         self._process = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=_env(), cwd=ROOT, text=True, start_new_session=True)
+            env=cell_environment(python), cwd=source_of(python), text=True,
+            start_new_session=True)
         self._read(START_TIMEOUT)  # {"ready": true}
 
     def _read(self, timeout: float) -> dict[str, Any]:

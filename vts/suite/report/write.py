@@ -14,7 +14,13 @@ from pathlib import Path
 from vts.suite import atomic, results
 from vts.suite.errors import UsageError
 from vts.suite.formatting import fmt_path
-from vts.suite.gate import DEFAULT_BASELINE, GateResult, NoMatchingCells, compare
+from vts.suite.gate import (
+    DEFAULT_BASELINE,
+    GateResult,
+    NoMatchingCells,
+    UnrecordedBuild,
+    compare,
+)
 
 
 def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = None,
@@ -82,8 +88,9 @@ def _compare(run_: results.Run, baseline: Path | None,
         return None, None, name
     try:
         reference = results.load(path, kind="baseline")
-        gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent)
-    except NoMatchingCells as exc:  # shown in the report, not fatal
+        gate = compare(run_, reference, run_dir=run_dir, baseline_dir=path.parent,
+                       baseline_path=path)
+    except (NoMatchingCells, UnrecordedBuild) as exc:  # shown in the report, not fatal
         return None, str(exc), name
     except UsageError as exc:
         if baseline is not None:  # an explicit --baseline must load

@@ -113,6 +113,7 @@ static PyObject *get_running_loop_or_none; /* asyncio.events._get_running_loop *
 static PyObject *get_running_loop;  /* asyncio.events.get_running_loop (raises) */
 static PyObject *py_start_worker;   /* vts.core._start_worker: the rare path, in Python */
 static PyObject *no_continuation;   /* vts.valuetask.NO_CONTINUATION */
+static PyObject *no_copy;           /* vts.valuetask.NO_COPY */
 static PyObject *next_version;      /* vts.core._NEXT_VERSION: preallocated ints */
 static PyObject *await_once;        /* the Python ValueTask._await_once function */
 static PyObject *ensure_future;
@@ -221,6 +222,33 @@ type_name(PyTypeObject *type)
     const char *dot = strrchr(type->tp_name, '.');
     return dot != NULL ? dot + 1 : type->tp_name;
 }
+
+/* __reduce_ex__ of the three types (vts.valuetask.refuse_copy): copy.copy, copy.deepcopy
+   and pickle raise TypeError(NO_COPY), formatted with type(self).__name__. Each object is
+   one operation's live state; a copy would be a second owner of it. */
+static PyObject *
+refuse_copy(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs > 1) {
+        PyErr_Format(PyExc_TypeError, "__reduce_ex__() takes at most 1 argument (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    PyObject *name = PyObject_GetAttr((PyObject *)Py_TYPE(self), s_name);
+    if (name == NULL) {
+        return NULL;
+    }
+    PyObject *message = PyObject_CallMethod(no_copy, "format", "O", name);
+    Py_DECREF(name);
+    if (message != NULL) {
+        PyErr_SetObject(PyExc_TypeError, message);
+        Py_DECREF(message);
+    }
+    return NULL;
+}
+
+#define REFUSE_COPY_METHOD \
+    {"__reduce_ex__", (PyCFunction)(void (*)(void))refuse_copy, METH_FASTCALL, NULL}
 
 #define FIELD(name, type, field) \
     {name, (getter)get_field, NULL, NULL, (void *)offsetof(type, field)}
@@ -1233,6 +1261,7 @@ static PyMethodDef core_methods[] = {
     {"get_result", (PyCFunction)core_get_result, METH_O, NULL},
     {"awaiter_for", (PyCFunction)core_awaiter_for, METH_O,
      "The bridge for token: a pooled core's one bridge re-armed, else a new one."},
+    REFUSE_COPY_METHOD,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL},
 };
@@ -1797,6 +1826,11 @@ awaiter_repr(AwaiterObject *self)
     return repr;
 }
 
+static PyMethodDef awaiter_methods[] = {
+    REFUSE_COPY_METHOD,
+    {NULL},
+};
+
 static PyMemberDef awaiter_members[] = {
     {"_asyncio_future_blocking", Py_T_BOOL, offsetof(AwaiterObject, blocking), 0, NULL},
     {NULL},
@@ -1826,6 +1860,7 @@ static PyTypeObject AwaiterType = {
     .tp_doc = "The future-like bridge a pending ValueTask yields to an asyncio Task.",
     .tp_traverse = (traverseproc)awaiter_traverse,
     .tp_clear = (inquiry)awaiter_clear,
+    .tp_methods = awaiter_methods,
     .tp_members = awaiter_members,
     .tp_getset = awaiter_getset,
     .tp_init = awaiter_init,
@@ -2550,66 +2585,8 @@ vt_get_slot(ValueTaskObject *vt, void *closure)
     return Py_NewRef(value);
 }
 
-/* copy and pickle as the Python form's slots give them: (None, {slot: value}), with
-   `_result` only where it was set (from a result). */
-static PyObject *
-vt_getstate(ValueTaskObject *vt, PyObject *unused)
-{
-    PyObject *token = vt->token != NULL ? Py_NewRef(vt->token) : PyLong_FromLong(0);
-    if (token == NULL) {
-        return NULL;
-    }
-    PyObject *slots = Py_BuildValue(
-        "{sOsOsOsN}", "_awaitable", vt->awaitable != NULL ? vt->awaitable : Py_None,
-        "_awaited", vt->awaited ? Py_True : Py_False,
-        "_source", vt->source != NULL ? vt->source : Py_None, "_token", token);
-    if (slots == NULL) {
-        return NULL;
-    }
-    if (vt->result != NULL && PyDict_SetItemString(slots, "_result", vt->result) < 0) {
-        Py_DECREF(slots);
-        return NULL;
-    }
-    return Py_BuildValue("(ON)", Py_None, slots);
-}
-
-static PyObject *
-vt_setstate(ValueTaskObject *vt, PyObject *state)
-{
-    PyObject *slots;
-    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2
-        || !PyDict_Check(slots = PyTuple_GET_ITEM(state, 1))) {
-        PyErr_SetString(PyExc_TypeError, "ValueTask.__setstate__ needs (None, {slot: value})");
-        return NULL;
-    }
-    PyObject *awaited = PyDict_GetItemString(slots, "_awaited");
-    int truth = awaited != NULL ? PyObject_IsTrue(awaited) : 0;  /* first: it runs code */
-    if (truth < 0) {
-        return NULL;
-    }
-    static const char *const names[] = {"_result", "_awaitable", "_source", "_token"};
-    PyObject *values[4];
-    for (int i = 0; i < 4; i++) {
-        values[i] = PyDict_GetItemString(slots, names[i]);  /* borrowed; may be NULL */
-        if (values[i] == Py_None && i > 0) {
-            values[i] = NULL;
-        }
-    }
-    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
-    vt->result = Py_XNewRef(values[0]);
-    vt->awaitable = Py_XNewRef(values[1]);
-    vt->source = Py_XNewRef(values[2]);
-    vt->token = vt->source != NULL ? Py_XNewRef(values[3]) : NULL;
-    vt->awaited = (char)truth;
-    for (int i = 0; i < 4; i++) {
-        Py_XDECREF(old[i]);
-    }
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef vt_methods[] = {
-    {"__getstate__", (PyCFunction)vt_getstate, METH_NOARGS, NULL},
-    {"__setstate__", (PyCFunction)vt_setstate, METH_O, NULL},
+    REFUSE_COPY_METHOD,
     {"result", (PyCFunction)vt_result, METH_NOARGS,
      "The synchronous fast path: the value of a completed ValueTask, consumed once."},
     {"as_future", (PyCFunction)vt_as_future, METH_NOARGS,
@@ -2725,7 +2702,7 @@ static PyObject **const owned_globals[] = {
     &AlreadyAwaitedError, &AlreadyCompletedError, &MultipleAwaitError, &NotCompletedError,
     &TokenMismatchError, &PENDING, &SUCCEEDED, &FAULTED, &CANCELED, &CancelledError,
     &bridge_flags, &get_running_loop_or_none, &get_running_loop, &py_start_worker,
-    &no_continuation, &next_version, &await_once, &ensure_future, &future_type, &resume_fn,
+    &no_continuation, &no_copy, &next_version, &await_once, &ensure_future, &future_type, &resume_fn,
     &context_kwnames, &s_call_soon, &s_call_soon_threadsafe, &s_get_status, &s_get_result,
     &s_on_completed, &s_cancel, &s_awaiter_for, &s_give_back, &s_await, &s_name, &s_abandon,
     &s_done, &s_result, &generator_raised_stop,
@@ -2812,6 +2789,7 @@ module_acquire(void)
     IMPORT(get_running_loop, "asyncio.events", "get_running_loop");
     IMPORT(py_start_worker, "vts.core", "_start_worker");
     IMPORT(no_continuation, "vts.valuetask", "NO_CONTINUATION");
+    IMPORT(no_copy, "vts.valuetask", "NO_COPY");
     IMPORT(next_version, "vts.core", "_NEXT_VERSION");
     if (!PyList_Check(next_version)) {
         PyErr_SetString(PyExc_TypeError, "vts.core._NEXT_VERSION must be a list");

@@ -354,7 +354,8 @@ BAD_CALLS: dict[str, Callable[[World], object]] = {
         w.impl.ManualResetCore(True, run_continuations_asynchronously=True)),
     "on_completed()": lambda w: _core(w).on_completed(),
     "on_completed(print, None, 0)": lambda w: _core(w).on_completed(print, None, 0),
-    "on_completed(print, None, 0, 0, None)": lambda w: _core(w).on_completed(print, None, 0, 0, None),
+    "on_completed(print, None, 0, 0, None)": lambda w: _core(w).on_completed(
+        print, None, 0, 0, None),
     "on_completed(..., ctx=None)": lambda w: _core(w).on_completed(print, None, 0, 0, ctx=None),
     "add_done_callback()": lambda w: _bridge(w).add_done_callback(),
     "add_done_callback(print, None)": lambda w: _bridge(w).add_done_callback(print, None),

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from vts.impl import C_MISSING, PYTHON, Implementation
+from vts.impl import C_MISSING, Implementation
 from vts.valuetask import CANCELED, PENDING, AlreadyAwaitedError
 
 if C_MISSING:

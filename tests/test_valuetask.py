@@ -20,7 +20,6 @@ from vts.valuetask import (
     CancellableSource,
     MultipleAwaitError,
     NotCompletedError,
-    SourceAwaiter,
     SourceStatus,
     TokenMismatchError,
     ValueTask,

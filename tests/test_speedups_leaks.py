@@ -91,7 +91,7 @@ async def _await(awaitable: Any) -> Any:
 
 
 ERROR_OPS_PER_ROUND = 10
-ERROR_ROUNDS_PER_CHUNK = 2_000  # 10 chunks x 2,000 rounds x 10 operations = 200,000
+ERROR_ROUNDS_PER_CHUNK = 10_000  # 10 chunks x 10,000 rounds x 10 operations = 1,000,000
 
 
 async def error_rounds(n: int) -> None:
@@ -163,13 +163,15 @@ def test_a_million_operations_leave_objects_blocks_and_rss_flat() -> None:
 
 @pytest.mark.skipif(bool(C_MISSING), reason=C_MISSING or "")
 @pytest.mark.timeout(600)
-def test_the_error_paths_leave_objects_blocks_and_rss_flat() -> None:
+def test_a_million_operations_on_the_error_paths_leave_objects_blocks_and_rss_flat() -> None:
     figures = measure(error_rounds, ERROR_ROUNDS_PER_CHUNK, ERROR_OPS_PER_ROUND)
     ops, objects, blocks, rss = zip(*figures, strict=True)
-    assert ops[-1] == 200_000
-    # Flat: a leak of one object per operation would be 20,000 per chunk.
+    assert ops[-1] == 1_000_000
+    # Flat: a leak of one object per operation would be 100,000 per chunk.
     assert max(objects) - min(objects) <= 50, figures
-    assert max(blocks) - min(blocks) <= 500, figures
+    # Blocks creep by a few hundred, not in step with the operations (511 after 1.1 M, 313
+    # after 220,000: interpreter caches); a leak per operation would be 100,000 a chunk.
+    assert max(blocks) - min(blocks) <= 2000, figures
     assert rss[-1] - rss[1] <= 1024, figures
 
 

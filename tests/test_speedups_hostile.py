@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from vts.impl import C_MISSING, PYTHON, Implementation
+from vts.impl import C_MISSING, Implementation
 from vts.valuetask import CANCELED, PENDING, AlreadyAwaitedError
 
 if C_MISSING:
@@ -416,6 +416,149 @@ def test_list_of_a_value_task_raises_as_the_python_form(impl: Implementation) ->
     assert task.result() == 5
 
 
+def test_a_value_task_is_not_iterable_while_or_after_it_is_awaited(
+    impl: Implementation,
+) -> None:
+    """C's iter(vt) answered from __await__() on: list(vt) stepped a Task's await (it
+    raised NotCompletedError) and consumed a result ValueTask once awaited."""
+
+    async def main() -> list[str]:
+        core = impl.ManualResetCore()
+        pending, done = impl.source_task(core, 0), impl.ValueTask(3)
+        task = asyncio.ensure_future(pending)
+        await asyncio.sleep(0)
+        assert await done == 3
+        seen = []
+        for each in (pending, done):
+            with pytest.raises(TypeError) as raised:
+                list(each)
+            seen.append(str(raised.value))
+        core.set_result(4)
+        assert await task == 4
+        return seen
+
+    assert asyncio.run(main()) == ["'ValueTask' object is not iterable"] * 2
+
+
+def test_from_awaitable_on_a_subclass_makes_the_subclass(impl: Implementation) -> None:
+    class Task(impl.ValueTask):  # type: ignore[misc,name-defined]
+        def __init__(self, a: int, b: int) -> None:  # not called
+            raise AssertionError
+
+    async def main() -> tuple[type, object]:
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(3)
+        made = Task.from_awaitable(future)
+        return type(made), await made
+
+    assert asyncio.run(main()) == (Task, 3)
+
+
+def test_as_future_of_a_tuple_result(impl: Implementation) -> None:
+    """C passed the result to set_result as an argument tuple."""
+
+    async def main() -> object:
+        return await impl.ValueTask((1, 2)).as_future()
+
+    assert asyncio.run(main()) == (1, 2)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda i: i.ValueTask(), "ValueTask.__init__() missing 1 required positional argument: "
+                              "'result'"),
+    (lambda i: i.SourceAwaiter(i.ManualResetCore()),
+     "SourceAwaiter.__init__() missing 1 required positional argument: 'token'"),
+    (lambda i: i.SourceAwaiter(), "SourceAwaiter.__init__() missing 2 required positional "
+                                  "arguments: 'source' and 'token'"),
+    (lambda i: i.SourceAwaiter(1, 2, 3),
+     "SourceAwaiter.__init__() takes 3 positional arguments but 4 were given"),
+    (lambda i: i.ManualResetCore(x=1),
+     "ManualResetCore.__init__() got an unexpected keyword argument 'x'"),
+    (lambda i: i.ManualResetCore().on_completed(print, None, 0),
+     "ManualResetCore.on_completed() missing 1 required positional argument: 'flags'"),
+    (lambda i: i.ManualResetCore().set_result(),
+     "ManualResetCore.set_result() missing 1 required positional argument: 'result'"),
+    (lambda i: i.ManualResetCore().reset(1),
+     "ManualResetCore.reset() takes 1 positional argument but 2 were given"),
+    (lambda i: i.ValueTask.from_source(i.ManualResetCore(), source=1),
+     "ValueTask.from_source() got multiple values for argument 'source'"),
+    (lambda i: i.source_task(1, 2, 3), "source_task() takes 2 positional arguments but 3 "
+                                       "were given"),
+], ids=["ValueTask()", "SourceAwaiter(core)", "SourceAwaiter()", "SourceAwaiter(1, 2, 3)",
+        "ManualResetCore(x=1)", "on_completed", "set_result()", "reset(1)", "from_source",
+        "source_task"])
+def test_argument_errors_are_python_s_own(
+    impl: Implementation, call: Any, message: str
+) -> None:
+    """C's argument parsers worded these their own way (`takes exactly one argument`)."""
+
+    async def main() -> None:
+        with pytest.raises(TypeError) as raised:
+            call(impl)
+        assert str(raised.value) == message
+
+    asyncio.run(main())
+
+
+def test_the_bridge_s_methods_refuse_arguments(impl: Implementation) -> None:
+    """C's done(1), result(1), abandon(1) ignored the argument."""
+
+    async def main() -> list[str]:
+        awaiter = impl.SourceAwaiter(impl.ManualResetCore(), 0)
+        seen = []
+        for name in ("done", "cancelled", "result", "exception", "abandon", "get_loop"):
+            with pytest.raises(TypeError) as raised:
+                getattr(awaiter, name)(1)
+            seen.append(str(raised.value))
+        return seen
+
+    assert asyncio.run(main()) == [
+        f"SourceAwaiter.{name}() takes 1 positional argument but 2 were given"
+        for name in ("done", "cancelled", "result", "exception", "abandon", "get_loop")]
+
+
+def test_protocol_methods_set_on_the_instance_are_used(impl: Implementation) -> None:
+    """C looked awaiter_for and get_result up on the type; getattr finds the instance's."""
+
+    class Core(impl.ManualResetCore):  # type: ignore[misc,name-defined]
+        pass
+
+    async def main() -> tuple[bool, object]:
+        core = Core()
+        made = []
+        core.awaiter_for = lambda token: made.append(token) or impl.SourceAwaiter(core, token)
+        core.get_result = lambda token: "the instance's"
+        task = asyncio.ensure_future(impl.source_task(core, 0))
+        await asyncio.sleep(0)
+        core.set_result(1)
+        return made == [0], await task
+
+    assert asyncio.run(main()) == (True, "the instance's")
+
+
+def test_abandon_raising_in_throw_propagates(impl: Implementation) -> None:
+    """C reported the abandon() error as unraisable and raised the thrown one."""
+
+    class Core(impl.ManualResetCore):  # type: ignore[misc,name-defined]
+        __slots__ = ()
+
+        def cancel(self, token: int) -> bool:
+            raise OSError("cancel failed")
+
+    async def awaiting(task: Any) -> object:
+        return await task
+
+    async def main() -> None:
+        coroutine = awaiting(impl.source_task(Core(), 0))
+        coroutine.send(None)
+        thrown = ValueError("thrown in")
+        with pytest.raises(OSError, match=r"^cancel failed$") as raised:
+            coroutine.throw(thrown)
+        assert raised.value.__context__ is thrown
+
+    asyncio.run(main())
+
+
 def test_flags_wider_than_a_c_long_are_accepted(impl: Implementation) -> None:
     ran = []
     core = impl.ManualResetCore()
@@ -449,12 +592,30 @@ def test_subclasses_with_their_own_init(impl: Implementation) -> None:
     assert impl.ValueTask.__new__(impl.ValueTask) is not None
 
 
-def test_copy_and_pickle_of_a_value_task_as_the_python_form(impl: Implementation) -> None:
-    task = impl.ValueTask(5)
-    for made in (copy.copy(task), copy.deepcopy(task), pickle.loads(pickle.dumps(task))):
-        assert type(made) is impl.ValueTask
-        assert made.result() == 5
-        assert made.__getstate__() == PYTHON.ValueTask(5).__getstate__()
+def test_copy_and_pickle_are_refused_as_in_the_python_form(impl: Implementation) -> None:
+    """The C form copied a ValueTask (a second owner of one operation's live state) and
+    refused the others with its own text; a subclass's message names the subclass.
+    tests/test_valuetask.py pins the three types themselves."""
+
+    class Core(impl.ManualResetCore):  # type: ignore[misc,name-defined]
+        __slots__ = ()
+
+    class Task(impl.ValueTask):  # type: ignore[misc,name-defined]
+        __slots__ = ()
+
+    class Awaiter(impl.SourceAwaiter):  # type: ignore[misc,name-defined]
+        pass
+
+    async def main() -> list[object]:
+        return [Core(), Task(5), Awaiter(Core(), 0)]
+
+    for made in asyncio.run(main()):
+        name = type(made).__name__
+        for duplicate in (copy.copy, copy.deepcopy, lambda x: pickle.loads(pickle.dumps(x))):
+            with pytest.raises(TypeError) as raised:
+                duplicate(made)
+            assert str(raised.value) == (f"cannot copy or pickle a {name} object: it is one "
+                                         "operation's live state; make a new one")
 
 
 def test_a_source_whose_cancel_is_none_is_not_cancellable(impl: Implementation) -> None:

@@ -113,6 +113,7 @@ static PyObject *get_running_loop_or_none; /* asyncio.events._get_running_loop *
 static PyObject *get_running_loop;  /* asyncio.events.get_running_loop (raises) */
 static PyObject *py_start_worker;   /* vts.core._start_worker: the rare path, in Python */
 static PyObject *no_continuation;   /* vts.valuetask.NO_CONTINUATION */
+static PyObject *no_copy;           /* vts.valuetask.NO_COPY */
 static PyObject *next_version;      /* vts.core._NEXT_VERSION: preallocated ints */
 static PyObject *await_once;        /* the Python ValueTask._await_once function */
 static PyObject *ensure_future;
@@ -221,6 +222,33 @@ type_name(PyTypeObject *type)
     const char *dot = strrchr(type->tp_name, '.');
     return dot != NULL ? dot + 1 : type->tp_name;
 }
+
+/* __reduce_ex__ of the three types (vts.valuetask.refuse_copy): copy.copy, copy.deepcopy
+   and pickle raise TypeError(NO_COPY), formatted with type(self).__name__. Each object is
+   one operation's live state; a copy would be a second owner of it. */
+static PyObject *
+refuse_copy(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs > 1) {
+        PyErr_Format(PyExc_TypeError, "__reduce_ex__() takes at most 1 argument (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    PyObject *name = PyObject_GetAttr((PyObject *)Py_TYPE(self), s_name);
+    if (name == NULL) {
+        return NULL;
+    }
+    PyObject *message = PyObject_CallMethod(no_copy, "format", "(O)", name);
+    Py_DECREF(name);
+    if (message != NULL) {
+        PyErr_SetObject(PyExc_TypeError, message);
+        Py_DECREF(message);
+    }
+    return NULL;
+}
+
+#define REFUSE_COPY_METHOD \
+    {"__reduce_ex__", (PyCFunction)(void (*)(void))refuse_copy, METH_FASTCALL, NULL}
 
 #define FIELD(name, type, field) \
     {name, (getter)get_field, NULL, NULL, (void *)offsetof(type, field)}
@@ -555,56 +583,142 @@ add_hot_methods(PyTypeObject *type, const HotMethodDef *defs)
     return 0;
 }
 
-/* Arguments of a fastcall method: positional `names`, keyword-only `kwonly`. */
+/* Arguments as a Python method `def f(self, <names>)` binds them, with the same errors
+   (CPython's initialize_locals, in its order): `positional` names are positional or
+   keyword, the first `required` of them without a default; the rest are keyword-only,
+   with defaults. `qualname` is the Python form's (`ManualResetCore.on_completed`): the
+   messages name it, and count self (or cls) where `bound`. `kwvalues` are the keywords'
+   values, in kwnames' order. */
 static int
-parse_args(const char *fname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
-           int required, int positional, const char *const *names, PyObject **out)
+bind_args(const char *qualname, int bound, PyObject *const *args, Py_ssize_t nargs,
+          PyObject *kwnames, PyObject *const *kwvalues, int required, int positional,
+          const char *const *names, PyObject **out)
 {
     int total = positional;
     while (names[total] != NULL) {
         total++;
     }
     for (int i = 0; i < total; i++) {
-        out[i] = NULL;
+        out[i] = i < nargs && i < positional ? args[i] : NULL;
     }
-    if (nargs > positional) {
-        PyErr_Format(PyExc_TypeError, "%s() takes %d positional arguments but %zd were given",
-                     fname, positional, nargs);
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        out[i] = args[i];
-    }
-    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0, kwonly_given = 0;
     for (Py_ssize_t k = 0; k < nkw; k++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, k);
-        int found = 0;
-        for (int i = 0; i < total; i++) {
-            if (PyUnicode_CompareWithASCIIString(key, names[i]) == 0) {
-                if (out[i] != NULL) {
-                    PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
-                                 fname, names[i]);
-                    return -1;
-                }
-                out[i] = args[nargs + k];
-                found = 1;
-                break;
-            }
+        int i = 0;
+        while (i < total && PyUnicode_CompareWithASCIIString(key, names[i]) != 0) {
+            i++;
         }
-        if (!found) {
-            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
-                         fname, key);
+        if (i == total) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'",
+                         qualname, key);
             return -1;
         }
+        if (out[i] != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                         qualname, names[i]);
+            return -1;
+        }
+        out[i] = kwvalues[k];
+        kwonly_given += i >= positional;
     }
+    if (nargs > positional) {
+        Py_ssize_t given = nargs + bound;
+        PyObject *sig = required < positional
+            ? PyUnicode_FromFormat("from %d to %d", required + bound, positional + bound)
+            : PyUnicode_FromFormat("%d", positional + bound);
+        PyObject *kwonly_sig = kwonly_given
+            ? PyUnicode_FromFormat(" positional argument%s (and %zd keyword-only argument%s)",
+                                   given != 1 ? "s" : "", kwonly_given,
+                                   kwonly_given != 1 ? "s" : "")
+            : PyUnicode_FromString("");
+        if (sig != NULL && kwonly_sig != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() takes %U positional argument%s but %zd%U %s given",
+                         qualname, sig, required < positional || positional + bound != 1 ? "s" : "",
+                         given, kwonly_sig, given == 1 && !kwonly_given ? "was" : "were");
+        }
+        Py_XDECREF(sig);
+        Py_XDECREF(kwonly_sig);
+        return -1;
+    }
+    const char *missing[8];
+    int nmissing = 0;
     for (int i = 0; i < required; i++) {
         if (out[i] == NULL) {
-            PyErr_Format(PyExc_TypeError, "%s() missing required argument: '%s'", fname,
-                         names[i]);
-            return -1;
+            missing[nmissing++] = names[i];
         }
     }
+    if (nmissing > 0) {
+        PyObject *list = PyUnicode_FromFormat("'%s'", missing[0]);
+        for (int i = 1; list != NULL && i < nmissing; i++) {
+            const char *sep = i < nmissing - 1 ? ", " : nmissing == 2 ? " and " : ", and ";
+            Py_SETREF(list, PyUnicode_FromFormat("%U%s'%s'", list, sep, missing[i]));
+        }
+        if (list != NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing %d required positional argument%s: %U",
+                         qualname, nmissing, nmissing == 1 ? "" : "s", list);
+            Py_DECREF(list);
+        }
+        return -1;
+    }
     return 0;
+}
+
+/* bind_args for a fastcall method. */
+static int
+parse_args(const char *qualname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+           int required, int positional, const char *const *names, PyObject **out)
+{
+    return bind_args(qualname, 1, args, nargs, kwnames, args + nargs, required, positional,
+                     names, out);
+}
+
+/* No arguments, as `def f(self)` takes them. */
+static int
+no_args(const char *qualname, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs == 0 && kwnames == NULL) {
+        return 0;
+    }
+    static const char *const names[] = {NULL};
+    PyObject *unused;
+    return parse_args(qualname, args, nargs, kwnames, 0, 0, names, &unused);
+}
+
+/* The argument of `def f(self, name)`: at once when it is the one positional argument. */
+static int
+one_arg(const char *qualname, const char *name, PyObject *const *args, Py_ssize_t nargs,
+        PyObject *kwnames, PyObject **out)
+{
+    if (nargs == 1 && kwnames == NULL) {
+        *out = args[0];
+        return 0;
+    }
+    const char *const names[] = {name, NULL};
+    return parse_args(qualname, args, nargs, kwnames, 1, 1, names, out);
+}
+
+/* bind_args for a tp_init's (args, kwds); `out` borrows from them. */
+static int
+parse_init(const char *qualname, PyObject *args, PyObject *kwds, int required,
+           int positional, const char *const *names, PyObject **out)
+{
+    PyObject *const *items = &PyTuple_GET_ITEM(args, 0);
+    if (kwds == NULL || PyDict_GET_SIZE(kwds) == 0) {
+        return bind_args(qualname, 1, items, PyTuple_GET_SIZE(args), NULL, NULL, required,
+                         positional, names, out);
+    }
+    PyObject *kwnames = PyDict_Keys(kwds);
+    PyObject *kwnames_tuple = kwnames != NULL ? PyList_AsTuple(kwnames) : NULL;
+    PyObject *kwvalues = PyDict_Values(kwds);  /* same order; nothing runs in between */
+    int status = -1;
+    if (kwnames_tuple != NULL && kwvalues != NULL) {
+        status = bind_args(qualname, 1, items, PyTuple_GET_SIZE(args), kwnames_tuple,
+                           &PyList_GET_ITEM(kwvalues, 0), required, positional, names, out);
+    }
+    Py_XDECREF(kwnames);
+    Py_XDECREF(kwnames_tuple);
+    Py_XDECREF(kwvalues);
+    return status;
 }
 
 /* -- dispatch and post: where a continuation runs (vts.core's rules) ---------------------- */
@@ -958,10 +1072,13 @@ core_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int
 core_init(CoreObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"run_continuations_asynchronously", NULL};
-    PyObject *run_async = Py_False;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$O:ManualResetCore", kwlist, &run_async)) {
+    static const char *const names[] = {"run_continuations_asynchronously", NULL};
+    PyObject *run_async;
+    if (parse_init("ManualResetCore.__init__", args, kwds, 0, 0, names, &run_async) < 0) {
         return -1;
+    }
+    if (run_async == NULL) {
+        run_async = Py_False;
     }
     Py_SETREF(self->run_async, Py_NewRef(run_async));
     Py_SETREF(self->version, PyLong_FromLong(0));
@@ -1018,8 +1135,11 @@ core_dealloc(CoreObject *self)
 }
 
 static PyObject *
-core_reset(CoreObject *self, PyObject *unused)
+core_reset(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("ManualResetCore.reset", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     if (core_reset_impl(self) < 0) {
         return NULL;
     }
@@ -1027,8 +1147,12 @@ core_reset(CoreObject *self, PyObject *unused)
 }
 
 static PyObject *
-core_check_method(CoreObject *self, PyObject *token)
+core_check_method(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *token;
+    if (one_arg("ManualResetCore._check", "token", args, nargs, kwnames, &token) < 0) {
+        return NULL;
+    }
     if (core_check(self, token) < 0) {
         return NULL;
     }
@@ -1036,8 +1160,12 @@ core_check_method(CoreObject *self, PyObject *token)
 }
 
 static PyObject *
-core_set_result(CoreObject *self, PyObject *result)
+core_set_result(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *result;
+    if (one_arg("ManualResetCore.set_result", "result", args, nargs, kwnames, &result) < 0) {
+        return NULL;
+    }
     if (core_complete_impl(self, result, NULL) < 0) {
         return NULL;
     }
@@ -1045,8 +1173,12 @@ core_set_result(CoreObject *self, PyObject *result)
 }
 
 static PyObject *
-core_set_exception(CoreObject *self, PyObject *exception)
+core_set_exception(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *exception;
+    if (one_arg("ManualResetCore.set_exception", "exception", args, nargs, kwnames, &exception) < 0) {
+        return NULL;
+    }
     if (!PyExceptionInstance_Check(exception)) {
         PyErr_SetString(PyExc_TypeError, "set_exception() needs an exception instance");
         return NULL;
@@ -1081,8 +1213,12 @@ core_complete(CoreObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-core_get_status(CoreObject *self, PyObject *token)
+core_get_status(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *token;
+    if (one_arg("ManualResetCore.get_status", "token", args, nargs, kwnames, &token) < 0) {
+        return NULL;
+    }
     if (core_check(self, token) < 0) {
         return NULL;
     }
@@ -1096,7 +1232,7 @@ core_on_completed(CoreObject *self, PyObject *const *args, Py_ssize_t nargs,
     static const char *const names[] = {"continuation", "state", "token", "flags", "context",
                                         NULL};
     PyObject *a[5];
-    if (parse_args("on_completed", args, nargs, kwnames, 4, 4, names, a) < 0) {
+    if (parse_args("ManualResetCore.on_completed", args, nargs, kwnames, 4, 4, names, a) < 0) {
         return NULL;
     }
     if (core_on_completed_impl(self, a[0], a[1], a[2], a[3], 0, a[4]) < 0) {
@@ -1153,8 +1289,12 @@ core_get_result_impl(CoreObject *self, PyObject *token)
 }
 
 static PyObject *
-core_get_result(CoreObject *self, PyObject *token)
+core_get_result(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *token;
+    if (one_arg("ManualResetCore.get_result", "token", args, nargs, kwnames, &token) < 0) {
+        return NULL;
+    }
     return core_get_result_impl(self, token);
 }
 
@@ -1192,8 +1332,12 @@ core_awaiter_for_impl(CoreObject *self, PyObject *token)
 }
 
 static PyObject *
-core_awaiter_for(CoreObject *self, PyObject *token)
+core_awaiter_for(CoreObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *token;
+    if (one_arg("ManualResetCore.awaiter_for", "token", args, nargs, kwnames, &token) < 0) {
+        return NULL;
+    }
     return core_awaiter_for_impl(self, token);
 }
 
@@ -1218,21 +1362,22 @@ core_repr(CoreObject *self)
 }
 
 static PyMethodDef core_methods[] = {
-    {"reset", (PyCFunction)core_reset, METH_NOARGS,
+    {"reset", (PyCFunction)(void (*)(void))core_reset, METH_FASTCALL | METH_KEYWORDS,
      "Start a new operation: forget the old one and reject its token from now on."},
-    {"_check", (PyCFunction)core_check_method, METH_O, NULL},
-    {"set_result", (PyCFunction)core_set_result, METH_O,
+    {"_check", (PyCFunction)(void (*)(void))core_check_method, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"set_result", (PyCFunction)(void (*)(void))core_set_result, METH_FASTCALL | METH_KEYWORDS,
      "Complete the current operation with a value; from any thread."},
-    {"set_exception", (PyCFunction)core_set_exception, METH_O,
+    {"set_exception", (PyCFunction)(void (*)(void))core_set_exception, METH_FASTCALL | METH_KEYWORDS,
      "Complete the current operation with an error; from any thread."},
     {"complete", (PyCFunction)(void (*)(void))core_complete, METH_FASTCALL,
      "set_result(value) when error is None, else set_exception(error)."},
-    {"get_status", (PyCFunction)core_get_status, METH_O, NULL},
+    {"get_status", (PyCFunction)(void (*)(void))core_get_status, METH_FASTCALL | METH_KEYWORDS, NULL},
     {"on_completed", (PyCFunction)(void (*)(void))core_on_completed,
      METH_FASTCALL | METH_KEYWORDS, NULL},
-    {"get_result", (PyCFunction)core_get_result, METH_O, NULL},
-    {"awaiter_for", (PyCFunction)core_awaiter_for, METH_O,
+    {"get_result", (PyCFunction)(void (*)(void))core_get_result, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"awaiter_for", (PyCFunction)(void (*)(void))core_awaiter_for, METH_FASTCALL | METH_KEYWORDS,
      "The bridge for token: a pooled core's one bridge re-armed, else a new one."},
+    REFUSE_COPY_METHOD,
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
     {NULL},
 };
@@ -1303,11 +1448,22 @@ static PyTypeObject CoreType = {
     .tp_new = core_new,
 };
 
-/* Is `name` on this object's type still the C core's own method (not overridden)? */
+/* Does getattr(source, name) find only what its type has: no instance dict to hold
+   another, no __getattr__ or __getattribute__? */
+static int
+type_attributes_only(PyObject *source)
+{
+    PyTypeObject *type = Py_TYPE(source);
+    return type->tp_dictoffset == 0 && type->tp_getattro == PyObject_GenericGetAttr;
+}
+
+/* Is `name` still the C core's own method for this object: not overridden by its type,
+   nor possibly by the instance? */
 static int
 uses_core_method(PyObject *source, PyObject *name, PyObject *descr)
 {
-    return Core_Check(source) && _PyType_Lookup(Py_TYPE(source), name) == descr;
+    return Core_Check(source) && type_attributes_only(source)
+           && _PyType_Lookup(Py_TYPE(source), name) == descr;
 }
 
 /* -- the protocol, on any source: C cores directly, others through their methods ---------- */
@@ -1446,12 +1602,12 @@ awaiter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int
 awaiter_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *source, *token;
-    static char *kwlist[] = {"source", "token", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:SourceAwaiter", kwlist, &source, &token)) {
+    static const char *const names[] = {"source", "token", NULL};
+    PyObject *a[2];
+    if (parse_init("SourceAwaiter.__init__", args, kwds, 2, 2, names, a) < 0) {
         return -1;
     }
-    return awaiter_rearm_impl(self, source, token);
+    return awaiter_rearm_impl(self, a[0], a[1]);
 }
 
 static int
@@ -1523,8 +1679,7 @@ static PyObject *
 aw_get_loop(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     AwaiterObject *self = (AwaiterObject *)op;
-    if (nargs != 0 || kwnames != NULL) {
-        PyErr_SetString(PyExc_TypeError, "get_loop() takes no arguments");
+    if (no_args("SourceAwaiter.get_loop", args, nargs, kwnames) < 0) {
         return NULL;
     }
     return Py_NewRef(self->loop != NULL ? self->loop : Py_None);
@@ -1548,6 +1703,9 @@ awaiter_status(AwaiterObject *self)
 static PyObject *
 aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("SourceAwaiter.done", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     AwaiterObject *self = (AwaiterObject *)op;
     if (self->error != NULL) {
         Py_RETURN_TRUE;
@@ -1559,6 +1717,9 @@ aw_done(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
 static PyObject *
 aw_cancelled(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("SourceAwaiter.cancelled", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     int status = awaiter_status((AwaiterObject *)op);
     return status < 0 ? NULL : PyBool_FromLong(status == ST_CANCELED);
 }
@@ -1569,7 +1730,7 @@ aw_add_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyOb
     static const char *const names[] = {"fn", "context", NULL};
     AwaiterObject *self = (AwaiterObject *)op;
     PyObject *a[2];
-    if (parse_args("add_done_callback", args, nargs, kwnames, 1, 1, names, a) < 0) {
+    if (parse_args("SourceAwaiter.add_done_callback", args, nargs, kwnames, 1, 1, names, a) < 0) {
         return NULL;
     }
     if (self->callback != NULL) {
@@ -1611,12 +1772,19 @@ aw_remove_done_callback(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
                         PyObject *kwnames)
 {
     /* The source owns the registration; the Task only calls this when it is torn down. */
+    PyObject *fn;
+    if (one_arg("SourceAwaiter.remove_done_callback", "fn", args, nargs, kwnames, &fn) < 0) {
+        return NULL;
+    }
     return PyLong_FromLong(0);
 }
 
 static PyObject *
 aw_result(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("SourceAwaiter.result", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     AwaiterObject *self = (AwaiterObject *)op;
     if (self->error != NULL) {
         PyObject *error = Py_NewRef(self->error);
@@ -1647,6 +1815,9 @@ aw_result(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 static PyObject *
 aw_exception(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("SourceAwaiter.exception", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -1656,7 +1827,7 @@ aw_cancel(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     static const char *const names[] = {"msg", NULL};
     AwaiterObject *self = (AwaiterObject *)op;
     PyObject *a[1];
-    if (parse_args("cancel", args, nargs, kwnames, 0, 1, names, a) < 0) {
+    if (parse_args("SourceAwaiter.cancel", args, nargs, kwnames, 0, 1, names, a) < 0) {
         return NULL;
     }
     if (self->error != NULL) {
@@ -1724,6 +1895,9 @@ done:
 static PyObject *
 aw_abandon(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("SourceAwaiter.abandon", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     if (awaiter_abandon_impl((AwaiterObject *)op) < 0) {
         return NULL;
     }
@@ -1735,7 +1909,7 @@ aw_rearm(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwname
 {
     static const char *const names[] = {"source", "token", NULL};
     PyObject *a[2];
-    if (parse_args("rearm", args, nargs, kwnames, 2, 2, names, a) < 0) {
+    if (parse_args("SourceAwaiter.rearm", args, nargs, kwnames, 2, 2, names, a) < 0) {
         return NULL;
     }
     if (awaiter_rearm_impl(op, a[0], a[1]) < 0) {
@@ -1797,6 +1971,11 @@ awaiter_repr(AwaiterObject *self)
     return repr;
 }
 
+static PyMethodDef awaiter_methods[] = {
+    REFUSE_COPY_METHOD,
+    {NULL},
+};
+
 static PyMemberDef awaiter_members[] = {
     {"_asyncio_future_blocking", Py_T_BOOL, offsetof(AwaiterObject, blocking), 0, NULL},
     {NULL},
@@ -1826,6 +2005,7 @@ static PyTypeObject AwaiterType = {
     .tp_doc = "The future-like bridge a pending ValueTask yields to an asyncio Task.",
     .tp_traverse = (traverseproc)awaiter_traverse,
     .tp_clear = (inquiry)awaiter_clear,
+    .tp_methods = awaiter_methods,
     .tp_members = awaiter_members,
     .tp_getset = awaiter_getset,
     .tp_init = awaiter_init,
@@ -2032,9 +2212,9 @@ vt_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int
 vt_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
+    static const char *const names[] = {"result", NULL};
     PyObject *result;
-    static char *kwlist[] = {"result", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:ValueTask", kwlist, &result)) {
+    if (parse_init("ValueTask.__init__", args, kwds, 1, 1, names, &result) < 0) {
         return -1;
     }
     ValueTaskObject *vt = (ValueTaskObject *)op;
@@ -2083,38 +2263,80 @@ vt_vectorcall(PyObject *type, PyObject *const *args, size_t nargsf, PyObject *kw
 }
 
 static PyObject *
-source_task(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+source_task_named(const char *qualname, int bound, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "source_task() takes 2 arguments (%zd given)", nargs);
+    if (nargs == 2 && kwnames == NULL) {
+        return vt_make(NULL, NULL, args[0], args[1]);
+    }
+    static const char *const names[] = {"source", "token", NULL};
+    PyObject *a[2];
+    if (bind_args(qualname, bound, args, nargs, kwnames, args + nargs, 2, 2, names, a) < 0) {
         return NULL;
     }
-    return vt_make(NULL, NULL, args[0], args[1]);
+    return vt_make(NULL, NULL, a[0], a[1]);
 }
 
 static PyObject *
-vt_cls_from_result(PyObject *cls, PyObject *result)
+source_task(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    return source_task_named("source_task", 0, args, nargs, kwnames);
+}
+
+static PyObject *
+vt_cls_from_result(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *result;
+    if (one_arg("ValueTask.from_result", "result", args, nargs, kwnames, &result) < 0) {
+        return NULL;
+    }
     if (cls == (PyObject *)&ValueTaskType) {
         return vt_make(result, NULL, NULL, NULL);
     }
     return PyObject_CallOneArg(cls, result);
 }
 
+/* A subclass's: `cls.__new__(cls)`, no __init__, then the fields (vts.valuetask's). */
 static PyObject *
-vt_cls_from_awaitable(PyObject *cls, PyObject *awaitable)
+vt_cls_from_awaitable(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (cls != (PyObject *)&ValueTaskType) {
-        PyErr_SetString(PyExc_TypeError, "from_awaitable() makes a ValueTask");
+    PyObject *awaitable;
+    if (one_arg("ValueTask.from_awaitable", "awaitable", args, nargs, kwnames, &awaitable) < 0) {
         return NULL;
     }
-    return vt_make(NULL, awaitable, NULL, NULL);
+    if (cls == (PyObject *)&ValueTaskType) {
+        return vt_make(NULL, awaitable, NULL, NULL);
+    }
+    PyObject *task = PyObject_CallMethod(cls, "__new__", "(O)", cls);
+    if (task == NULL) {
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(task, &ValueTaskType)) {  /* a __new__ made something else */
+        PyObject *zero = PyLong_FromLong(0);
+        if (zero == NULL || PyObject_SetAttrString(task, "_awaitable", awaitable) < 0
+            || PyObject_SetAttrString(task, "_source", Py_None) < 0
+            || PyObject_SetAttrString(task, "_token", zero) < 0
+            || PyObject_SetAttrString(task, "_awaited", Py_False) < 0) {
+            Py_CLEAR(task);
+        }
+        Py_XDECREF(zero);
+        return task;
+    }
+    ValueTaskObject *vt = (ValueTaskObject *)task;
+    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
+    vt->awaitable = Py_NewRef(awaitable);
+    vt->result = vt->source = vt->token = NULL;
+    vt->awaited = 0;
+    for (int i = 0; i < 4; i++) {
+        Py_XDECREF(old[i]);
+    }
+    return task;
 }
 
 static PyObject *
-vt_cls_from_source(PyObject *cls, PyObject *const *args, Py_ssize_t nargs)
+vt_cls_from_source(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return source_task(NULL, args, nargs);
+    return source_task_named("ValueTask.from_source", 1, args, nargs, kwnames);
 }
 
 /* The awaiter a pending operation yields: the C core's own, a source's awaiter_for, or a
@@ -2125,11 +2347,27 @@ awaiter_for(PyObject *source, PyObject *token)
     if (uses_core_method(source, s_awaiter_for, core_awaiter_for_descr)) {
         return core_awaiter_for_impl((CoreObject *)source, token);
     }
-    PyObject *make = _PyType_Lookup(Py_TYPE(source), s_awaiter_for);  /* borrowed */
-    if (make != NULL && make != Py_None) {  /* getattr(source, "awaiter_for", None) */
-        return call_method_one(s_awaiter_for, source, token);
+    /* getattr(source, "awaiter_for", None)(token), or a new bridge where it is None */
+    if (type_attributes_only(source)) {  /* the common case, without a bound method */
+        PyObject *make = _PyType_Lookup(Py_TYPE(source), s_awaiter_for);  /* borrowed */
+        if (make == NULL || make == Py_None) {
+            return awaiter_make(source, token);
+        }
+        if (PyFunction_Check(make)) {
+            return call_method_one(s_awaiter_for, source, token);
+        }
     }
-    return awaiter_make(source, token);
+    PyObject *make;
+    if (PyObject_GetOptionalAttr(source, s_awaiter_for, &make) < 0) {
+        return NULL;
+    }
+    if (make == NULL || make == Py_None) {
+        Py_XDECREF(make);
+        return awaiter_make(source, token);
+    }
+    PyObject *awaiter = PyObject_CallOneArg(make, token);
+    Py_DECREF(make);
+    return awaiter;
 }
 
 /* One step of `await vt` on a source: PYGEN_NEXT with the awaiter, PYGEN_RETURN with the
@@ -2145,6 +2383,7 @@ vt_step(ValueTaskObject *vt, PyObject **presult)
                              "awaitable's own iterator; use await");
             return PYGEN_ERROR;
         }
+        vt->step = IDLE;  /* done: not iterable until the next __await__() */
         *presult = Py_NewRef(vt->result != NULL ? vt->result : Py_None);
         return PYGEN_RETURN;
     }
@@ -2359,12 +2598,23 @@ vt_throw(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     ValueTaskObject *vt = (ValueTaskObject *)op;
     int running = vt->step != FINISHED;
     if (vt_interrupt(vt) < 0) {
-        PyErr_WriteUnraisable(op);
+        /* abandon() raised in the Python form's `except` block: that error leaves, with
+           the thrown one as its context */
+        PyObject *raised = PyErr_GetRaisedException_compat();
+        if (raised != error) {
+            PyException_SetContext(raised, error);
+        }
+        else {
+            Py_DECREF(error);
+        }
+        error = raised;
     }
     if (running) {
         error = stop_iteration_to_runtime_error(error);
     }
-    PyErr_SetRaisedException_compat(error);
+    if (error != NULL) {
+        PyErr_SetRaisedException_compat(error);
+    }
     return NULL;
 }
 
@@ -2410,8 +2660,11 @@ vt_get_is_completed(ValueTaskObject *vt, void *closure)
 }
 
 static PyObject *
-vt_result(ValueTaskObject *vt, PyObject *unused)
+vt_result(ValueTaskObject *vt, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("ValueTask.result", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     if (vt->source != NULL) {
         if (vt->awaited) {
             return raise_new(AlreadyAwaitedError);
@@ -2451,8 +2704,11 @@ vt_result(ValueTaskObject *vt, PyObject *unused)
 }
 
 static PyObject *
-vt_as_future(ValueTaskObject *vt, PyObject *unused)
+vt_as_future(ValueTaskObject *vt, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    if (no_args("ValueTask.as_future", args, nargs, kwnames) < 0) {
+        return NULL;
+    }
     if (vt->source == NULL && vt->awaitable == NULL) {
         PyObject *loop = PyObject_CallNoArgs(get_running_loop);
         if (loop == NULL) {
@@ -2463,7 +2719,7 @@ vt_as_future(ValueTaskObject *vt, PyObject *unused)
         if (future == NULL) {
             return NULL;
         }
-        PyObject *r = PyObject_CallMethod(future, "set_result", "O",
+        PyObject *r = PyObject_CallMethod(future, "set_result", "(O)",
                                           vt->result != NULL ? vt->result : Py_None);
         if (r == NULL) {
             Py_DECREF(future);
@@ -2550,75 +2806,19 @@ vt_get_slot(ValueTaskObject *vt, void *closure)
     return Py_NewRef(value);
 }
 
-/* copy and pickle as the Python form's slots give them: (None, {slot: value}), with
-   `_result` only where it was set (from a result). */
-static PyObject *
-vt_getstate(ValueTaskObject *vt, PyObject *unused)
-{
-    PyObject *token = vt->token != NULL ? Py_NewRef(vt->token) : PyLong_FromLong(0);
-    if (token == NULL) {
-        return NULL;
-    }
-    PyObject *slots = Py_BuildValue(
-        "{sOsOsOsN}", "_awaitable", vt->awaitable != NULL ? vt->awaitable : Py_None,
-        "_awaited", vt->awaited ? Py_True : Py_False,
-        "_source", vt->source != NULL ? vt->source : Py_None, "_token", token);
-    if (slots == NULL) {
-        return NULL;
-    }
-    if (vt->result != NULL && PyDict_SetItemString(slots, "_result", vt->result) < 0) {
-        Py_DECREF(slots);
-        return NULL;
-    }
-    return Py_BuildValue("(ON)", Py_None, slots);
-}
-
-static PyObject *
-vt_setstate(ValueTaskObject *vt, PyObject *state)
-{
-    PyObject *slots;
-    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != 2
-        || !PyDict_Check(slots = PyTuple_GET_ITEM(state, 1))) {
-        PyErr_SetString(PyExc_TypeError, "ValueTask.__setstate__ needs (None, {slot: value})");
-        return NULL;
-    }
-    PyObject *awaited = PyDict_GetItemString(slots, "_awaited");
-    int truth = awaited != NULL ? PyObject_IsTrue(awaited) : 0;  /* first: it runs code */
-    if (truth < 0) {
-        return NULL;
-    }
-    static const char *const names[] = {"_result", "_awaitable", "_source", "_token"};
-    PyObject *values[4];
-    for (int i = 0; i < 4; i++) {
-        values[i] = PyDict_GetItemString(slots, names[i]);  /* borrowed; may be NULL */
-        if (values[i] == Py_None && i > 0) {
-            values[i] = NULL;
-        }
-    }
-    PyObject *old[4] = {vt->result, vt->awaitable, vt->source, vt->token};
-    vt->result = Py_XNewRef(values[0]);
-    vt->awaitable = Py_XNewRef(values[1]);
-    vt->source = Py_XNewRef(values[2]);
-    vt->token = vt->source != NULL ? Py_XNewRef(values[3]) : NULL;
-    vt->awaited = (char)truth;
-    for (int i = 0; i < 4; i++) {
-        Py_XDECREF(old[i]);
-    }
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef vt_methods[] = {
-    {"__getstate__", (PyCFunction)vt_getstate, METH_NOARGS, NULL},
-    {"__setstate__", (PyCFunction)vt_setstate, METH_O, NULL},
-    {"result", (PyCFunction)vt_result, METH_NOARGS,
+    REFUSE_COPY_METHOD,
+    {"result", (PyCFunction)(void (*)(void))vt_result, METH_FASTCALL | METH_KEYWORDS,
      "The synchronous fast path: the value of a completed ValueTask, consumed once."},
-    {"as_future", (PyCFunction)vt_as_future, METH_NOARGS,
+    {"as_future", (PyCFunction)(void (*)(void))vt_as_future, METH_FASTCALL | METH_KEYWORDS,
      "A real asyncio future with the same outcome: await it many times, gather it."},
-    {"preserve", (PyCFunction)vt_as_future, METH_NOARGS, "as_future(), the .NET name."},
-    {"from_result", (PyCFunction)vt_cls_from_result, METH_O | METH_CLASS, NULL},
-    {"from_awaitable", (PyCFunction)vt_cls_from_awaitable, METH_O | METH_CLASS, NULL},
+    {"preserve", (PyCFunction)(void (*)(void))vt_as_future, METH_FASTCALL | METH_KEYWORDS, "as_future(), the .NET name."},
+    {"from_result", (PyCFunction)(void (*)(void))vt_cls_from_result,
+     METH_FASTCALL | METH_KEYWORDS | METH_CLASS, NULL},
+    {"from_awaitable", (PyCFunction)(void (*)(void))vt_cls_from_awaitable,
+     METH_FASTCALL | METH_KEYWORDS | METH_CLASS, NULL},
     {"from_source", (PyCFunction)(void (*)(void))vt_cls_from_source,
-     METH_FASTCALL | METH_CLASS, NULL},
+     METH_FASTCALL | METH_KEYWORDS | METH_CLASS, NULL},
     {"throw", (PyCFunction)(void (*)(void))vt_throw, METH_FASTCALL, NULL},
     {"close", (PyCFunction)vt_close, METH_NOARGS, NULL},
     {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
@@ -2646,12 +2846,13 @@ vt_getattro(PyObject *op, PyObject *name)
     return PyCFunction_New(&vt_send_def, op);
 }
 
-/* iter(): only the await (after __await__()) iterates a ValueTask; list(vt) or a for loop
-   would consume the operation. */
+/* iter(): only `yield from vt.__await__()` iterates a ValueTask, between __await__() and
+   the first step; list(vt) or a for loop would consume the operation, and the Python
+   form's ValueTask is never iterable. */
 static PyObject *
 vt_iter(PyObject *op)
 {
-    if (((ValueTaskObject *)op)->step == IDLE) {
+    if (((ValueTaskObject *)op)->step != STARTED) {
         PyErr_Format(PyExc_TypeError, "'%s' object is not iterable", type_name(Py_TYPE(op)));
         return NULL;
     }
@@ -2709,7 +2910,7 @@ freelist_sizes(PyObject *module, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-    {"source_task", (PyCFunction)(void (*)(void))source_task, METH_FASTCALL,
+    {"source_task", (PyCFunction)(void (*)(void))source_task, METH_FASTCALL | METH_KEYWORDS,
      "ValueTask.from_source as a plain function."},
     {"_freelist_sizes", freelist_sizes, METH_NOARGS, "For tests: objects kept for reuse."},
     {NULL},
@@ -2725,7 +2926,7 @@ static PyObject **const owned_globals[] = {
     &AlreadyAwaitedError, &AlreadyCompletedError, &MultipleAwaitError, &NotCompletedError,
     &TokenMismatchError, &PENDING, &SUCCEEDED, &FAULTED, &CANCELED, &CancelledError,
     &bridge_flags, &get_running_loop_or_none, &get_running_loop, &py_start_worker,
-    &no_continuation, &next_version, &await_once, &ensure_future, &future_type, &resume_fn,
+    &no_continuation, &no_copy, &next_version, &await_once, &ensure_future, &future_type, &resume_fn,
     &context_kwnames, &s_call_soon, &s_call_soon_threadsafe, &s_get_status, &s_get_result,
     &s_on_completed, &s_cancel, &s_awaiter_for, &s_give_back, &s_await, &s_name, &s_abandon,
     &s_done, &s_result, &generator_raised_stop,
@@ -2812,6 +3013,7 @@ module_acquire(void)
     IMPORT(get_running_loop, "asyncio.events", "get_running_loop");
     IMPORT(py_start_worker, "vts.core", "_start_worker");
     IMPORT(no_continuation, "vts.valuetask", "NO_CONTINUATION");
+    IMPORT(no_copy, "vts.valuetask", "NO_COPY");
     IMPORT(next_version, "vts.core", "_NEXT_VERSION");
     if (!PyList_Check(next_version)) {
         PyErr_SetString(PyExc_TypeError, "vts.core._NEXT_VERSION must be a list");

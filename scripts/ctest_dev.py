@@ -18,8 +18,7 @@ import subprocess
 import sys
 
 from ctests import (
-    NO_UVLOOP,
-    NOT_THE_MILLION,
+    NOT_THE_PINS,
     ROOT,
     build_in_place,
     c_test_environment,
@@ -29,9 +28,6 @@ from ctests import (
     pytest_command,
 )
 
-# The allocation pins and the million operations repeat, 100,000s of times, paths the other
-# tests take once: minutes under asyncio's debug mode.
-DESELECT = f"{NO_UVLOOP} and {NOT_THE_MILLION} and not floor and not allocat"
 RUNS = {"-X dev": (("-X", "dev"), {}), "PYTHONMALLOC=debug": ((), {"PYTHONMALLOC": "debug"})}
 
 
@@ -43,7 +39,7 @@ def main() -> int:
     build_in_place(python)
     statuses = {}
     for name, (interpreter_options, variables) in RUNS.items():
-        command = pytest_command(python, DESELECT, c_tests(driven=True), pytest_args,
+        command = pytest_command(python, NOT_THE_PINS, c_tests(driven=True), pytest_args,
                                  interpreter_options=interpreter_options)
         print(" ".join(command), flush=True)
         env = c_test_environment(PYTHONPATH=str(ROOT), **variables)

@@ -36,6 +36,9 @@ NO_UVLOOP = "not uvloop"
 # 1,000,000 operations through the C code: minutes under valgrind; under ASan its RSS
 # reading is not flat, since the quarantine holds freed memory.
 NOT_THE_MILLION = "not a_million_operations"
+# The allocation pins (floors included) repeat, 100,000s of times, paths the other tests
+# take once: minutes under valgrind or asyncio's debug mode.
+NOT_THE_PINS = f"{NO_UVLOOP} and {NOT_THE_MILLION} and not floor and not allocat"
 
 
 def c_tests(*, driven: bool) -> list[str]:

@@ -21,8 +21,7 @@ import subprocess
 import sys
 
 from ctests import (
-    NO_UVLOOP,
-    NOT_THE_MILLION,
+    NOT_THE_PINS,
     ROOT,
     build_in_place,
     c_test_environment,
@@ -37,7 +36,7 @@ LOG = ROOT / "reports" / "memcheck.log"
 # memcheck) and the two-thread race test (3,000 rounds that start a worker thread each):
 # the paths they take are the ones the other protocol tests take. Timeouts are off:
 # memcheck runs the interpreter some 50 times slower.
-DESELECT = f"{NO_UVLOOP} and {NOT_THE_MILLION} and not floor and not allocat and not racing"
+DESELECT = f"{NOT_THE_PINS} and not racing"
 
 
 def main() -> int:

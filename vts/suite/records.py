@@ -54,6 +54,7 @@ class Histogram(TypedDict):
 class Latency(TypedDict, total=False):
     """The per-operation latency distribution (`vts.suite.measure.latency`)."""
 
+    mean_ns: float  # absent from runs before it was recorded
     p50_ns: float | None
     p99_ns: float | None
     max_ns: float | None

@@ -100,7 +100,7 @@ SECTION_FIELDS: dict[str, dict[str, Kind]] = {
                "median_ns": _or_null(NUMBER), "values": _or_null(INTEGER),
                "pyperf_json": _or_null(STRING), "pyperf_suite": _or_null(STRING),
                "checks": _or_null(LIST)},
-    "latency": {"p50_ns": _or_null(NUMBER), "p99_ns": _or_null(NUMBER),
+    "latency": {"mean_ns": NUMBER, "p50_ns": _or_null(NUMBER), "p99_ns": _or_null(NUMBER),
                 "max_ns": _or_null(NUMBER), "histogram": _or_null(OBJECT)},
     "memray": {"flamegraph": _or_null(STRING), "peak_bytes": _or_null(NUMBER),
                "total_allocations": _or_null(NUMBER), "top_sites": _or_null(OBJECTS)},

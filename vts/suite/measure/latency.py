@@ -25,7 +25,7 @@ def percentile(sorted_samples: Sequence[int], fraction: float) -> float:
 
 
 def summarise(samples_ns: Sequence[int]) -> Latency:
-    """p50, p99, max and a histogram with log-spaced edges (ns)."""
+    """Mean, p50, p99, max and a histogram with log-spaced edges (ns)."""
     ordered = sorted(samples_ns)
     low = max(1, ordered[0])
     high = max(low + 1, ordered[-1])
@@ -39,6 +39,7 @@ def summarise(samples_ns: Sequence[int]) -> Latency:
         index = int(math.log10(max(1, sample)) * BINS_PER_DECADE) - first
         counts[min(max(index, 0), len(counts) - 1)] += 1
     return {
+        "mean_ns": sum(ordered) / len(ordered),
         "p50_ns": percentile(ordered, 0.50),
         "p99_ns": percentile(ordered, 0.99),
         "max_ns": float(ordered[-1]),

@@ -96,17 +96,22 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
 def fast_loops(latency: Latency | None) -> int | None:
     """The loops per pyperf value in fast mode, from the cell's own latency distribution:
     the smallest power of two (as pyperf's calibration picks) whose value lasts at least
-    FAST_MIN_TIME at the median operation's time. None (pyperf calibrates) without one.
+    FAST_MIN_TIME at the mean operation's time (the median where a run did not record
+    the mean). None (pyperf calibrates) without one.
 
     Why: pyperf's calibration is a worker process of its own, one of six processes per
-    cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The median
-    includes two clock reads (about 80 ns), so values may run a little under
-    FAST_MIN_TIME for the fastest operations; pyperf records the loops used."""
-    p50_ns = latency.get("p50_ns") if latency else None
-    if not p50_ns:
+    cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The mean, not
+    the median: where most operations find their data ready and a few wait for it (the
+    stream feeds' buffered receive paths), the median was 1/200 of the mean, and a value
+    of socket-64k lasted 17 s instead of 0.1 s. The samples include two clock reads (about
+    80 ns), so values may run a little under FAST_MIN_TIME for the fastest operations;
+    pyperf records the loops used."""
+    if not latency:
         return None
-    per_op = p50_ns / 1e9
-    return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / per_op)))
+    per_op_ns = latency.get("mean_ns") or latency.get("p50_ns")
+    if not per_op_ns:
+        return None
+    return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / (per_op_ns / 1e9))))
 
 
 def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],

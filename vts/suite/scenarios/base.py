@@ -56,5 +56,8 @@ class Scenario:
     deterministic: bool = True  # exact allocation counts repeat; the gate checks only these
     default_ops: tuple[int, int] = (10_000, 20_000)  # run lengths for the allocation counter
     message_bytes: int | None = None  # set where an operation moves a message (throughput)
+    # CPUs its timed loop keeps busy: 2 where a producer or sender thread runs beside the
+    # loop. A timed run gives the cell that many (`vts.suite.measure.cpus`).
+    cpus: int = 1
     # True: every registered strategy (built-in or installed) is a variant, after `variants`.
     every_strategy: bool = False

@@ -39,6 +39,7 @@ SOCKET_SCENARIOS: tuple[Scenario, ...] = tuple(
         deterministic=False,
         default_ops=(2_000, 4_000) if size >= 65536 else (5_000, 10_000),
         message_bytes=size,
+        cpus=2,  # the sender thread
     )
     for size in MESSAGE_SIZES
 )

@@ -234,7 +234,7 @@ LOOP_SCENARIOS: tuple[Scenario, ...] = (
     # publishes (and so needs its self-pipe written) depends on timing.
     Scenario("thread", "one await of get() completed by a producer thread's publish",
              WITH_FLOOR, _thread, deterministic=False, default_ops=(5_000, 10_000),
-             every_strategy=True),
+             every_strategy=True, cpus=2),
     *(
         Scenario(f"fanout-{k}", f"one publish that wakes {k} waiting task(s)", WITH_FLOOR,
                  _fanout(k), default_ops=(max(20, 10_000 // k), max(40, 20_000 // k)),

@@ -69,18 +69,19 @@ def test_without_a_baseline_there_is_no_gate_section() -> None:
 def test_an_untrustworthy_time_is_marked_with_pyperfs_remedy() -> None:
     run = results.load(FIXTURES / "gate_run.json")
     for cell in run["cells"]:
-        if cell["id"] == "floor/wait/3.12/asyncio":  # mean 6.732 µs, p99 9.100 µs
+        if cell["id"] == "floor/wait/3.12/asyncio":  # median 6.720 µs, p99 9.100 µs
             cell["latency"]["p99_ns"] = 5000.0
         if cell["id"] == "pooled/wait/3.12/asyncio":
-            cell["timing"]["checks"] = ["the standard deviation (1.2 us) is 16% of the mean"]
+            cell["timing"]["checks"] = [
+                "its 10 values spread so widely that the median is known to +-8% only"]
     text = markdown.render(run)
-    assert "| wait | floor | 6.732 µs ⚠ |" in text
-    assert "| wait | pooled | 7.517 µs ⚠ |" in text
-    assert "| wait | future_per_call (ref) | 7.926 µs |" in text
+    assert "| wait | floor | 6.720 µs ⚠ |" in text
+    assert "| wait | pooled | 7.500 µs ⚠ |" in text
+    assert "| wait | future_per_call (ref) | 7.900 µs |" in text
     # One banner for the table, each mark with its reason, then what to do.
-    assert ("⚠ 2 times unstable: floor/wait/3.12/asyncio (the mean (6.732 µs) is above the "
-            "per-op p99 (5.000 µs)); pooled/wait/3.12/asyncio (the standard deviation (1.2 us) "
-            "is 16% of the mean). To steady them, measure on a quiet machine one cell at a "
-            "time (vts bench -j 1), or with more processes (--full); on a shared machine, "
-            "compare Instructions/op instead.\n") in text
+    assert ("⚠ 2 times unstable: floor/wait/3.12/asyncio (the median (6.720 µs) is above "
+            "the per-op p99 (5.000 µs)); pooled/wait/3.12/asyncio (its 10 values spread so "
+            "widely that the median is known to +-8% only). To steady them, measure on a "
+            "quiet machine one cell at a time (vts bench -j 1), or with more processes "
+            "(--full); on a shared machine, compare Instructions/op instead.\n") in text
     assert text.count("⚠ 2 times unstable") == 1

@@ -63,7 +63,7 @@ def test_the_pick_is_the_fewest_allocations(run: Run) -> None:
     rec = _recommendation(run, SUSPENDS)
     assert verdict_text.recommendation(rec) == (
         "An await that suspends (wait): pooled: 22.4 allocations/op (-2 vs future_per_call; "
-        "mean time 0.97x) [fewest allocations].")
+        "median time 0.98x) [fewest allocations].")
 
 
 def test_the_pick_follows_the_figures(run: Run) -> None:
@@ -83,7 +83,7 @@ def test_equal_allocations_are_decided_by_instructions(run: Run) -> None:
                                                                 "instructions")
     assert verdict_text.recommendation(rec) == (
         "A value that is usually ready (fresh): cached_result: 0 allocations/op (-1 vs "
-        "future_per_call; instructions 0.38x; mean time 0.45x) [fewest instructions at equal "
+        "future_per_call; instructions 0.38x; median time 0.46x) [fewest instructions at equal "
         "allocations].")
 
 

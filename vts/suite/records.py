@@ -40,6 +40,7 @@ class Timing(TypedDict, total=False):
     mean_ns: float | None
     stdev_ns: float | None
     median_ns: float | None
+    mad_ns: float  # pyperf's median absolute deviation; absent from runs before it
     values: int | None
     pyperf_json: str | None  # relative to the run's directory
     pyperf_suite: str | None  # likewise
@@ -126,7 +127,7 @@ SECTIONS: dict[str, type] = {"allocs": Allocs, "instructions": Instructions,
 Section = Literal["allocs", "instructions", "timing", "latency", "memray"]
 # The numbers of the sections, by name (a name mypy does not know is a misspelt one).
 Figure = Literal["allocs_per_op", "bytes_per_op", "gc_per_1k_ops", "instructions_per_op",
-                 "mean_ns", "stdev_ns", "median_ns", "p50_ns", "p99_ns", "max_ns",
+                 "mean_ns", "stdev_ns", "median_ns", "mad_ns", "p50_ns", "p99_ns", "max_ns",
                  "peak_bytes", "total_allocations"]
 
 

@@ -97,7 +97,7 @@ SECTION_FIELDS: dict[str, dict[str, Kind]] = {
                "gc_per_1k_ops": _or_null(NUMBER), "ops": RUN_LENGTHS},
     "instructions": {"instructions_per_op": _or_null(NUMBER), "ops": RUN_LENGTHS},
     "timing": {"mean_ns": _or_null(NUMBER), "stdev_ns": _or_null(NUMBER),
-               "median_ns": _or_null(NUMBER), "values": _or_null(INTEGER),
+               "median_ns": _or_null(NUMBER), "mad_ns": NUMBER, "values": _or_null(INTEGER),
                "pyperf_json": _or_null(STRING), "pyperf_suite": _or_null(STRING),
                "checks": _or_null(LIST)},
     "latency": {"mean_ns": NUMBER, "p50_ns": _or_null(NUMBER), "p99_ns": _or_null(NUMBER),

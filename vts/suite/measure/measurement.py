@@ -25,15 +25,18 @@ from vts.suite.records import Cell, Latency, Timing, figure
 from vts.suite.scenarios import Scenario
 from vts.suite.timing import unstable_checks
 
-# pyperf settings per mode: "fast" is the default of `make bench` (3 worker processes);
-# "full" is pyperf's own default (20 processes); "allocs-only" skips pyperf.
-# Seconds per pyperf value in fast mode: long enough that one time slice another process
-# takes (a few ms) moves a value by a few percent, not the 10% pyperf calls unstable (27 of
-# 236 cells of a quiet -j 2 run were, at 0.05 s). Costs about 0.6 s per cell (3 processes x
-# 4 values), 70 s of make bench at -j 2.
-FAST_MIN_TIME = 0.1
+# pyperf settings per mode: "fast" is the default of `make bench`; "full" is pyperf's own
+# default (20 processes); "allocs-only" skips pyperf.
+# Fast mode: 5 worker processes of 2 values (after 1 warmup) of FAST_MIN_TIME seconds each.
+# On this kind of shared VM a whole worker process often runs 1.3-2x slower than its
+# siblings (its values agree with each other, not with the other processes': measured at
+# -j 1 on a quiet machine, 3.11); the report reads pyperf's median of the 10 values, which
+# such a process does not move while at most 2 of the 5 are slow (`vts.suite.timing`). Costs
+# about 1.7 s per cell (5 x 0.15 s of process start, 15 x 0.05 s of values, pyperf's master
+# 0.25 s), less than the 3 processes x 4 values x 0.1 s it replaces.
+FAST_MIN_TIME = 0.05
 PYPERF_ARGS = {
-    "fast": ["--processes", "3", "--values", "3", "--warmups", "1",
+    "fast": ["--processes", "5", "--values", "2", "--warmups", "1",
              "--min-time", str(FAST_MIN_TIME)],
     "full": [],
 }
@@ -132,6 +135,7 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
         "mean_ns": bench.mean() * 1e9,
         "stdev_ns": (bench.stdev() if len(values) > 1 else 0.0) * 1e9,
         "median_ns": bench.median() * 1e9,
+        "mad_ns": (bench.median_abs_dev() if len(values) > 1 else 0.0) * 1e9,
         "values": len(values),
         "pyperf_json": relative,
         "pyperf_suite": suite,

@@ -115,7 +115,7 @@ def _measured(cells: Sequence[Cell], panels: Sequence[_Panel]) -> list[_Panel]:
 
 
 def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str | None:
-    """Allocations per op, instructions per op and mean time per op by strategy: a bar
+    """Allocations per op, instructions per op and median time per op by strategy: a bar
     panel each, for the figures measured."""
     strategies = _strategies(cells, reference)
     by_name = {c["strategy"]: c for c in cells}
@@ -123,7 +123,7 @@ def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str 
     panels = _measured(cells, [("allocs", "allocs_per_op", "allocations / op", 1.0),
                                ("instructions", "instructions_per_op",
                                 "instructions / op (k)", 1e-3),
-                               ("timing", "mean_ns", "mean time / op (µs)", 1e-3)])
+                               ("timing", "median_ns", "median time / op (µs)", 1e-3)])
     if not strategies or not panels:
         return None
     with plt.rc_context(_STYLE):
@@ -153,7 +153,7 @@ def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str 
 
 
 def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> str | None:
-    """Allocations and mean time per *waiter* (per op / K) against K (log x), one line per
+    """Allocations and median time per *waiter* (per op / K) against K (log x), one line per
     strategy: a flat line is a constant cost per waiter, a rising one grows with K."""
     fan = [c for c in cells if c["scenario"] in ks]
     if len({c["scenario"] for c in fan}) < 2:
@@ -161,7 +161,7 @@ def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> st
     strategies = _strategies(fan, "")
     palette = colors(strategies)
     panels = _measured(fan, [("allocs", "allocs_per_op", "allocations / waiter", 1.0),
-                             ("timing", "mean_ns", "mean time / waiter (µs)", 1e-3)])
+                             ("timing", "median_ns", "median time / waiter (µs)", 1e-3)])
     if not panels:
         return None
     with plt.rc_context(_STYLE):

@@ -30,8 +30,8 @@ from vts.suite.report.views import (
 
 # Each figure column with the group it belongs to (views.ScenarioTable.shown): a group no
 # cell of the environment measured is left out.
-COLUMNS = (("Mean (pyperf)", TIME), ("StdDev", TIME), ("p50 (per op)", LATENCY),
-           ("p99 (per op)", LATENCY), ("Ratio (mean)", TIME), ("Instructions/op", INSTRUCTIONS),
+COLUMNS = (("Median (pyperf)", TIME), ("MAD", TIME), ("p50 (per op)", LATENCY),
+           ("p99 (per op)", LATENCY), ("Ratio (median)", TIME), ("Instructions/op", INSTRUCTIONS),
            ("Allocated/op", ALLOCS), ("Above floor", ABOVE_FLOOR), ("Bytes/op", ALLOCS),
            ("GC/1k ops", ALLOCS))
 
@@ -56,8 +56,8 @@ def _jobs(run: results.Run) -> str:
 def _figures(row: Row) -> list[str]:
     """Every figure column of a row, in COLUMNS' order."""
     allocs = row.allocs + ((" ▲" if row.change == "regression" else " ▼") if row.change else "")
-    mean = row.mean + (" ⚠" if row.unstable else "")
-    return [mean, row.stdev, row.p50, row.p99, row.ratio, row.instructions, allocs,
+    median = row.median + (" ⚠" if row.unstable else "")
+    return [median, row.mad, row.p50, row.p99, row.ratio, row.instructions, allocs,
             row.above_floor, row.bytes, row.gc]
 
 

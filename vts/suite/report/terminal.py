@@ -27,13 +27,13 @@ from vts.suite.report.views import (
 
 # The columns, each with the group it belongs to (views.ScenarioTable.shown): a group no
 # cell of the environment measured is left out.
-COLUMNS = (("Mean", TIME), ("Ratio (mean)", TIME), ("Instructions/op", INSTRUCTIONS),
+COLUMNS = (("Median", TIME), ("Ratio (median)", TIME), ("Instructions/op", INSTRUCTIONS),
            ("Allocated/op", ALLOCS), ("Above floor", ABOVE_FLOOR), ("Bytes/op", ALLOCS))
 
 
 def summary_tables(run: results.Run, gate: GateResult | None = None,
                    link_base: Path | None = None) -> list[Table]:
-    """One table per environment: scenario, strategy, mean, ratio, allocations, bytes (the
+    """One table per environment: scenario, strategy, median, ratio, allocations, bytes (the
     ones measured); `link_base`: where the run's pyperf files are (the Ratio's t-test)."""
     tables = []
     for view in environment_views(run, gate, link_base):
@@ -61,11 +61,11 @@ def summary_tables(run: results.Run, gate: GateResult | None = None,
                     allocs = f"[red bold]{allocs} ▲[/]"
                 elif row.change == "improvement":
                     allocs = f"[green bold]{allocs} ▼[/]"
-                mean = row.mean
+                median = row.median
                 if row.unstable:
-                    mean = f"[yellow]{mean} ![/]"
+                    median = f"[yellow]{median} ![/]"
                     unstable.append(f"{escape(row.cell_id)} ({escape(row.unstable)})")
-                every = [mean, row.ratio, row.instructions, allocs, row.above_floor, row.bytes]
+                every = [median, row.ratio, row.instructions, allocs, row.above_floor, row.bytes]
                 table.add_row(label, name, *(every[i] for i in columns), end_section=last)
         if unstable:  # one banner for the table
             failures.append(f"[yellow]! {len(unstable)} times unstable: {'; '.join(unstable)}. "

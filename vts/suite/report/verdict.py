@@ -73,7 +73,7 @@ class Figures:
     above_floor: float | None  # None where the floor was not measured
     instructions: float | None
     instructions_ratio: float | None  # over the reference's, where both were counted
-    time_ratio: float | None  # mean over the reference's mean, where both were timed
+    time_ratio: float | None  # median over the reference's median, where both were timed
     allocs_vs_reference: float | None  # allocations minus the reference's
     resolution: float  # the smallest difference in allocations the cell can tell
 
@@ -199,14 +199,14 @@ def _figures(cell: Cell, ref: Cell | None, floor: float | None) -> Figures:
     instructions = figure(cell, "instructions", "instructions_per_op")
     ref_allocs = figure(ref, "allocs", "allocs_per_op")
     ref_instructions = figure(ref, "instructions", "instructions_per_op")
-    mean, ref_mean = figure(cell, "timing", "mean_ns"), figure(ref, "timing", "mean_ns")
+    median, ref_median = figure(cell, "timing", "median_ns"), figure(ref, "timing", "median_ns")
     return Figures(
         strategy=cell["strategy"], allocs=allocs,
         above_floor=allocs - floor if allocs is not None and floor is not None else None,
         instructions=instructions,
         instructions_ratio=(instructions / ref_instructions
                             if instructions is not None and ref_instructions else None),
-        time_ratio=mean / ref_mean if mean is not None and ref_mean else None,
+        time_ratio=median / ref_median if median is not None and ref_median else None,
         allocs_vs_reference=(allocs - ref_allocs
                              if allocs is not None and ref_allocs is not None else None),
         resolution=resolution(cell))

@@ -30,7 +30,7 @@ _DECIDED = {"allocations": "fewest allocations",
 
 def cost(figures: Figures, reference: str) -> str:
     """What one strategy costs against the reference, in the figures the run has:
-    `21.2 allocations/op (-2 vs future_per_call; instructions 1.00x, mean time 0.97x)`."""
+    `21.2 allocations/op (-2 vs future_per_call; instructions 1.00x, median time 0.97x)`."""
     if figures.strategy == reference:
         return f"{fmt_count(figures.allocs)} allocations/op (the reference)"
     against = []
@@ -39,7 +39,7 @@ def cost(figures: Figures, reference: str) -> str:
     if figures.instructions_ratio is not None:
         against.append(f"instructions {figures.instructions_ratio:.2f}x")
     if figures.time_ratio is not None:
-        against.append(f"mean time {figures.time_ratio:.2f}x")
+        against.append(f"median time {figures.time_ratio:.2f}x")
     return f"{fmt_count(figures.allocs)} allocations/op" + (
         f" ({'; '.join(against)})" if against else "")
 

@@ -4,15 +4,15 @@ Rule 1: reports read results only (and the gate's verdict); they never re-measur
 Rule 2: a missing figure is shown as DASH, never as 0; a failed cell shows its error; a
 column no cell of the table measured is left out (`ScenarioTable.shown`).
 Rule 4: a time is marked unstable where the measurement says so (`timing.checks`:
-`vts.suite.timing.unstable_checks`) or where the mean lies above the per-operation p99;
+`vts.suite.timing.unstable_checks`) or where the median lies above the per-operation p99;
 one banner per table lists them, and UNSTABLE_REMEDY says what to do.
-Rule 3: Ratio is the cell's mean time over the mean of its scenario's reference strategy
+Rule 3: Ratio is the cell's median time over the median of its scenario's reference strategy
 (`scenarios[s].reference`, default future_per_call), as BenchmarkDotNet's Ratio column,
 shown as SIMILAR where pyperf's t-test (as `pyperf compare_to` applies it) finds no
 significant difference; Above floor is the cell's allocations per op minus those of the
 `floor` strategy (the bare await the loop itself costs) in the same scenario and
 environment.
-Rule 5: each time column is one statistic of one set of samples: Mean and StdDev of
+Rule 5: each time column is one statistic of one set of samples: Median and MAD of
 pyperf's values, p50 and p99 of the per-operation samples (the latency distribution).
 
 Every output (HTML, Markdown, terminal) builds on these views, so they show the same rows
@@ -130,8 +130,8 @@ class Row:
     strategy: str
     failed: bool
     error: str
-    mean: str  # pyperf's values
-    stdev: str
+    median: str  # pyperf's values
+    mad: str
     p50: str  # the per-operation samples
     p99: str
     ratio: str
@@ -226,7 +226,7 @@ def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[
 
 def _shown(cells: list[Cell], floor_allocs: float | None) -> frozenset[str]:
     """The column groups at least one cell has a figure for (Rule 2)."""
-    groups = {TIME: ("timing", "mean_ns"), LATENCY: ("latency", "p99_ns"),
+    groups = {TIME: ("timing", "median_ns"), LATENCY: ("latency", "p99_ns"),
               INSTRUCTIONS: ("instructions", "instructions_per_op"),
               ALLOCS: ("allocs", "allocs_per_op")}
     shown = {name for name, (section, key) in groups.items()
@@ -237,22 +237,21 @@ def _shown(cells: list[Cell], floor_allocs: float | None) -> frozenset[str]:
 
 
 def _ratio(cell: Cell, ref: Cell | None, link_base: Path | None) -> str:
-    """The mean over the reference's mean, or SIMILAR where pyperf's t-test finds no
+    """The median over the reference's median, or SIMILAR where pyperf's t-test finds no
     significant difference (tested where both pyperf files are next to the report)."""
-    mean, ref_mean = figure(cell, "timing", "mean_ns"), figure(ref, "timing", "mean_ns")
-    if mean is None or not ref_mean or ref is None:
+    median, ref_median = figure(cell, "timing", "median_ns"), figure(ref, "timing", "median_ns")
+    if median is None or not ref_median or ref is None:
         return fmt_ratio(None)
     if cell["id"] != ref["id"] and link_base is not None:
         now, before = cell.get("timing"), ref.get("timing")
         if now and before and significant(pyperf_path(before, link_base),
                                           pyperf_path(now, link_base)) is False:
             return SIMILAR
-    return fmt_ratio(mean / ref_mean)
+    return fmt_ratio(median / ref_median)
 
 
 def _row(cell: Cell, reference: str, ref: Cell | None, floor_allocs: float | None,
          changes: dict[str, tuple[str, str]], link_base: Path | None) -> Row:
-    mean = figure(cell, "timing", "mean_ns")
     allocs = figure(cell, "allocs", "allocs_per_op")
     above = allocs - floor_allocs if allocs is not None and floor_allocs is not None else None
     memray = cell.get("memray")
@@ -264,7 +263,8 @@ def _row(cell: Cell, reference: str, ref: Cell | None, floor_allocs: float | Non
     return Row(
         cell_id=str(cell["id"]), strategy=str(cell["strategy"]), failed=not ok(cell),
         error=str(cell.get("error") or "failed") if not ok(cell) else "",
-        mean=fmt_ns(mean), stdev=fmt_ns(figure(cell, "timing", "stdev_ns")),
+        median=fmt_ns(figure(cell, "timing", "median_ns")),
+        mad=fmt_ns(figure(cell, "timing", "mad_ns")),
         p50=fmt_ns(figure(cell, "latency", "p50_ns")),
         p99=fmt_ns(figure(cell, "latency", "p99_ns")),
         ratio=_ratio(cell, ref, link_base),
@@ -281,9 +281,10 @@ def _row(cell: Cell, reference: str, ref: Cell | None, floor_allocs: float | Non
 def unstable_reason(cell: Cell) -> str:
     """Why this cell's time cannot be trusted (Rule 4), or "" when nothing says so."""
     reasons = []
-    mean, p99 = figure(cell, "timing", "mean_ns"), figure(cell, "latency", "p99_ns")
-    if mean is not None and p99 is not None and mean > p99:
-        reasons.append(f"the mean ({fmt_ns(mean)}) is above the per-op p99 ({fmt_ns(p99)})")
+    median, p99 = figure(cell, "timing", "median_ns"), figure(cell, "latency", "p99_ns")
+    if median is not None and p99 is not None and median > p99:
+        reasons.append(f"the median ({fmt_ns(median)}) is above the per-op p99 "
+                       f"({fmt_ns(p99)})")
     timing = cell.get("timing")
     checks = timing.get("checks") if isinstance(timing, dict) else None
     reasons += checks or []

@@ -22,12 +22,14 @@ from vts.suite.history.git import Repository
 from vts.suite.history.series import CellPattern, Snapshot, build_series
 from vts.suite.history.sources import Timeline, baseline_snapshots, results_snapshot
 from vts.suite.history.steps import QUANTITIES
+from vts.suite.measure.session import RUNS
+from vts.suite.report import write
 from vts.suite.report.history_text import markdown, print_history
 from vts.suite.report.history_view import history_view
 
 help = "each cell's allocations, instructions and times commit by commit, and their steps"
 
-HISTORY_PAGE = Path("reports") / "runs" / "history.html"  # beside the runs it sums up
+HISTORY_PAGE = RUNS / write.HISTORY_PAGE  # beside the runs, whose reports link to it
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "commit")
     parser.add_argument("--measure", metavar="A..B",
                         help="also measure the matching cells at A and every commit of A..B "
-                        "(cached: the next call is instant)")
+                        "(cached: the next call is instant): the ends, then the middle "
+                        "of any two that differ, until each step is between neighbours")
+    parser.add_argument("--every", action="store_true",
+                        help="with --measure: measure every commit of the range")
     parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, metavar="FILE",
                         help="the baseline whose git history is read (default %(default)s)")
     parser.add_argument("--format", choices=("html", "markdown"), default="html",
@@ -69,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if args.measure:
         from vts.suite.history.measured import measured_snapshots
 
-        found, skipped = measured_snapshots(timeline, args.measure, pattern, snapshots)
+        found, skipped = measured_snapshots(timeline, args.measure, pattern, snapshots,
+                                            every=args.every)
         snapshots += found
         notes += skipped
     if not snapshots:

@@ -90,13 +90,21 @@ def changes(series: Series, quantities: Sequence[Quantity], start: Stop) -> list
     return sorted(found, key=lambda c: order[id(c.point)])
 
 
+def moved(old: Point, new: Point, quantity: Quantity) -> bool:
+    """Whether an exact figure differs between two points beyond both resolutions (Rule
+    1); a figure one point lacks counts as moved."""
+    before, after = old.values.get(quantity.name), new.values.get(quantity.name)
+    if before is None or after is None:
+        return before is not after
+    return abs(after - before) > max(old.tolerances.get(quantity.name, 0.0),
+                                     new.tolerances.get(quantity.name, 0.0)) + EPSILON
+
+
 def _steps(run: list[tuple[Point, float]], quantity: Quantity) -> list[Change]:
     if quantity.exact:
         return [Change(point, quantity, before, value)
                 for (old, before), (point, value) in zip(run, run[1:])
-                if abs(value - before) > max(old.tolerances.get(quantity.name, 0.0),
-                                             point.tolerances.get(quantity.name, 0.0))
-                + EPSILON]
+                if moved(old, point, quantity)]
     return _lasting(run, quantity)
 
 

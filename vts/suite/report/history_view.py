@@ -4,7 +4,9 @@ HTML), formatted once.
 Rule 1: a series' table has a row for its first point and for every point where a figure
 changed (`vts.suite.history.steps`), each named by its commit's short hash and subject;
 a series that never changed is one name in the `unchanged` list, not a table.
-Rule 2: a figure is shown at every row (a dash where that point lacks it); a changed one
+Rule 2: a series shows allocations and the figures that changed in it (compact: a column
+that never moved says nothing a reader needs); a figure is shown at every row (a dash
+where that point lacks it); a changed one
 carries its change: the difference for counts, the relative change for instructions and
 times, "new" where it arrives, "gone" where a baseline version no longer holds the cell.
 """
@@ -109,7 +111,10 @@ def _kind(stop: Stop) -> str:
 
 def _series_view(series: Series, quantities: Sequence[Quantity], start: Stop) -> SeriesView:
     found = changes(series, quantities, start)
-    columns = [q for q in quantities if any(q.name in p.values for p in series.points)]
+    first = series.points[0]
+    moved = {c.quantity.name for c in found if c.kind != "new" or c.point is not first}
+    columns = [q for q in quantities if q.name in moved
+               or q is quantities[0] and any(q.name in p.values for p in series.points)]
     shown = [series.points[0]] + [p for p in series.points[1:]
                                   if any(c.point is p for c in found)]
     rows = [_row(p, columns, [c for c in found if c.point is p], first=p is shown[0])

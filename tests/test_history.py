@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from vts.suite import cli
 from vts.suite.history.git import Commit
 from vts.suite.history.measured import refine
 from vts.suite.history.series import CellPattern, Point, Series, make_stop

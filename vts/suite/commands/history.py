@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     repo = Repository.of(args.baseline.absolute())
     order = repo.order()
     since = repo.resolve(args.since, "--since") if args.since else None
+    if since is not None and since not in order:
+        raise UsageError(f"--since: {args.since!r} is not in the history of HEAD")
     timeline = Timeline(repo, order, since)
 
     snapshots, notes = baseline_snapshots(timeline, args.baseline)

@@ -22,6 +22,7 @@ version no longer holds, a change to None.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ def moved(old: Point, new: Point, quantity: Quantity) -> bool:
 def _steps(run: list[tuple[Point, float]], quantity: Quantity) -> list[Change]:
     if quantity.exact:
         return [Change(point, quantity, before, value)
-                for (old, before), (point, value) in zip(run, run[1:])
+                for (old, before), (point, value) in itertools.pairwise(run)
                 if moved(old, point, quantity)]
     return _lasting(run, quantity)
 

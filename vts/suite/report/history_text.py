@@ -16,7 +16,6 @@ from vts.suite.gate import DEFAULT_INSTRUCTION_THRESHOLD
 from vts.suite.history.steps import TIME_STEP
 from vts.suite.report.history_view import UNCONFIRMED_NOTE, HistoryView, Shown
 from vts.suite.report.markdown import escape as md
-from vts.suite.report.markdown import table_row
 
 _STYLE = {"up": "red bold", "down": "green bold", "new": "cyan", "gone": "yellow", "": "dim"}
 METHOD = ("Steps: counts (allocations, bytes, GC) at any change; instructions "
@@ -82,10 +81,10 @@ def markdown(view: HistoryView) -> str:
         lines += [f"### {md(series.title)}{build}", "", f"{md(series.span)}", ""]
         head = ["commit", *(["from"] if view.several_sources else []),
                 *(q.label for q in series.columns), "subject"]
-        lines += [table_row(head), table_row(["---"] * len(head))]
+        lines += [_md_row(head), _md_row(["---"] * len(head))]
         for row in series.rows:
             subject = md(row.subject) + (f" ({md(row.stop.note)})" if row.stop.note else "")
-            lines.append(table_row([md(row.label),
+            lines.append(_md_row([md(row.label),
                                   *([md(row.stop.source)] if view.several_sources else []),
                                   *(_md_figure(f) for f in row.figures), subject]))
         lines.append("")
@@ -101,3 +100,7 @@ def _md_figure(shown: Shown) -> str:
     return f"**{md(_said(shown))}**" if shown.change else md(shown.text)
 
 
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"

@@ -114,7 +114,7 @@ def _series_view(series: Series, quantities: Sequence[Quantity], start: Stop) ->
     first = series.points[0]
     moved = {c.quantity.name for c in found if c.kind != "new" or c.point is not first}
     columns = [q for q in quantities if q.name in moved
-               or q is quantities[0] and any(q.name in p.values for p in series.points)]
+               or (q is quantities[0] and any(q.name in p.values for p in series.points))]
     shown = [series.points[0]] + [p for p in series.points[1:]
                                   if any(c.point is p for c in found)]
     rows = [_row(p, columns, [c for c in found if c.point is p], first=p is shown[0])

@@ -44,8 +44,7 @@ def escape(text: object) -> str:
     return escaped.replace("\n", " ")
 
 
-def table_row(cells: list[str]) -> str:
-    """One Markdown table row of already escaped cells."""
+def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
@@ -86,8 +85,8 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
         shown = frozenset().union(*(table.shown for table in view.tables))
         columns = [(name, index) for index, (name, group) in enumerate(COLUMNS)
                    if group in shown]
-        lines += [table_row(["Scenario", "Strategy", *(name for name, _ in columns)]),
-                  table_row(["---", "---", *("---:" for _ in columns)])]
+        lines += [_row(["Scenario", "Strategy", *(name for name, _ in columns)]),
+                  _row(["---", "---", *("---:" for _ in columns)])]
         for table in view.tables:
             for row in table.rows:
                 name = escape(row.strategy) + (" (ref)" if row.is_reference else "")
@@ -96,7 +95,7 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
                 else:
                     every = _figures(row)
                     figures = [every[index] for _, index in columns]
-                lines.append(table_row([escape(table.scenario), name, *figures]))
+                lines.append(_row([escape(table.scenario), name, *figures]))
         lines.append("")
         unstable = [row for table in view.tables for row in table.unstable]
         if unstable:
@@ -124,10 +123,10 @@ def verdict_lines(run: results.Run) -> list[str]:
         lines += [f"- {escape(line)}" for line in verdict_text.missing_lines(found)]
         lines.append("")
         for matrix in found.matrices:
-            lines += [table_row([f"vs {escape(matrix.reference)}",
+            lines += [_row([f"vs {escape(matrix.reference)}",
                             *(escape(c.scenario) for c in matrix.columns)]),
-                      table_row(["---", *("---:",) * len(matrix.columns)])]
-            lines += [table_row([escape(name), *(escape(verdict_text.matrix_cell(c, c.figures.get(name)))
+                      _row(["---", *("---:",) * len(matrix.columns)])]
+            lines += [_row([escape(name), *(escape(verdict_text.matrix_cell(c, c.figures.get(name)))
                                             for c in matrix.columns)])
                       for name in matrix.strategies]
             lines.append("")
@@ -145,13 +144,13 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
              + (f", {len(gate.new)} not in the baseline" if gate.new else "") + ".", ""]
     listed = gate.regressions or gate.gc_regressions or gate.improvements or gate.failed
     if listed or gate.moved:
-        lines += [table_row(["Cell", "Baseline", "Now", "Delta", "Bytes/op", "GC/1k ops", "Change"]),
-                  table_row(["---", "---:", "---:", "---:", "---:", "---:", "---"])]
+        lines += [_row(["Cell", "Baseline", "Now", "Delta", "Bytes/op", "GC/1k ops", "Change"]),
+                  _row(["---", "---:", "---:", "---:", "---:", "---:", "---"])]
         for diffs, change in ((gate.regressions, "▲ regression"),
                               (gate.gc_regressions, "▲ GC from 0")):
             lines += [_diff_row(diff, change) for diff in diffs]
         for failed in gate.failed:
-            lines.append(table_row([escape(failed.cell_id), fmt_count(failed.baseline), DASH, DASH,
+            lines.append(_row([escape(failed.cell_id), fmt_count(failed.baseline), DASH, DASH,
                                DASH, DASH, f"failed: {escape(failed.error)}"]))
         for diffs, change in ((gate.improvements, "▼ improvement"), (gate.moved, "moved")):
             lines += [_diff_row(diff, change) for diff in diffs]
@@ -167,12 +166,12 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
         gated = (f"gated above {fmt_pct(gate.timing_threshold)} when significant"
                  if gate.timing_threshold is not None else "reported, not gated")
         lines += [f"Timing changes of 5% or more (mean per op, {gated}):", "",
-                  table_row(["Cell", "Baseline", "Now", "Change", "Significant"]),
-                  table_row(["---", "---:", "---:", "---:", "---"])]
+                  _row(["Cell", "Baseline", "Now", "Change", "Significant"]),
+                  _row(["---", "---:", "---:", "---:", "---"])]
         for t in timing:
             significant = ("not tested" if t.significant is None
                            else "yes" if t.significant else "no")
-            lines.append(table_row([escape(t.cell_id), fmt_ns(t.baseline_ns), fmt_ns(t.now_ns),
+            lines.append(_row([escape(t.cell_id), fmt_ns(t.baseline_ns), fmt_ns(t.now_ns),
                                fmt_pct(t.change), significant]))
         lines.append("")
     lines += [f"warning: {escape(w)}" for w in gate.warnings]
@@ -186,7 +185,7 @@ def _diff_row(diff: AllocDiff, change: str) -> str:
     def pair(before: str, now: str) -> str:
         return DASH if DASH in (before, now) else f"{before} → {now}"
 
-    return table_row([escape(diff.cell_id), fmt_count(diff.baseline), fmt_count(diff.now),
+    return _row([escape(diff.cell_id), fmt_count(diff.baseline), fmt_count(diff.now),
                  fmt_signed(diff.delta), pair(fmt_bytes(diff.baseline_bytes),
                                               fmt_bytes(diff.now_bytes)),
                  pair(fmt_count(diff.baseline_gc), fmt_count(diff.now_gc)), change])

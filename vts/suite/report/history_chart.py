@@ -3,8 +3,9 @@
 
 Points are placed one per stop, evenly (the timeline is commits, not dates); a cell gone
 from a baseline version breaks the line. A panel's y axis spans at least what a step
-needs (the threshold for instructions and times), so drift looks as flat as it is. Only the first stop, the last and the steps get
-a tick label, so a range of a hundred measured commits stays readable.
+needs (the threshold for instructions and times), so drift looks as flat as it is. Only
+the first stop, the last and the changes get a tick label, so a range of a hundred
+measured commits stays readable.
 """
 
 from __future__ import annotations

@@ -25,6 +25,67 @@ def record(baseline: Path) -> str:
             f"reports/runs/<id>/results.json --baseline {baseline}`")
 
 
+@pytest.fixture(autouse=True)
+def sites_asked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The cells whose sites the gate asked for. The sites themselves (a checkout and a
+    build of the baseline's commit) are stood in for here; tests/test_bisect.py measures
+    them for real."""
+    from vts.suite.commands import gate as gate_command
+
+    asked: list[list[str]] = []
+
+    def regressed_sites_of(regressions: list[gate.AllocDiff], baseline: Path) -> list[Any]:
+        asked.append([diff.cell_id for diff in regressions])
+        return []
+
+    monkeypatch.setattr(gate_command, "regressed_sites_of", regressed_sites_of)
+    return asked
+
+
+def test_sites_are_asked_for_regressed_cells_only(capsys: pytest.CaptureFixture[str],
+                                                 sites_asked: list[list[str]]) -> None:
+    vts(capsys, "gate", RUN, "--baseline", FIXTURES / "gate_baseline_equal.json")
+    assert sites_asked == []  # a passing gate costs what it did
+    vts(capsys, "gate", RUN, "--baseline", FIXTURES / "gate_baseline_lower.json")
+    assert sites_asked == [["pooled/wait/3.12/asyncio"]]  # not the failed or improved cells
+    vts(capsys, "gate", RUN, "--baseline", FIXTURES / "gate_baseline_lower.json", "--no-sites")
+    assert len(sites_asked) == 1
+
+
+def test_sites_are_listed_in_the_text_and_the_markdown() -> None:
+    from vts.suite.gate_sites import CellSites
+    from vts.suite.measure.sites import Site
+    from vts.suite.report.gate_text import format_text
+    from vts.suite.report.markdown import gate_lines
+
+    result = gate.GateResult(tolerance=0.0)
+    result.sites = [CellSites(
+        "pooled/wait/3.12/asyncio",
+        now=(Site("get", "vts/strategies/pooled.py", 81, 2.0, "_ = [object()]"),
+             Site("_run_once", "asyncio/base_events.py", 1900, 6.5, "handle._run()")),
+        then=(Site("_run_once", "asyncio/base_events.py", 1899, 6.5, "handle._run()"),),
+        then_commit="0123456789abcdef")]
+    listed = ("  pooled/wait/3.12/asyncio\n"
+              "    now:\n"
+              "         2.00/op  get at vts/strategies/pooled.py:81\n"
+              "         6.50/op  _run_once at asyncio/base_events.py:1900\n"
+              "    at the baseline's commit 0123456:\n"
+              "         6.50/op  _run_once at asyncio/base_events.py:1899\n"
+              "    changed since (sites matched by their line's text):\n"
+              "        +2.00/op  get at vts/strategies/pooled.py:81  _ = [object()]\n")
+    assert ("where the regressed cells allocate (the counter's own attribution, per op; its "
+            "tracer's frames make these run higher than the exact counts):\n" + listed
+            ) in format_text(result, "baseline.json")
+    markdown = "\n".join(gate_lines(result, "baseline.json"))
+    assert "Where the regressed cells allocate (" in markdown
+    assert "```\n" + listed + "```" in markdown
+    result.sites = [CellSites("pooled/wait/3.12/asyncio", now=result.sites[0].now, then=None,
+                              then_commit=None, missing=("at the baseline's commit: x is "
+                                                         "not in a git repository",))]
+    assert ("    (no sites at the baseline's commit: x is not in a git repository)\n"
+            in format_text(result, "baseline.json"))
+
+
 def vts(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()

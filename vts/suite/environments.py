@@ -171,11 +171,11 @@ def source_of(python: Path) -> Path:
     return ROOT if Path(python) == Path(sys.executable) else source()
 
 
-def cell_environment(python: Path) -> dict[str, str]:
-    """The environment of a measuring process under `python`: its source first on
-    PYTHONPATH (a PYTHONPATH the caller set, the tests' plugins, stays after it) and the
-    hash seed pinned."""
-    path = os.pathsep.join(filter(None, [str(source_of(python)),
+def cell_environment(python: Path, source: Path | None = None) -> dict[str, str]:
+    """The environment of a measuring process under `python`: its source (`source_of`, or
+    `source`: another commit's tree) first on PYTHONPATH (a PYTHONPATH the caller set, the
+    tests' plugins, stays after it) and the hash seed pinned."""
+    path = os.pathsep.join(filter(None, [str(source or source_of(python)),
                                          os.environ.get("PYTHONPATH", "")]))
     return {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
 

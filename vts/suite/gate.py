@@ -42,6 +42,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vts.suite import results
 from vts.suite.errors import UsageError
@@ -50,6 +51,8 @@ from vts.suite.schema import EPSILON as _EPSILON
 from vts.suite.schema import FIXED_COST_JITTER as FIXED_COST_JITTER  # re-exported
 from vts.suite.schema import resolution
 from vts.suite.timing import TimingDiff, timing_diff
+if TYPE_CHECKING:
+    from vts.suite.gate_sites import CellSites
 
 # The project's baseline, under the current directory (as the runs directory is).
 DEFAULT_BASELINE = Path("reports") / "baseline.json"
@@ -179,6 +182,7 @@ class GateResult:
     not_gated: list[str] = field(default_factory=list)
     timing: list[TimingDiff] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sites: list[CellSites] = field(default_factory=list)  # filled in by `vts gate`
 
     @property
     def compared(self) -> int:

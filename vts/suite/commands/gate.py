@@ -1,7 +1,9 @@
 """`vts gate RESULTS... | --measure`: allocations per op against the committed baseline.
 
 Exit 0: within the baseline; 1: a regression (or a cell that no longer measures, or a
-significant timing regression with --timing); 2: unusable input.
+significant timing regression with --timing); 2: unusable input. A cell that regressed on
+allocations also gets its top allocation sites, now and at the baseline's commit
+(`vts.suite.gate_sites`; `--no-sites` leaves them out).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from vts.suite.gate import (
     DEFAULT_BASELINE,
     DEFAULT_INSTRUCTION_THRESHOLD,
     UPDATE_COMMAND,
+    AllocDiff,
     UnrecordedBuild,
     compare,
     record_commands,
     recorded_builds,
     unrecorded,
 )
+from vts.suite.gate_sites import CellSites, regressed_sites
 from vts.suite.measure import valgrind
 from vts.suite.measure.session import BenchOptions, Measured, gate_options, measure_slice
 from vts.suite.report.gate_text import format_text
@@ -71,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --measure: only these gated scenarios (default: all)")
     parser.add_argument("-l", "--loop", action="append", metavar="NAME",
                         help="with --measure: only these loops (default: both)")
+    parser.add_argument("--no-sites", action="store_true",
+                        help="do not list where regressed cells allocate (by default their "
+                        "top sites now and at the baseline's commit, measured for failing "
+                        "cells only)")
     parser.add_argument("--markdown", type=Path, metavar="FILE",
                         help="append the verdict as Markdown to FILE (e.g. "
                         "$GITHUB_STEP_SUMMARY)")
@@ -105,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
                    timing_threshold=args.timing, instruction_threshold=args.instructions,
                    run_dir=here, baseline_dir=baseline_path.parent,
                    baseline_path=baseline_path)
+    if gate.regressions and not args.no_sites:  # for failing cells only
+        gate.sites = regressed_sites_of(gate.regressions, baseline_path)
     missing = valgrind.unavailable()
     if not gate.instructions and missing:
         gate.instructions_note = missing
@@ -122,6 +132,14 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"{args.markdown}: cannot write ({exc.strerror})") from None
     return gate.exit_code
+
+
+def regressed_sites_of(regressions: list[AllocDiff], baseline: Path) -> list[CellSites]:
+    """Where the regressed cells allocate, now and at the baseline's commit; progress on
+    stderr."""
+    print(f"gate: finding where {len(regressions)} regressed cell(s) allocate, now and at "
+          "the baseline's commit", file=sys.stderr, flush=True)
+    return regressed_sites([diff.cell_id for diff in regressions], baseline)
 
 
 def measure_for_gate(options: BenchOptions) -> Measured:

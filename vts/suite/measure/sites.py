@@ -21,8 +21,8 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -42,6 +42,8 @@ class Site:
     filename: str
     line: int
     per_op: float
+    # The line's source text, where known: it names a site across commits that moved it.
+    text: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.per_op:7.2f}/op  {self.function} at {_short(self.filename)}:{self.line}"
@@ -130,4 +132,32 @@ def _counter_counts(run: Callable[[int], object], ops: int) -> Counter[Where]:
     return counts
 
 
-__all__ = ["SOURCES", "Site", "memray_available", "top_sites"]
+def difference(before: Sequence[Site], after: Sequence[Site]) -> list[Site]:
+    """The sites whose allocations per op changed from `before` to `after` (another
+    commit, say), each with its change as `per_op`, the largest change first.
+
+    Sites match by file, function and the line's text where both know it, else by line
+    number: a commit that adds a line moves the numbers of every line below it. Changes
+    below MIN_PER_OP are left out."""
+    def key(site: Site) -> tuple[str, str, str | int]:
+        return site.filename, site.function, site.text or site.line
+
+    change: dict[tuple[str, str, str | int], float] = {}
+    named: dict[tuple[str, str, str | int], Site] = {}
+    for sign, sites in ((-1.0, before), (1.0, after)):
+        for site in sites:
+            change[key(site)] = change.get(key(site), 0.0) + sign * site.per_op
+            named[key(site)] = site  # the after side names a site both sides have
+    moved = [Site(named[k].function, named[k].filename, named[k].line, delta, named[k].text)
+             for k, delta in change.items() if abs(delta) >= MIN_PER_OP]
+    return sorted(moved, key=lambda site: -abs(site.per_op))
+
+
+def changed_line(site: Site) -> str:
+    """A site of `difference` as a line, its source text after it where known:
+    '  +1.00/op  get at vts/strategies/pooled.py:42  extra = object()'."""
+    where = f"{site.per_op:+7.2f}/op  {site.function} at {_short(site.filename)}:{site.line}"
+    return f"{where}  {site.text}" if site.text else where
+
+
+__all__ = ["SOURCES", "Site", "changed_line", "difference", "memray_available", "top_sites"]

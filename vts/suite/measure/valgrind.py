@@ -73,9 +73,10 @@ def describe() -> dict[str, Any]:
 
 
 class InstructionServer:
-    """One `--serve` process under callgrind for one interpreter and loop."""
+    """One `--serve` process under callgrind for one interpreter and loop; its code is
+    `python`'s source, or `source` (another commit's tree, `vts.suite.commits`)."""
 
-    def __init__(self, python: Path) -> None:
+    def __init__(self, python: Path, source: Path | None = None) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="vts-callgrind-")
         out = Path(self._dir.name)
         cmd = [*_setarch(), "valgrind", *CALLGRIND, f"--callgrind-out-file={out}/cg.%p",
@@ -83,7 +84,7 @@ class InstructionServer:
                "--out-dir", str(out)]
         self._process = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=cell_environment(python), cwd=source_of(python), text=True,
+            env=cell_environment(python, source), cwd=source or source_of(python), text=True,
             start_new_session=True)
         self._read(START_TIMEOUT)  # {"ready": true}
 

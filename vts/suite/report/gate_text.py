@@ -6,9 +6,16 @@ verdict in `markdown` and `html`, with the same numbers from `vts.suite.formatti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from vts.suite.formatting import fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
+from vts.suite.measure.sites import changed_line
 from vts.suite.timing import TimingDiff
+
+if TYPE_CHECKING:
+    from vts.suite.gate_sites import CellSites
 
 
 def format_text(gate: GateResult, baseline_name: str) -> str:
@@ -48,9 +55,33 @@ def format_text(gate: GateResult, baseline_name: str) -> str:
             lines.append(f"  {_timing_flag(gate, timing)} {timing.cell_id}: "
                          f"{fmt_ns(timing.baseline_ns)} -> {fmt_ns(timing.now_ns)} "
                          f"({fmt_pct(timing.change)}, {_significance(timing)})")
+    lines.extend(site_lines(gate.sites))
     lines.extend(f"warning: {warning}" for warning in gate.warnings)
     lines.append(f"verdict: {gate.verdict()}")
     return "\n".join(lines) + "\n"
+
+
+def site_lines(found: Sequence[CellSites], shown: int = 5) -> list[str]:
+    """The sites as text lines, for the terminal, the CI log and the Markdown summary."""
+    if not found:
+        return []
+    lines = ["where the regressed cells allocate (the counter's own attribution, per op; "
+             "its tracer's frames make these run higher than the exact counts):"]
+    for cell in found:
+        lines.append(f"  {cell.cell_id}")
+        for label, sites in (("now", cell.now),
+                             (f"at the baseline's commit {(cell.then_commit or '')[:7]}",
+                              cell.then)):
+            if sites is not None:
+                lines.append(f"    {label}:")
+                lines += [f"      {site}" for site in sites[:shown]]
+        if cell.now is not None and cell.then is not None:
+            changed = cell.changed
+            lines.append("    changed since (sites matched by their line's text):" if changed
+                         else "    no site changed by 0.01/op or more since")
+            lines += [f"      {changed_line(site)}" for site in changed[:shown]]
+        lines += [f"    (no sites {why})" for why in cell.missing]
+    return lines
 
 
 def instruction_lines(gate: GateResult) -> list[str]:

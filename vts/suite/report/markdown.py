@@ -14,7 +14,7 @@ from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
 from vts.suite.report import verdict, verdict_text
-from vts.suite.report.gate_text import instruction_lines
+from vts.suite.report.gate_text import instruction_lines, site_lines
 from vts.suite.report.views import (
     ABOVE_FLOOR,
     ALLOCS,
@@ -174,6 +174,9 @@ def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:
             lines.append(_row([escape(t.cell_id), fmt_ns(t.baseline_ns), fmt_ns(t.now_ns),
                                fmt_pct(t.change), significant]))
         lines.append("")
+    if gate.sites:
+        first, *rest = site_lines(gate.sites)
+        lines += [escape(first[0].upper() + first[1:]), "", "```", *rest, "```", ""]
     lines += [f"warning: {escape(w)}" for w in gate.warnings]
     if gate.warnings:
         lines.append("")

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from vts.suite import cli
 from vts.suite.history.git import Commit
 from vts.suite.history.measured import refine
 from vts.suite.history.series import CellPattern, Point, Series, make_stop
@@ -225,3 +226,47 @@ def test_refine_measures_about_log2_commits() -> None:
     taken = refine(commits, measure)
     assert {36, 37, 80, 81} <= set(taken)
     assert len(measured) == len(set(measured)) <= 2 * (math.ceil(math.log2(100)) + 1) + 2
+
+
+def test_measure_fills_in_the_commits_between(clone: dict[str, object],
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """--measure's wiring, with a stand-in for the worktree machinery (which builds each
+    commit: tests/test_commits.py holds it): the step lands on the measured commit."""
+    from vts.suite.commits import measure
+
+    where = clone["path"]
+    assert isinstance(where, Path)
+    planted = _git(where, "rev-parse", str(clone["planted"])).strip()
+    after = set(_git(where, "rev-list", f"{planted}~1..HEAD").split())
+    asked: list[str] = []
+
+    def stand_in(repo: Path, commit: str, cells: list[str], **_: object) -> object:
+        asked.append(commit)
+        figures = measure.CellFigures(29.2 if commit in after else 28.2, 1711.0, 0.0,
+                                      (10_000, 20_000))
+        return measure.CommitFigures(commit, {cell: figures for cell in cells}, None, 0.0)
+
+    monkeypatch.setattr(measure, "measure_commit", stand_in)
+    monkeypatch.setattr(measure, "build_key", lambda version: "cpython-3.11.7-gcc-12.2.0")
+    monkeypatch.chdir(where)
+    # No baseline history: the measured commits alone, the cell named in full.
+    assert cli.main(["history", CELL, "--measure", "HEAD~12..HEAD", "--baseline",
+                     "elsewhere.json", "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    assert f"| {clone['planted']} | **29.2 (+1)** | {PLUS_ONE} |" in text
+    assert len(asked) <= 2 + math.ceil(math.log2(12))  # the ends, then halving 12 gaps
+    refined = len(asked)
+    assert cli.main(["history", CELL, "--measure", "HEAD~12..HEAD", "--every", "--baseline",
+                     "elsewhere.json", "--format", "markdown"]) == 0
+    assert len(asked) - refined == 13
+
+
+def test_the_report_page_carries_the_link() -> None:
+    from vts.suite import results
+    from vts.suite.report import html
+
+    run = results.load(Path(__file__).parent / "fixtures" / "run_small.json")
+    assert '<a href="../history.html">History</a>' in html.render(run,
+                                                                   history="../history.html")
+    assert ">History</a>" not in html.render(run)

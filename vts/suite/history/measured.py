@@ -76,12 +76,13 @@ def _measurer(timeline: Timeline, cells: list[str], console: Console,
             taken = measure_commit(timeline.repo.root, commit.sha, cells)
         except BuildError as exc:
             skipped.append(f"{commit.short} not measured: {exc}")
-            console.print(f"[yellow]{commit.short}: skipped ({escape(str(exc))})[/]")
+            console.print(f"[yellow]{commit.short}: skipped ({escape(str(exc))})[/]",
+                          no_wrap=True, overflow="ellipsis")
             return None
         how = "cached" if taken.build_seconds is None else \
             f"built in {taken.build_seconds:.1f} s, {taken.seconds:.1f} s in all"
-        console.print(f"[dim]measured {commit.short} ({how}): "
-                      f"{escape(commit.subject[:60])}[/]")
+        console.print(f"[dim]measured {commit.short} ({how}): {escape(commit.subject)}[/]",
+                      no_wrap=True, overflow="ellipsis")
         return [_cell(cell_id, figures, build_key(cell_id.split("/")[2]))
                 for cell_id, figures in taken.cells.items()
                 if isinstance(figures, CellFigures)]

@@ -3,19 +3,18 @@
 Rule 1: only plumbing-stable output is parsed (`--format` with NUL separators, `rev-parse`,
 `rev-list`), so a user's git configuration (colours, pagers, log formats) cannot change it.
 Rule 2: every error a user can cause (not a checkout, a revision that does not exist) is a
-`UsageError` naming what to do; git's own stderr is never shown raw.
+`UsageError` naming what to do, not git's own last line (`commits.worktree.git` raises
+that one, and the calls here that a user can make fail replace it).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from vts.suite.commits.worktree import git
 from vts.suite.errors import UsageError
-
-_TIMEOUT = 60  # seconds: `git log --follow` over a long history is the slowest call
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,14 @@ class Repository:
         while not where.is_dir():
             where = where.parent
         try:
-            top = _git(where, "rev-parse", "--show-toplevel").strip()
-        except subprocess.CalledProcessError:
+            top = git(where, "rev-parse", "--show-toplevel").strip()
+        except UsageError:
             raise UsageError(f"{os.path.relpath(where)}: not a git checkout; vts history "
                              "reads the baseline's history from git") from None
         return cls(Path(top))
 
     def git(self, *args: str) -> str:
-        return _git(self.root, *args)
+        return git(self.root, *args)
 
     def relative(self, path: Path) -> str:
         """`path` as git names it: relative to the checkout's root, with '/'."""
@@ -59,7 +58,7 @@ class Repository:
         try:
             return self.git("rev-parse", "--verify", "--quiet", "--end-of-options",
                             f"{revision}^{{commit}}").strip()
-        except subprocess.CalledProcessError:
+        except UsageError:
             raise UsageError(f"{option}: {revision!r} is not a commit of {self.root.name} "
                              "(give a hash, a branch or a tag)") from None
 
@@ -71,7 +70,7 @@ class Repository:
         """The commit `revision` names; None where this repository has none."""
         try:
             found = self.commits("-n", "1", "--no-walk", "--end-of-options", revision)
-        except subprocess.CalledProcessError:
+        except UsageError:
             return None
         return found[0] if found else None
 
@@ -101,14 +100,5 @@ class Repository:
         """The text of `path` at commit `sha`; None where the commit has no such file."""
         try:
             return self.git("show", f"{sha}:{path}")
-        except subprocess.CalledProcessError:
+        except UsageError:
             return None
-
-
-def _git(cwd: Path, *args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              check=True, timeout=_TIMEOUT,
-                              env={**os.environ, "GIT_PAGER": "cat", "LC_ALL": "C"}).stdout
-    except FileNotFoundError:
-        raise UsageError("git is not installed; vts history needs it") from None

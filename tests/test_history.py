@@ -79,7 +79,9 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 def _vts(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "vts", "history", *args], cwd=where,
+    # The installed command, not `python -m vts`: that would import the clone's own vts.
+    command = Path(sys.executable).with_name("vts")
+    return subprocess.run([str(command), "history", *args], cwd=where,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -270,3 +272,20 @@ def test_the_report_page_carries_the_link() -> None:
     assert '<a href="../history.html">History</a>' in html.render(run,
                                                                    history="../history.html")
     assert ">History</a>" not in html.render(run)
+
+
+def test_a_results_file_sits_at_its_commit(clone: dict[str, object], tmp_path: Path) -> None:
+    where = clone["path"]
+    assert isinstance(where, Path)
+    run = json.loads((Path(__file__).parent / "fixtures" / "run_small.json").read_text(
+        encoding="utf-8"))
+    run["machine"].update(git_commit=_git(where, "rev-parse", str(clone["planted"])).strip(),
+                          git_dirty=True)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(run), encoding="utf-8")
+    done = _vts(where, CELL, str(path), "--format", "markdown")
+    assert done.returncode == 0, done.stderr
+    assert "From 10 baseline versions, 1 results file." in done.stdout
+    row = next(line for line in done.stdout.splitlines() if "run 20261124T113400-3f2a" in line)
+    assert row.startswith(f"| {clone['planted']} | run 20261124T113400-3f2a | **22.4 (-6.8)** |")
+    assert row.endswith(f"| {PLUS_ONE} (dirty tree) |")

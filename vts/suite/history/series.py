@@ -49,7 +49,7 @@ class Stop:
     does not hold; `note` says what else a reader needs ("dirty tree")."""
 
     commit: Commit | None
-    source: str  # BASELINE, MEASURED, or a results file's path as given
+    source: str  # BASELINE, MEASURED, or "run <run_id>" for a results file
     snapshot: bool  # Rule 2
     order: tuple[int, int, str]
     note: str = ""

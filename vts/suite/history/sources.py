@@ -14,7 +14,6 @@ from pathlib import Path
 
 from vts.suite import results
 from vts.suite.errors import UsageError
-from vts.suite.formatting import fmt_path
 from vts.suite.history.git import Commit, Repository
 from vts.suite.history.series import BASELINE, Snapshot, make_stop
 
@@ -70,6 +69,6 @@ def results_snapshot(timeline: Timeline, path: Path) -> Snapshot | None:
     if not timeline.keeps(commit):
         return None
     note = "dirty tree" if run["machine"].get("git_dirty") else ""
-    stop = make_stop(commit, fmt_path(path), timeline.order, created=run["created"],
+    stop = make_stop(commit, f"run {run['run_id']}", timeline.order, created=run["created"],
                      note=note)
     return Snapshot(stop, run["cells"])

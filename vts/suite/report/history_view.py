@@ -95,8 +95,8 @@ def history_view(pattern: str, series: Sequence[Series], quantities: Sequence[Qu
     start = stops[0]
     views = [_series_view(s, quantities, start) for s in series]
     kinds = {_kind(s) for s in stops}
-    counts = [f"{sum(_kind(s) == kind for s in stops)} {kind}"
-              for kind in ("baseline versions", "measured commits", "results files")
+    counts = [_count(sum(_kind(s) == kind for s in stops), kind)
+              for kind in ("baseline version", "measured commit", "results file")
               if kind in kinds]
     return HistoryView(pattern, [v for v in views if v.changes],
                        [v for v in views if not v.changes], counts, list(notes),
@@ -105,8 +105,12 @@ def history_view(pattern: str, series: Sequence[Series], quantities: Sequence[Qu
 
 def _kind(stop: Stop) -> str:
     if stop.source == BASELINE:
-        return "baseline versions"
-    return "measured commits" if stop.source == MEASURED else "results files"
+        return "baseline version"
+    return "measured commit" if stop.source == MEASURED else "results file"
+
+
+def _count(number: int, kind: str) -> str:
+    return f"{number} {kind}{'' if number == 1 else 's'}"
 
 
 def _series_view(series: Series, quantities: Sequence[Quantity], start: Stop) -> SeriesView:

@@ -136,6 +136,8 @@ def test_since_starts_at_the_revision(clone: dict[str, object]) -> None:
      "repo (give a hash, a branch or a tag)"),
     ([CELL, "--measure", "HEAD"], "error: --measure: 'HEAD' is not a range A..B (e.g. "
      "4addf5a..HEAD)"),
+    ([CELL, "--every"], "error: --every goes with --measure A..B (it measures every commit "
+     "of it)"),
 ])
 def test_bad_input_is_one_line(clone: dict[str, object], args: list[str],
                                message: str) -> None:

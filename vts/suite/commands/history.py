@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     if Path(pattern_text).is_file():  # `vts history results.json`: no pattern given
         pattern_text, paths = "*", [Path(pattern_text), *paths]
     pattern = CellPattern(pattern_text)
+    if args.every and not args.measure:
+        raise UsageError("--every goes with --measure A..B (it measures every commit of it)")
     if args.output is not None and not args.output.parent.is_dir():
         raise UsageError(f"{args.output.parent}: no such directory for the history")
     repo = Repository.of(args.baseline.absolute())

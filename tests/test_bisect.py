@@ -159,7 +159,8 @@ def test_an_interrupted_bisect_leaves_no_worktree(clone: Clone, tmp_path: Path,
     (("pooled/wait/2.7/asyncio", "original", "docs"),
      "error: unknown cell 'pooled/wait/2.7/asyncio': interpreter 2.7 not found; installed: "),
     (("{cell}", "docs", "original"),
-     "error: GOOD 'docs' ({docs}) is not an ancestor of BAD 'original' ({original})\n"),
+     "error: GOOD '{docs_sha}' ({docs}) is not an ancestor of BAD '{original_sha}' "
+     "({original})\n"),
     (("{cell}", "docs", "docs"), "error: GOOD and BAD are the same commit ({docs})\n"),
     (("{cell}", "nosuch-revision", "docs"),
      "error: 'nosuch-revision' is not a commit of {root}\n"),
@@ -169,7 +170,9 @@ def test_bad_input_is_one_error_line_and_exit_2(clone: Clone, args: tuple[str, .
     names = {name: sha[:7] for name, sha in clone.commits.items()}
     argv = [clone.commits.get(a, a).format(py=current_version(), cell=CELL) for a in args]
     code, out, err = clone.run("bisect", *argv)
-    expected = message.format(py=current_version(), root=clone.root, **names)
+    expected = message.format(py=current_version(), root=clone.root, **names,
+                              docs_sha=clone.commits["docs"],
+                              original_sha=clone.commits["original"])
     assert (code, out) == (2, "")
     assert err.startswith(expected) and err.count("\n") == 1, err
 
@@ -206,7 +209,7 @@ def test_the_gate_names_the_planted_line(clone: Clone, tmp_path: Path) -> None:
     assert gated.returncode == 1, gated.stderr
     assert re.search(rf"  REGRESSION {re.escape(CELL)}: baseline [\d.]+, now [\d.]+ \(\+1\)",
                      out), out
-    planted = (f"      +1.00/op  _new_source at vts/strategies/pooled.py:{clone.planted_line}  "
+    planted = (f"        +1.00/op  _new_source at vts/strategies/pooled.py:{clone.planted_line}  "
                f"{PLANTED.strip()}\n")
     assert (f"  {CELL}\n    now:\n") in out
     assert f"    at the baseline's commit {clone.commits['docs'][:7]}:\n" in out

@@ -26,10 +26,9 @@ the regression this project already found once); bytes/op and GC/1k changes are 
 beside allocations.
 Rule 6: instructions per op (callgrind) repeat closely for one interpreter build with the
 hash seed and address layout pinned, but move by up to 2.7% between runs with different
-histories, and a different build of the same X.Y counts differently.
-They gate under a relative threshold (DEFAULT_INSTRUCTION_THRESHOLD, settable), on the
-cells both the run and the baseline counted; a run without counts compares none and says
-why in one line.
+histories, and a different build of the same X.Y counts differently. They gate under a
+relative threshold (DEFAULT_INSTRUCTION_THRESHOLD, settable), on the cells both the run
+and the baseline counted; a run without counts compares none and says why in one line.
 
 The baseline is a results file (same schema) whose cells keep only what the gate reads
 (`vts.suite.baseline` maintains it). This module decides; `vts.suite.report` renders.
@@ -51,6 +50,7 @@ from vts.suite.schema import EPSILON as _EPSILON
 from vts.suite.schema import FIXED_COST_JITTER as FIXED_COST_JITTER  # re-exported
 from vts.suite.schema import resolution
 from vts.suite.timing import TimingDiff, timing_diff
+
 if TYPE_CHECKING:
     from vts.suite.gate_sites import CellSites
 

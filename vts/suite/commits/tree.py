@@ -38,7 +38,7 @@ from vts.suite.measure.sites import Site
 
 CELL_TIMEOUT = 300.0  # seconds per measuring process
 BUILD_TIMEOUT = 600.0
-SITES_LIMIT = 30  # sites kept per cell: the difference needs more than the top five
+SITES_LIMIT = 500  # sites kept per cell (those of 0.01/op or more): all, for the difference
 
 # Run by the tree's interpreter in the tree: its counter attribution of one cell, as JSON
 # [function, path relative to the tree (or absolute outside it), line, per op, line text].

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
@@ -90,9 +91,26 @@ def checked_out(repo: Path, commit: str) -> Iterator[Path]:
         with _signals_blocked():
             subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force",
                             str(tree)], capture_output=True)
-            shutil.rmtree(parent, ignore_errors=True)
+            for _ in range(5):  # a process killed a moment ago may have left a file behind
+                shutil.rmtree(parent, ignore_errors=True)
+                if not parent.exists():
+                    break
+                time.sleep(0.1)
             subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True)
             _unregister(tree)
+
+
+def _wait_until_gone(group: int, timeout: float = 10.0) -> None:
+    """Wait until no process of `group` is left: a killed child of the leader (git's
+    checkout, the compiler setup.py started) may still be dying, and writing, when the
+    leader has been reaped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
 
 
 class ProcessFailed(Exception):
@@ -123,6 +141,7 @@ def run(cmd: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | Non
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
+        _wait_until_gone(process.pid)
         if isinstance(exc, subprocess.TimeoutExpired):
             raise ProcessFailed(f"timed out after {timeout:g} s", "") from None
         raise

@@ -42,9 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start at REV (the baseline as it was there), not the first "
                         "commit")
     parser.add_argument("--measure", metavar="A..B",
-                        help="also measure the matching cells at A and every commit of A..B "
-                        "(cached: the next call is instant): the ends, then the middle "
-                        "of any two that differ, until each step is between neighbours")
+                        help="also measure the matching cells at commits of A..B (first "
+                        "parents, A included): A and B, then the middle of any two whose "
+                        "counts differ, until each step lies between neighbours; cached "
+                        "per commit and build, so the next call is instant")
     parser.add_argument("--every", action="store_true",
                         help="with --measure: measure every commit of the range")
     parser.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, metavar="FILE",

@@ -215,3 +215,22 @@ def test_the_gate_names_the_planted_line(clone: Clone, tmp_path: Path) -> None:
     assert f"    at the baseline's commit {clone.commits['docs'][:7]}:\n" in out
     assert "    changed since (sites matched by their line's text):\n" + planted in out
     assert planted in summary.read_text(encoding="utf-8")
+
+
+def test_measure_at_gives_figures_none_or_build_error(clone: Clone,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry point `vts history --measure` calls, in-process, on the module's cache."""
+    from vts.suite.commits import BuildError, CellFigures, measure_at, measure_commit
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(clone.cache))
+    unknown = f"nosuch/wait/{current_version()}/asyncio"
+    before = measure_at(clone.root, clone.commits["docs"], [CELL])[CELL]
+    after = measure_at(clone.root, clone.commits["planted"], [CELL, unknown])
+    assert isinstance(before, CellFigures) and isinstance(after[CELL], CellFigures)
+    assert after[CELL].allocs_per_op == pytest.approx(before.allocs_per_op + 1)
+    assert after[unknown] is None
+    again = measure_commit(clone.root, clone.commits["planted"], [CELL, unknown])
+    assert again.build_seconds is None  # all from the cache
+    assert str(again.cells[unknown]).startswith("Unmeasurable(reason=")
+    with pytest.raises(BuildError, match=r"^does not build: .*#error broken"):
+        measure_at(clone.root, clone.commits["broken"], [CELL])

@@ -166,6 +166,13 @@ def load(path: str | os.PathLike[str], *, kind: str = "results", hint: str = "")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise UsageError(f"{where}: cannot read {kind} file ({reason}){suffix}") from None
+    return parse(text, str(where), kind=kind, hint=hint)
+
+
+def parse(text: str, where: str, *, kind: str = "results", hint: str = "") -> Run:
+    """`load` for text read elsewhere (`vts history`: a version from git); `where` names
+    it in messages."""
+    suffix = f"; {hint}" if hint else ""
     try:
         run = json.loads(text)
     except json.JSONDecodeError as exc:

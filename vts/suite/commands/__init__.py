@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from vts.suite.commands import baseline, bench, bisect, gate, list_, monitor, profile, report
+from vts.suite.commands import (
+    baseline,
+    bench,
+    bisect,
+    gate,
+    history,
+    list_,
+    monitor,
+    profile,
+    report,
+)
 
 # Subcommand name -> module, in the order `vts --help` lists them.
 SUBCOMMANDS: dict[str, ModuleType] = {
@@ -21,6 +31,7 @@ SUBCOMMANDS: dict[str, ModuleType] = {
     "report": report,
     "gate": gate,
     "baseline": baseline,
+    "history": history,
     "bisect": bisect,
     "monitor": monitor,
 }

@@ -31,7 +31,7 @@ from vts.suite.report.views import STRATEGY_ORDER, ok, strategy_sort_key
 # One chart panel: which figure of which section, its title and the scale it is shown at.
 _Panel = tuple[Section, Figure, str, float]
 
-_STYLE: Any = {  # Any: matplotlib types rc keys as a Literal union
+STYLE: Any = {  # Any: matplotlib types rc keys as a Literal union
     "svg.fonttype": "none",
     "svg.hashsalt": "vts",  # deterministic ids; made unique per chart below
     "text.parse_math": False,
@@ -126,7 +126,7 @@ def scenario_chart(cells: Sequence[Cell], reference: str, chart_id: str) -> str 
                                ("timing", "median_ns", "median time / op (µs)", 1e-3)])
     if not strategies or not panels:
         return None
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, grid = plt.subplots(1, len(panels), figsize=(2.8 * len(panels),
                                                           0.3 * len(strategies) + 0.9),
                                  sharey=True, squeeze=False)
@@ -164,7 +164,7 @@ def fanout_chart(cells: Sequence[Cell], ks: dict[str, int], chart_id: str) -> st
                              ("timing", "median_ns", "median time / waiter (µs)", 1e-3)])
     if not panels:
         return None
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, grid = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2),
                                  squeeze=False)
         axes = grid[0]
@@ -201,7 +201,7 @@ def latency_chart(tables: Sequence[tuple[str, Sequence[Cell]]], chart_id: str) -
     palette = colors(strategies)
     columns = 2 if len(panels) > 1 else 1
     rows = math.ceil(len(panels) / columns)
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, axes = plt.subplots(rows, columns, figsize=(9.0, 2.3 * rows + 0.4), squeeze=False)
         flat = list(axes.flat)
         for ax, (scenario, cells) in zip(flat, panels, strict=False):

@@ -55,12 +55,14 @@ def render(
     link_base: Path | None = None,
     sources: list[str] | None = None,
     merge_note: str = "",
+    history: str | None = None,
 ) -> str:
     """The report page for `run` (already rebased so its paths are relative to the page).
 
     `gate` is the comparison with the baseline named `baseline_name`; `gate_error` says why
     there is none when a baseline was given but could not be compared; `merge_note` says
-    which figures of a merged run more than one run measured.
+    which figures of a merged run more than one run measured; `history` links the
+    history page (`vts history`), relative to the report.
     """
     views = environment_views(run, gate, link_base)
     panels = [_panel(i, view) for i, view in enumerate(views)]
@@ -97,6 +99,7 @@ def render(
         update_command=UPDATE_COMMAND,
         sources=sources or [],
         merge_note=merge_note,
+        history=history,
         generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     )
 

@@ -8,6 +8,7 @@ it has just measured.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from vts.suite.gate import (
     UnrecordedBuild,
     compare,
 )
+
+# The page `vts history` writes beside the runs (reports/runs/history.html by default).
+HISTORY_PAGE = "history.html"
 
 
 def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = None,
@@ -55,9 +59,19 @@ def write_report(loaded: list[tuple[Path, results.Run]], output: Path | None = N
         assert output is not None
         page = html.render(run_, gate=gate, gate_error=gate_error, baseline_name=baseline_name,
                            link_base=link_dir, sources=[fmt_path(p) for p in paths],
-                           merge_note=merge_note)
+                           merge_note=merge_note, history=history_link(output))
         atomic.write_text(output, page)
     return output
+
+
+def history_link(output: Path) -> str | None:
+    """The history page relative to a report written at `output`, where one exists: in the
+    report's directory, or the one above (a run's directory sits in the runs directory)."""
+    for where in (output.parent, output.parent.parent):
+        page = where / HISTORY_PAGE
+        if page.is_file():
+            return Path(os.path.relpath(page, output.parent)).as_posix()
+    return None
 
 
 def _refuse_to_replace_results(output: Path, paths: list[Path], baseline: Path) -> None:
@@ -99,4 +113,4 @@ def _compare(run_: results.Run, baseline: Path | None,
     return gate, None, name
 
 
-__all__ = ["write_report"]
+__all__ = ["HISTORY_PAGE", "history_link", "write_report"]

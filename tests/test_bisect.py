@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,8 +49,11 @@ class Clone:
         git(self.root, "commit", "-qam", message)
         self.commits[name] = git(self.root, "rev-parse", "HEAD")
 
-    def vts(self, *args: str, cache: Path | None = None) -> subprocess.Popen[str]:
+    def vts(self, *args: str, cache: Path | None = None,
+            tmpdir: Path | None = None) -> subprocess.Popen[str]:
         env = {**os.environ, "XDG_CACHE_HOME": str(cache or self.cache)}
+        if tmpdir is not None:  # its temporary worktrees there, apart from other processes'
+            env["TMPDIR"] = str(tmpdir)
         env.pop("PYTHONPATH", None)
         return subprocess.Popen([str(VTS), *args], cwd=self.root, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -129,18 +131,21 @@ def test_a_second_bisect_takes_its_figures_from_the_cache(clone: Clone) -> None:
 def test_an_interrupted_bisect_leaves_no_worktree(clone: Clone, tmp_path: Path,
                                                   how: signal.Signals) -> None:
     # a cache of its own: it builds, and is interrupted while it does
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
     process = clone.vts("bisect", CELL, clone.commits["original"], clone.commits["fixed"],
-                        cache=tmp_path)
+                        cache=tmp_path, tmpdir=own_tmp)
     deadline = time.monotonic() + 120
     while git(clone.root, "worktree", "list").count("\n") == 0:  # wait for the checkout
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(0.5)  # into the build
+    assert list(own_tmp.glob("vts-commit-*"))  # the tree being built is there
     process.send_signal(how)
     _, err = process.communicate(timeout=60)
     assert (process.returncode, err) == (130, "error: interrupted\n")
     assert git(clone.root, "worktree", "list").count("\n") == 0
-    assert not list(Path(tempfile.gettempdir()).glob("vts-commit-*"))
+    assert not list(own_tmp.glob("vts-commit-*"))
 
 
 @pytest.mark.parametrize(("args", "message"), [

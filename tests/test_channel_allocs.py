@@ -3,7 +3,7 @@ call that need not wait allocates no awaitable on pooled[c], and a receive that 
 costs the `wait` floor measured in the same process, plus the strategy's sweep
 (3 allocations every 64 registrations: 0.047 per item), within 0.1.
 
-docs/channels.md has every strategy's figures (scripts/channel_allocs.py).
+docs/channels.md has every strategy's figures (scripts/channel_figures.py).
 """
 
 from __future__ import annotations

@@ -149,6 +149,8 @@ class Channel(Generic[T]):
         self._error: BaseException | None = None
         never = Freshness.never()
         self._readers: Strategy[Any] = cls(never, loop=loop)
+        # Whether a listed waiter can give up by itself (else no call to ask it).
+        self._gives_up = cls.gave_up is not Strategy.gave_up
         self._writers: Strategy[Any] | None = None if capacity is None else cls(never, loop=loop)
         self._slot: deque[Any] = deque()  # hands one waiter to `deliver` (see _wake)
         # Waiters woken whose calls have not run since (Rule 3). A set this small lives
@@ -171,14 +173,14 @@ class Channel(Generic[T]):
     def try_receive(self) -> T:
         """The next item if one is ready; else ChannelEmpty, or ChannelClosed once the
         channel is completed and drained. From any thread."""
-        item = self._take()
+        item: T = self._take()
         if item is not _NOTHING:
-            return cast(T, item)
+            return item
         self._lock.acquire()
         try:
             item = self._take_locked()
             if item is not _NOTHING:
-                return cast(T, item)
+                return item
             if self._completed:
                 raise self._closed(RECEIVE_CLOSED)
             raise ChannelEmpty(EMPTY)
@@ -197,12 +199,16 @@ class Channel(Generic[T]):
         return self._receive_waiting(True)
 
     def _take(self) -> Any:
-        """An item, or _NOTHING; wakes a writer when it makes room."""
+        """An item, or _NOTHING; wakes a writer when it makes room. An empty buffer is
+        seen without the lock (a read of its length, atomic under the GIL): a caller
+        that goes on to wait looks again under the lock."""
+        items = self._items
+        if not items:
+            return _NOTHING
         if self._lock_free_reads:
             # One reader, no writer to wake: only this reader removes items, and
             # `popleft` is one C call, atomic under the GIL.
-            items = self._items
-            return items.popleft() if items else _NOTHING
+            return items.popleft()
         self._lock.acquire()
         try:
             return self._take_locked()
@@ -227,14 +233,15 @@ class Channel(Generic[T]):
             try:
                 if waiter is not None:  # woken (Rule 2): no longer a pending wake-up
                     self._woken.discard(waiter)
-                item = self._take_locked()
+                item: T = self._take_locked()
                 if item is not _NOTHING:
-                    return cast(T, item)
+                    return item
                 if self._completed:
                     if iterating and self._error is None:
                         raise StopAsyncIteration
                     raise self._closed(RECEIVE_CLOSED)
-                self._check_loop()
+                if _get_running_loop() is not self._loop:
+                    self._check_loop()
                 if self._reading:
                     raise RuntimeError(SECOND_READER)
                 waiting = readers.wait()
@@ -305,7 +312,8 @@ class Channel(Generic[T]):
                     self._woken.discard(waiter)
                 if self._put_locked(item):
                     return
-                self._check_loop()
+                if _get_running_loop() is not self._loop:
+                    self._check_loop()
                 waiting = writers.wait()
                 waiter = writers.waiters[-1]  # what wait() registered (independent_waiters)
             finally:
@@ -370,13 +378,14 @@ class Channel(Generic[T]):
         """
         on_loop = _get_running_loop() is self._loop  # not the strategy's: a source
         slot = self._slot if on_loop and not everyone else deque()  # one binds no loop
+        gives_up = self._gives_up
         strategy_lock = waiting.lock
         strategy_lock.acquire()  # Rule 1: after the channel's lock
         try:
             waiters = waiting.waiters
             while waiters:
                 waiter = waiters.popleft()
-                if waiting.gave_up(waiter):  # a cancelled Future left in the list
+                if gives_up and waiting.gave_up(waiter):  # a cancelled Future left there
                     waiting.release_waiter(waiter)
                     continue
                 slot.append(waiter)

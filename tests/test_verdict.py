@@ -119,8 +119,9 @@ def test_missing_figures_name_the_command_that_measures_them(run: Run) -> None:
         "Not in this run: instructions of fresh, wait, fanout-1000; measure with vts bench "
         "--allocs-only --instructions -s future_per_call,cached_result,pooled "
         "-c fresh,wait,fanout-1000 -p 3.11 -l asyncio",
-        "Not in this run: allocations of thread, socket-ready-4k; measure with vts bench "
-        "--allocs-only -c thread,socket-ready-4k -p 3.11 -l asyncio"]
+        "Not in this run: allocations of thread, socket-ready-4k, channel-pingpong, "
+        "channel-burst; measure with vts bench --allocs-only -c "
+        "thread,socket-ready-4k,channel-pingpong,channel-burst -p 3.11 -l asyncio"]
     assert verdict_text.recommendation(found.recommendations[3]) == (
         "Cross-thread completion: thread was not measured in this run.")
 

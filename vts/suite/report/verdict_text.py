@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vts.suite.formatting import DASH, fmt_count, fmt_signed
 from vts.suite.report.verdict import (
+    USE_CASES,
     Column,
     Figures,
     Recommendation,
@@ -15,7 +16,7 @@ from vts.suite.report.verdict import (
     heat_value,
     names,
 )
-from vts.suite.report.views import ACCELERATED
+from vts.suite.report.views import ACCELERATED, STDLIB
 
 HEADING = "Verdict"
 RULE = ("Picked by exact allocations per op, then instructions per op (within 3% they "
@@ -60,6 +61,40 @@ def recommendation(rec: Recommendation) -> str:
     return text + "."
 
 
+# Each standard-library scenario, with the use case whose pick it is weighed against and
+# what its awaits do.
+_STDLIB_AGAINST = {STDLIB[0]: (USE_CASES[0].name, "does not suspend"),
+                   STDLIB[1]: (USE_CASES[1].name, "suspends")}
+
+
+def stdlib_lines(verdict: Verdict) -> list[str]:
+    """One line per standard-library scenario measured: its cheapest and dearest await,
+    above the floor, and what the pick for the matching use case costs."""
+    lines = []
+    for column in verdict.stdlib:
+        measured = [f for f in column.figures.values() if f.allocs is not None]
+        if not measured:
+            continue
+        use_case, does = _STDLIB_AGAINST[column.scenario]
+        low = min(measured, key=lambda f: (f.allocs, f.strategy))
+        high = max(measured, key=lambda f: (f.allocs, f.strategy))
+        text = (f"The standard library, an await that {does} ({column.scenario}): "
+                f"{fmt_count(low.allocs)} allocations/op ({low.strategy}{_above(low)})")
+        if high is not low:
+            text += f" to {fmt_count(high.allocs)} ({high.strategy}{_above(high)})"
+        rec = next((r for r in verdict.recommendations if r.use_case == use_case), None)
+        if rec is not None and rec.picks:
+            text += (f"; the pick for {use_case}, {names(rec.picks)}, costs "
+                     f"{fmt_count(rec.picks[0].allocs)} in {rec.scenario}")
+        lines.append(text + ".")
+    return lines
+
+
+def _above(figures: Figures) -> str:
+    return (f", {fmt_signed(figures.above_floor)} above the floor"
+            if figures.above_floor is not None else "")
+
+
 def missing_lines(verdict: Verdict) -> list[str]:
     """One line per figure the verdict lacks: what, where, and the command measuring it."""
     return [f"Not in this run: {m.figure} of {', '.join(m.scenarios)}; measure with "
@@ -84,4 +119,5 @@ def matrix_cell(column: Column, figures: Figures | None) -> str:
     return shown + (" ★" if figures.strategy in column.cheapest else "")
 
 
-__all__ = ["HEADING", "RULE", "cost", "matrix_cell", "missing_lines", "recommendation"]
+__all__ = ["HEADING", "RULE", "cost", "matrix_cell", "missing_lines", "recommendation",
+           "stdlib_lines"]

@@ -5,12 +5,11 @@ same operation written as a user would."""
 from __future__ import annotations
 
 import asyncio
-import types
-from collections.abc import Coroutine, Generator
 from itertools import repeat
 from typing import Any
 
 import pytest
+from scenario_driver import suspensions
 
 from vts.suite.gate import FIXED_COST_JITTER
 from vts.suite.loops import new_event_loop
@@ -34,33 +33,6 @@ def test_the_scenarios_record_what_each_variant_does() -> None:
     assert "sleep" in scenario(SUSPEND).variants and "sleep" not in scenario(READY).variants
 
 
-@types.coroutine
-def _counting_yields(coro: Coroutine[Any, Any, Any]) -> Generator[Any, Any, int]:
-    """Drive `coro` as `await` would and return how many times it suspended."""
-    yields, sent, thrown = 0, None, None
-    while True:
-        try:
-            yielded = coro.throw(thrown) if thrown is not None else coro.send(sent)
-        except StopIteration:
-            return yields
-        yields += 1
-        sent, thrown = None, None
-        try:
-            sent = yield yielded
-        except BaseException as exc:  # handed on to the coroutine
-            thrown = exc
-
-
-def _suspensions(name: str, variant: str, kind: str, n: int) -> int:
-    loop = new_event_loop(kind)
-    workload = scenario(name).open(variant, loop)
-    try:
-        return int(loop.run_until_complete(_counting_yields(workload.run(n))))
-    finally:
-        workload.close()
-        loop.close()
-
-
 @pytest.mark.parametrize(("name", "variant"), CELLS)
 def test_each_await_runs_and_suspends_as_its_scenario_says(event_loop_kind: str, name: str,
                                                            variant: str) -> None:
@@ -74,8 +46,8 @@ def test_each_await_runs_and_suspends_as_its_scenario_says(event_loop_kind: str,
         loop.close()
     assert len(samples) == 20 and all(sample > 0 for sample in samples)
     # Ten more operations, ten more suspensions (stdlib-suspend) or none (stdlib-ready).
-    more = (_suspensions(name, variant, event_loop_kind, 20)
-            - _suspensions(name, variant, event_loop_kind, 10))
+    more = (suspensions(name, variant, event_loop_kind, 20)
+            - suspensions(name, variant, event_loop_kind, 10))
     assert more == (10 if name == SUSPEND else 0)
 
 

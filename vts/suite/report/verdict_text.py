@@ -61,38 +61,37 @@ def recommendation(rec: Recommendation) -> str:
     return text + "."
 
 
-# Each standard-library scenario, with the use case whose pick it is weighed against and
-# what its awaits do.
-_STDLIB_AGAINST = {STDLIB[0]: (USE_CASES[0].name, "does not suspend"),
-                   STDLIB[1]: (USE_CASES[1].name, "suspends")}
+# Each standard-library scenario: what its awaits do, and the use case whose pick it is
+# weighed against.
+_STDLIB_AGAINST = {STDLIB[0]: ("without a suspension", USE_CASES[0].name),
+                   STDLIB[1]: ("with one", USE_CASES[1].name)}
 
 
 def stdlib_lines(verdict: Verdict) -> list[str]:
-    """One line per standard-library scenario measured: its cheapest and dearest await,
-    above the floor, and what the pick for the matching use case costs."""
-    lines = []
+    """One line, where the run measured the standard library's awaits: the cheapest and
+    dearest await of each stdlib scenario, and what the matching picks cost."""
+    parts, picks = [], []
     for column in verdict.stdlib:
-        measured = [f for f in column.figures.values() if f.allocs is not None]
+        measured = sorted((f.allocs, f.strategy, f.resolution)
+                          for f in column.figures.values() if f.allocs is not None)
         if not measured:
             continue
-        use_case, does = _STDLIB_AGAINST[column.scenario]
-        low = min(measured, key=lambda f: (f.allocs, f.strategy))
-        high = max(measured, key=lambda f: (f.allocs, f.strategy))
-        text = (f"The standard library, an await that {does} ({column.scenario}): "
-                f"{fmt_count(low.allocs)} allocations/op ({low.strategy}{_above(low)})")
-        if high is not low:
-            text += f" to {fmt_count(high.allocs)} ({high.strategy}{_above(high)})"
+        how, use_case = _STDLIB_AGAINST[column.scenario]
+        (low, cheapest, _), (high, dearest, resolution) = measured[0], measured[-1]
+        span = (f"{fmt_count(low)} ({cheapest}) to {fmt_count(high)} ({dearest})"
+                if high - low > resolution else fmt_count(low))
+        parts.append(f"{span} {how}")
         rec = next((r for r in verdict.recommendations if r.use_case == use_case), None)
         if rec is not None and rec.picks:
-            text += (f"; the pick for {use_case}, {names(rec.picks)}, costs "
-                     f"{fmt_count(rec.picks[0].allocs)} in {rec.scenario}")
-        lines.append(text + ".")
-    return lines
-
-
-def _above(figures: Figures) -> str:
-    return (f", {fmt_signed(figures.above_floor)} above the floor"
-            if figures.above_floor is not None else "")
+            picks.append(f"{fmt_count(rec.picks[0].allocs)} ({names(rec.picks)}, "
+                         f"{rec.scenario})")
+    if not parts:
+        return []
+    text = ("The standard library (" + ", ".join(c.scenario for c in verdict.stdlib)
+            + "), allocations/op: " + ", ".join(parts))
+    if picks:
+        text += "; the picks above: " + " and ".join(picks)
+    return [text + "."]
 
 
 def missing_lines(verdict: Verdict) -> list[str]:

@@ -10,7 +10,7 @@ EXAMPLE := examples/vts-event-strategy
 TEST_PLUGINS := $(VENV)/test-plugins
 
 .PHONY: bench bench-pytest test lint gate gate-instructions report profile matrix memcheck sanitize \
-	ctest-dev screenshot fuzz clean
+	ctest-dev screenshot fuzz stress clean
 
 $(STAMP): pyproject.toml setup.py vts/suite/measure/_alloccount.c vts/suite/measure/_instrcount.c \
 	vts/_speedups.c $(EXAMPLE)/pyproject.toml
@@ -85,6 +85,12 @@ VTS_FUZZ_EXAMPLES ?= 10000
 fuzz: $(STAMP)
 	VTS_FUZZ_EXAMPLES=$(VTS_FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_differential.py \
 		-p no:cacheprovider --timeout=0 --hypothesis-show-statistics $(ARGS)
+
+# A Channel across threads (scripts/channel_stress.py): ARGS="COUNT" items (1e6 by default)
+# from producer threads to reader tasks, on every strategy and both loops, none lost or
+# duplicated; `make test` runs 1e4 (tests/test_channel_stress.py).
+stress: $(STAMP)
+	$(BIN)/python scripts/channel_stress.py $(ARGS)
 
 matrix: $(STAMP)
 	$(BIN)/vts bench --python all $(ARGS)

@@ -12,10 +12,10 @@ from vts.impl import C_MISSING
 
 EXPECTED = [
     "STRATEGIES", "AlreadyAwaitedError", "AlreadyCompletedError", "CancellableSource",
-    "CompletionFlags", "DoubleReturnError", "Freshness", "ManualResetCore",
-    "MultipleAwaitError", "NotCompletedError", "PcMonitor", "PcStatistics", "Pool",
-    "SourceAwaiter", "SourceStatus", "Strategy", "TokenMismatchError", "UnknownNameError",
-    "ValueTask", "ValueTaskError", "ValueTaskSource", "strategy_class",
+    "Channel", "ChannelClosed", "ChannelEmpty", "CompletionFlags", "DoubleReturnError",
+    "Freshness", "ManualResetCore", "MultipleAwaitError", "NotCompletedError", "PcMonitor",
+    "PcStatistics", "Pool", "SourceAwaiter", "SourceStatus", "Strategy", "TokenMismatchError",
+    "UnknownNameError", "ValueTask", "ValueTaskError", "ValueTaskSource", "strategy_class",
 ]
 
 

@@ -2,8 +2,8 @@
 
 The public surface: the protocol (`ValueTask`, `ValueTaskSource`, ...), the reusable core
 (`ManualResetCore`), the bounded `Pool`, the strategies with their base `Strategy` (the
-extension point: its docstring lists the public hooks a strategy is written on) and
-`PcMonitor`. `ValueTask`,
+extension point: its docstring lists the public hooks a strategy is written on), the
+`Channel` whose waits await a strategy, and `PcMonitor`. `ValueTask`,
 `SourceAwaiter` and `ManualResetCore` are the C accelerator's where it is built, else the
 pure-Python reference; `VTS_IMPL=python|c` chooses (see `vts.impl`). The suite
 (`vts.suite`: scenarios, runners, reports, gate) is reached through the `vts` command.
@@ -12,7 +12,8 @@ The package has two halves, and imports run one way (tests/test_layout.py holds 
 
 - the library, `vts` itself: `valuetask` (the protocol, ValueTask, the awaiter bridge),
   `core` (ManualResetCore), `pool`, `strategies` (the interface, one module per strategy,
-  the registry), `sockets` (a reusable receive source), `monitor` (PcMonitor), `errors`;
+  the registry), `channels` (a FIFO whose waits await a strategy), `sockets` (a reusable
+  receive source), `monitor` (PcMonitor), `errors`;
 - the measuring suite, `vts.suite`, built on the library: scenarios, the allocation
   counter and the runners, results, the gate, the reports and the `vts` command. The
   library imports nothing from it.
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vts import impl
+from vts.channels import Channel, ChannelClosed, ChannelEmpty
 from vts.errors import UnknownNameError
 from vts.pool import DoubleReturnError, Pool
 from vts.strategies import STRATEGIES, Freshness, Strategy, strategy_class
@@ -62,6 +64,9 @@ __all__ = [
     "AlreadyAwaitedError",
     "AlreadyCompletedError",
     "CancellableSource",
+    "Channel",
+    "ChannelClosed",
+    "ChannelEmpty",
     "CompletionFlags",
     "DoubleReturnError",
     "Freshness",

@@ -131,10 +131,16 @@ class Strategy(ABC, Generic[T]):
       `own_references(waiter)` and `release_waiter(waiter)` (defaults: none gives up by
       itself, none refers to itself, nothing to release).
 
+    One class attribute: `independent_waiters` (True) says that each `wait()` registers
+    a waiter of its own, which `deliver` can wake alone; `vts.channels` relies on it to
+    wake one caller per item. A strategy whose waiting calls share one waiter (one Event
+    per publish, say) sets it False, and a channel refuses it.
+
     Everything else (names starting with `_`) is this module's own and may change.
     """
 
     name: ClassVar[str]
+    independent_waiters: ClassVar[bool] = True
 
     def __init__(
         self, freshness: Freshness | None = None, *, loop: asyncio.AbstractEventLoop | None = None

@@ -44,6 +44,7 @@ class EventPerPublish(Strategy[T]):
     publish makes it, the calls after it share it, the next publish takes it."""
 
     name = "event_per_publish"
+    independent_waiters = False  # one Publication wakes every waiter: no channel on it
 
     def fresh(self, value: T) -> Awaitable[T]:
         return _ready(value)

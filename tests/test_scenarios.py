@@ -18,7 +18,8 @@ LOOP_SCENARIOS = ["fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-10
 
 def test_the_registry_names_every_scenario_in_order() -> None:
     built_in = [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k", "socket-ready-64",
-                "socket-ready-4k", "stdlib-ready", "stdlib-suspend"]
+                "socket-ready-4k", "channel-pingpong", "channel-burst", "channel-fanin",
+                "stdlib-ready", "stdlib-suspend"]
     assert list(BUILT_IN) == built_in
     assert list(all_scenarios())[:len(built_in)] == built_in  # installed ones follow
 
@@ -39,6 +40,8 @@ def test_variants_and_what_the_gate_may_check() -> None:
             assert definition.reference == "sock_recv_into"
         elif name == "monitor":
             assert definition.variants == tuple(all_strategies())
+        elif name.startswith("channel-"):  # tests/test_channel_scenarios.py
+            assert definition.reference == "asyncio_queue"
         elif name.startswith("stdlib-"):  # the awaits (tests/test_stdlib.py)
             assert definition.variants[0] == FLOOR and definition.reference == FLOOR
         else:

@@ -182,3 +182,27 @@ def test_the_verdict_comes_first_in_html_and_markdown_and_last_in_the_terminal(
     text = console.export_text()
     assert text.index("Verdict 3.11/asyncio") > text.rindex("Bytes/op")  # after the tables
     assert text.rstrip().endswith("the cheapest per scenario.")
+
+
+def test_a_producer_consumer_queue_is_answered_against_asyncio_queue(run: Run) -> None:
+    source = _cell(run, "future_per_call", "wait")
+    for strategy, allocs in (("floor", 22.2), ("asyncio_queue", 25.2), ("pooled", 29.25),
+                             ("pooled[c]", 22.25)):
+        cell = copy.deepcopy(source)
+        cell.update(strategy=strategy, scenario="channel-pingpong",
+                    id=results.cell_id(strategy, "channel-pingpong", "3.11", "asyncio"))
+        cell["allocs"] = {**(cell["allocs"] or {}), "allocs_per_op": allocs}
+        run["cells"].append(cell)
+    run["scenarios"]["channel-pingpong"] = {"operation": "one item", "reference":
+                                            "asyncio_queue"}
+    rec = _recommendation(run, "a producer/consumer queue")
+    assert verdict_text.recommendation(rec) == (
+        "A producer/consumer queue (channel-pingpong): pooled[c]: 22.25 allocations/op "
+        "(-2.95 vs asyncio_queue; mean time 1.00x) [fewest allocations]; in pure Python: "
+        "asyncio_queue: 25.2 allocations/op (the reference).")
+    found = verdict.verdicts(run)[0]
+    (channels,) = [m for m in found.matrices if m.reference == "asyncio_queue"]
+    (column,) = channels.columns
+    assert (column.scenario, column.floor_allocs) == ("channel-pingpong", 22.2)
+    assert verdict_text.matrix_cell(column, column.figures["pooled[c]"]) == "+0.05 ★"
+    assert channels.strategies == ["asyncio_queue", "pooled", "pooled[c]"]

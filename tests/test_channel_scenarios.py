@@ -30,9 +30,16 @@ STRATEGIES = [name for name, entry in strategy_registry().entries.items()
 POOLED_C = "pooled[c]"
 SHORT, LONG = 10_000, 20_000  # channel-pingpong's run lengths
 RESOLUTION = FIXED_COST_JITTER / (LONG - SHORT)
-# pooled[c]'s allocations per item in channel-pingpong: (floor, pooled[c], asyncio_queue),
-# by interpreter and loop (vts bench --allocs-only -c channel-pingpong -s 'pooled[c]').
-PINNED: dict[tuple[int, int], dict[str, tuple[float, float, float]]] = {}
+# Allocations per item in channel-pingpong, (floor, pooled[c], asyncio_queue), by interpreter
+# and loop (`vts bench --allocs-only -p 3.11,3.12 -c channel-pingpong -s 'pooled[c]'`).
+# pooled[c]'s 0.0468 above the floor is 3 allocations per 64 items: the strategy's waiter
+# sweep (Strategy.register), whose count no publish resets when a channel wakes waiters.
+_PINGPONG = {"asyncio": (22.2, 22.2468, 25.2), "uvloop": (4.2, 4.2468, 7.2)}
+PINNED: dict[tuple[int, int], dict[str, tuple[float, float, float]]] = {
+    (3, 11): _PINGPONG, (3, 12): _PINGPONG}
+# The done criterion: pooled[c] at most the wait floor + this per item, and below
+# asyncio.Queue.
+ABOVE_FLOOR_AT_MOST = 0.1
 
 
 def test_asyncio_queue_is_the_reference_and_every_channel_strategy_follows() -> None:
@@ -96,13 +103,16 @@ def _per_item(loop: asyncio.AbstractEventLoop, variant: str) -> float:
 
 
 @pytest.mark.skipif(POOLED_C not in all_strategies(), reason="the C accelerator is not built")
-def test_pooled_c_pingpong_allocations_per_item_are_pinned(event_loop_kind: str) -> None:
+def test_pooled_c_pingpong_per_item_is_pinned_at_the_wait_floor_below_asyncio_queue(
+        event_loop_kind: str) -> None:
     loop = new_event_loop(event_loop_kind)
     try:
         figures = tuple(_per_item(loop, variant) for variant in (FLOOR, POOLED_C, ASYNCIO_QUEUE))
     finally:
         loop.close()
     print(f"channel-pingpong {event_loop_kind}: floor, pooled[c], asyncio_queue = {figures}")
+    floor, pooled_c, asyncio_queue = figures
+    assert pooled_c <= floor + ABOVE_FLOOR_AT_MOST and pooled_c < asyncio_queue, figures
     pinned = PINNED.get(sys.version_info[:2], {}).get(event_loop_kind)
     if pinned is None:
         pytest.skip(f"no pin for Python {sys.version_info[0]}.{sys.version_info[1]}")

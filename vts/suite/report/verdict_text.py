@@ -83,8 +83,9 @@ def stdlib_lines(verdict: Verdict) -> list[str]:
         parts.append(f"{span} {how}")
         rec = next((r for r in verdict.recommendations if r.use_case == use_case), None)
         if rec is not None and rec.picks:
-            picks.append(f"{fmt_count(rec.picks[0].allocs)} ({names(rec.picks)}, "
-                         f"{rec.scenario})")
+            tied = " and others tied" if len(rec.picks) > 1 else ""
+            picks.append(f"{fmt_count(rec.picks[0].allocs)} ({rec.picks[0].strategy}"
+                         f"{tied}, {rec.scenario})")
     if not parts:
         return []
     text = ("The standard library (" + ", ".join(c.scenario for c in verdict.stdlib)

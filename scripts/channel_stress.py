@@ -4,8 +4,10 @@ on one loop, none lost, none duplicated, each producer's items in order.
     python scripts/channel_stress.py 1000000 --strategy all --loop all
 
 Producers write with `try_send` and, when the bounded channel is full, `send_blocking`
-(so the backpressure path from another thread is exercised); reader tasks take items with
-`async for` until the last producer completes the channel. Every item is (producer,
+(so the backpressure path from another thread is exercised); reader tasks take items,
+half with `async for`, half with `try_receive` and, when it finds nothing, `await
+receive()` (counted: the receives that waited), until the last producer completes the
+channel. Every item is (producer,
 sequence); a reader checks that each producer's sequence arrives as 0, 1, 2, ... (a lost
 item shows as a gap, a duplicated one as a repeat), and the total is counted at the end.
 `sys.setswitchinterval` is lowered so the threads interleave inside the channel's code.
@@ -22,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
-from vts.channels import Channel, ChannelClosed
+from vts.channels import Channel, ChannelClosed, ChannelEmpty
 from vts.strategies import STRATEGIES
 
 LOOPS = ("asyncio", "uvloop")
@@ -48,13 +51,24 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
     return asyncio.new_event_loop
 
 
+@dataclass
+class Counts:
+    """What one run did: items taken, receives that had to wait, sends that blocked."""
+
+    taken: int = 0
+    waited: int = 0
+    blocked: int = 0
+
+
 async def stress(count: int, strategy: str, producers: int, readers: int,
-                 capacity: int) -> int:
+                 capacity: int) -> Counts:
     loop = asyncio.get_running_loop()
     channel: Channel[tuple[int, int]] = Channel(capacity, strategy=strategy, loop=loop)
     shares = [count // producers + (1 if n < count % producers else 0)
               for n in range(producers)]
     expected = [0] * producers  # the next sequence number of each producer
+    counts = Counts()
+    blocked = [0] * producers
     finished = threading.Semaphore(0)
 
     def produce(producer: int) -> None:
@@ -62,6 +76,7 @@ async def stress(count: int, strategy: str, producers: int, readers: int,
             for sequence in range(shares[producer]):
                 item = (producer, sequence)
                 if not channel.try_send(item):
+                    blocked[producer] += 1
                     channel.send_blocking(item)
         except ChannelClosed:
             pass  # a reader failed and completed the channel
@@ -73,24 +88,39 @@ async def stress(count: int, strategy: str, producers: int, readers: int,
             finished.acquire()
         complete_once(channel)
 
-    async def read() -> int:
-        taken = 0
+    def check(producer: int, sequence: int) -> None:
+        if sequence != expected[producer]:
+            raise StressFailure(f"producer {producer}: got item {sequence}, expected "
+                                f"{expected[producer]}")
+        expected[producer] = sequence + 1
+        counts.taken += 1
+
+    async def iterate() -> None:
         async for producer, sequence in channel:
-            if sequence != expected[producer]:
-                raise StressFailure(f"producer {producer}: got item {sequence}, expected "
-                                    f"{expected[producer]}")
-            expected[producer] = sequence + 1
-            taken += 1
-        return taken
+            check(producer, sequence)
+
+    async def receive() -> None:  # counts the receives that wait
+        while True:
+            try:
+                producer, sequence = channel.try_receive()
+            except ChannelEmpty:
+                counts.waited += 1
+                try:
+                    producer, sequence = await channel.receive()
+                except ChannelClosed:
+                    return
+            except ChannelClosed:
+                return
+            check(producer, sequence)
 
     threads = [threading.Thread(target=produce, args=(n,), daemon=True)
                for n in range(producers)]
     closer = loop.run_in_executor(None, complete_when_done)
-    tasks = [loop.create_task(read()) for _ in range(readers)]
+    tasks = [loop.create_task(iterate() if n % 2 else receive()) for n in range(readers)]
     for thread in threads:
         thread.start()
     try:
-        taken = sum(await asyncio.gather(*tasks))
+        await asyncio.gather(*tasks)
     except BaseException:
         complete_once(channel)  # the producers stop, the other readers drain and end
         await asyncio.gather(closer, *tasks, return_exceptions=True)
@@ -98,10 +128,11 @@ async def stress(count: int, strategy: str, producers: int, readers: int,
     await closer
     for thread in threads:
         thread.join()
-    if expected != shares or taken != count:
-        raise StressFailure(f"received {taken} of {count} items; per producer "
+    if expected != shares or counts.taken != count:
+        raise StressFailure(f"received {counts.taken} of {count} items; per producer "
                             f"{expected} of {shares}")
-    return taken
+    counts.blocked = sum(blocked)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", default="all", choices=(*LOOPS, "all"))
     parser.add_argument("--producers", type=int, default=4)
     parser.add_argument("--readers", type=int, default=2)
-    parser.add_argument("--capacity", type=int, default=256)
+    parser.add_argument("--capacity", type=int, default=16)
     args = parser.parse_args(argv)
     if args.count < 1 or args.producers < 1 or args.readers < 1 or args.capacity < 1:
         print("error: count, --producers, --readers and --capacity must be >= 1",
@@ -130,16 +161,17 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             loop = loop_factory(loop_name)()
             try:
-                taken = loop.run_until_complete(stress(
+                counts = loop.run_until_complete(stress(
                     args.count, strategy, args.producers, args.readers, args.capacity))
             except StressFailure as failure:
                 print(f"FAILED {strategy} ({loop_name}): {failure}")
                 return 1
             finally:
                 loop.close()
-            print(f"ok {strategy} ({loop_name}): {taken:,} items from {args.producers} "
-                  f"threads to {args.readers} readers (capacity {args.capacity}), none "
-                  f"lost or duplicated, in order per producer; "
+            print(f"ok {strategy} ({loop_name}): {counts.taken:,} items from "
+                  f"{args.producers} threads to {args.readers} readers (capacity "
+                  f"{args.capacity}), none lost or duplicated, in order per producer; "
+                  f"{counts.waited:,} receives waited, {counts.blocked:,} sends blocked; "
                   f"{time.perf_counter() - started:.1f} s")
     return 0
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from vts.channels import (
+from vts.channels import Channel, ChannelClosed, ChannelEmpty
+from vts.channels.errors import (
     BLOCKING_NO_LOOP,
     BLOCKING_ON_LOOP,
     CAPACITY,
@@ -26,9 +27,6 @@ from vts.channels import (
     RECEIVE_CLOSED,
     SECOND_READER,
     SEND_CLOSED,
-    Channel,
-    ChannelClosed,
-    ChannelEmpty,
 )
 from vts.errors import UnknownNameError
 from vts.strategies import STRATEGIES

@@ -30,3 +30,12 @@ def test_a_wait_costs_an_event_per_publish(allocations, loop):
     figures = allocations(wait_for_a_publish, loop=loop)
     assert figures.allocs_per_op <= 45  # 3.11: 41.2 on asyncio, 23.2 on uvloop
     assert figures.gc_per_1k_ops == 0
+
+
+def test_a_channel_refuses_it_its_waiters_are_shared():
+    from vts.channels import Channel
+
+    with pytest.raises(ValueError, match=r"^strategy 'event_per_publish' cannot serve a "
+                       r"channel: its waiting calls share a waiter \(independent_waiters "
+                       r"= False\)$"):
+        Channel(strategy="event_per_publish")

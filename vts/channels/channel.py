@@ -1,4 +1,4 @@
-"""Channels: a bounded or unbounded FIFO from producers (any thread) to readers on one
+"""Channel: a bounded or unbounded FIFO from producers (any thread) to readers on one
 event loop, whose waiting calls await the strategy chosen. .NET's
 `System.Threading.Channels` in asyncio's idiom: a busy channel on a pooled source
 allocates nothing per item for the await beyond what the loop itself allocates.
@@ -12,16 +12,15 @@ waits again at the back. So a cancelled receive cannot swallow an item and a can
 send has enqueued nothing (asyncio.Queue's rule, and the reason for it).
 Rule 3: a call that gives up (cancelled, or its coroutine closed) after it was woken
 passes its wake-up on to the next waiter if the item (or the room) is still there. The
-channel remembers which waiters it woke (`_woken`), as asyncio.Queue reads it from the
-Future's state: a waiter that gave up unwoken passes nothing on, so nobody loses their
-place in the line to a spurious wake-up.
+channel remembers which waiters it woke (`WaitingLine.woken`), as asyncio.Queue reads it
+from the Future's state: a waiter that gave up unwoken passes nothing on, so nobody loses
+their place in the line to a spurious wake-up.
 
-Theory of operation. Each direction that can wait has a strategy instance: `_readers`
-(receive on empty) and, when bounded, `_writers` (send on full). Its `wait()` registers a
-waiter and returns what the call awaits; its `deliver` wakes the waiters it is given;
-`gave_up` and `release_waiter` clear a waiter that left by itself (a cancelled Future).
-Nothing is ever published, so a strategy's cache stays empty and every `wait()` waits.
-A call that need not wait awaits no strategy machinery: a ready receive returns
+Theory of operation. Each direction that can wait has a strategy instance in a
+`WaitingLine` (vts.channels.waiting): `_readers` (receive on empty) and, when bounded,
+`_writers` (send on full). The strategy's `wait()` registers a waiter and returns what the
+call awaits; the line wakes the first live waiter through the strategy's `deliver`. A
+call that need not wait awaits no strategy machinery: a ready receive returns
 `fresh(item)` (the C ValueTask: from a freelist), a send with room a shared awaitable
 that allocates nothing. A call that must wait runs a small coroutine around `wait()`
 (one allocation per waiting call: what Rule 2's retry costs).
@@ -57,38 +56,29 @@ from collections.abc import AsyncIterator, Awaitable, Generator
 from contextlib import suppress
 from typing import Any, Generic, TypeVar, cast
 
+from vts.channels.errors import (
+    BLOCKING_NO_LOOP,
+    BLOCKING_ON_LOOP,
+    CAPACITY,
+    COMPLETED_TWICE,
+    EMPTY,
+    OTHER_LOOP,
+    RECEIVE_CLOSED,
+    SECOND_READER,
+    SEND_CLOSED,
+    ChannelClosed,
+    ChannelEmpty,
+    not_a_strategy,
+    not_an_exception,
+    not_independent,
+)
+from vts.channels.waiting import WaitingLine
 from vts.strategies import STRATEGIES, strategy_class
 from vts.strategies.base import Freshness, Strategy
 
 T = TypeVar("T")
 
 _get_running_loop = asyncio._get_running_loop  # C function: None when no loop runs
-
-SEND_CLOSED = "send on a completed channel"
-RECEIVE_CLOSED = "the channel is completed and drained"
-COMPLETED_TWICE = "the channel is already completed"
-EMPTY = "no item is ready; await receive() to wait for one"
-CAPACITY = "capacity must be an int >= 1, or None for an unbounded channel"
-OTHER_LOOP = "this channel waits on another event loop; await it on that loop"
-SECOND_READER = ("a second receive waits on a single_reader channel; make it with "
-                 "single_reader=False to read from several tasks")
-BLOCKING_ON_LOOP = "send_blocking() would block the channel's own loop; await send() there"
-BLOCKING_NO_LOOP = ("send_blocking() needs the channel's loop: pass loop= to Channel, or "
-                    "let a receive wait on it first")
-
-
-def _not_independent(name: str) -> str:
-    return (f"strategy {name!r} cannot serve a channel: its waiting calls share a waiter "
-            "(independent_waiters = False)")
-
-
-class ChannelClosed(Exception):
-    """A send on a completed channel, or a receive on a completed and drained one; its
-    `__cause__` is the error the channel was completed with, if any."""
-
-
-class ChannelEmpty(Exception):
-    """`try_receive()` found no item ready (the channel is not completed)."""
 
 
 class _Sent:
@@ -109,9 +99,9 @@ _NOTHING: Any = object()  # what _take returns when no item is ready
 def _resolve(strategy: str | type[Strategy[Any]]) -> type[Strategy[Any]]:
     cls = strategy_class(strategy) if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise TypeError(f"strategy must be a name or a vts.Strategy subclass, not {cls!r}")
+        raise TypeError(not_a_strategy(cls))
     if not cls.independent_waiters:
-        raise ValueError(_not_independent(cls.name))
+        raise ValueError(not_independent(cls.name))
     return cls
 
 
@@ -148,12 +138,8 @@ class Channel(Generic[T]):
         self._completed = False
         self._error: BaseException | None = None
         never = Freshness.never()
-        self._readers: Strategy[Any] = cls(never, loop=loop)
-        self._writers: Strategy[Any] | None = None if capacity is None else cls(never, loop=loop)
-        self._slot: deque[Any] = deque()  # hands one waiter to `deliver` (see _wake)
-        # Waiters woken whose calls have not run since (Rule 3). A set this small lives
-        # in its own table: adding and discarding allocate nothing.
-        self._woken: set[Any] = set()
+        self._readers = WaitingLine(cls(never, loop=loop))
+        self._writers = None if capacity is None else WaitingLine(cls(never, loop=loop))
         self._reading = False  # single_reader: a receive is waiting
         # An unbounded single-reader channel reads without the lock (see _take).
         self._lock_free_reads = single_reader and capacity is None
@@ -165,20 +151,20 @@ class Channel(Generic[T]):
         ChannelClosed (when awaited) once the channel is completed and drained."""
         item = self._take()
         if item is not _NOTHING:
-            return self._readers.fresh(item)
+            return self._readers.strategy.fresh(item)
         return self._receive_waiting(False)
 
     def try_receive(self) -> T:
         """The next item if one is ready; else ChannelEmpty, or ChannelClosed once the
         channel is completed and drained. From any thread."""
-        item = self._take()
+        item: T = self._take()
         if item is not _NOTHING:
-            return cast(T, item)
+            return item
         self._lock.acquire()
         try:
             item = self._take_locked()
             if item is not _NOTHING:
-                return cast(T, item)
+                return item
             if self._completed:
                 raise self._closed(RECEIVE_CLOSED)
             raise ChannelEmpty(EMPTY)
@@ -193,16 +179,20 @@ class Channel(Generic[T]):
         error (with one, it raises ChannelClosed)."""
         item = self._take()
         if item is not _NOTHING:
-            return self._readers.fresh(item)
+            return self._readers.strategy.fresh(item)
         return self._receive_waiting(True)
 
     def _take(self) -> Any:
-        """An item, or _NOTHING; wakes a writer when it makes room."""
+        """An item, or _NOTHING; wakes a writer when it makes room. An empty buffer is
+        seen without the lock (a read of its length, atomic under the GIL): a caller
+        that goes on to wait looks again under the lock."""
+        items = self._items
+        if not items:
+            return _NOTHING
         if self._lock_free_reads:
             # One reader, no writer to wake: only this reader removes items, and
             # `popleft` is one C call, atomic under the GIL.
-            items = self._items
-            return items.popleft() if items else _NOTHING
+            return items.popleft()
         self._lock.acquire()
         try:
             return self._take_locked()
@@ -215,30 +205,32 @@ class Channel(Generic[T]):
             return _NOTHING
         item = items.popleft()
         writers = self._writers
-        if writers is not None and writers.waiters:  # there is room now
-            self._wake(writers, False)
+        if writers is not None and writers.strategy.waiters:  # there is room now
+            writers.wake(False, _get_running_loop() is self._loop)
         return item
 
     async def _receive_waiting(self, iterating: bool) -> T:
         readers = self._readers
+        strategy = readers.strategy
         waiter = None
         while True:
             self._lock.acquire()
             try:
                 if waiter is not None:  # woken (Rule 2): no longer a pending wake-up
-                    self._woken.discard(waiter)
-                item = self._take_locked()
+                    readers.woken.discard(waiter)
+                item: T = self._take_locked()
                 if item is not _NOTHING:
-                    return cast(T, item)
+                    return item
                 if self._completed:
                     if iterating and self._error is None:
                         raise StopAsyncIteration
                     raise self._closed(RECEIVE_CLOSED)
-                self._check_loop()
+                if _get_running_loop() is not self._loop:
+                    self._check_loop()
                 if self._reading:
                     raise RuntimeError(SECOND_READER)
-                waiting = readers.wait()
-                waiter = readers.waiters[-1]  # what wait() registered (independent_waiters)
+                waiting = strategy.wait()
+                waiter = strategy.waiters[-1]  # what wait() registered (independent_waiters)
                 self._reading = self.single_reader
             finally:
                 self._lock.release()
@@ -290,24 +282,26 @@ class Channel(Generic[T]):
             return False
         items.append(item)
         readers = self._readers
-        if readers.waiters:
-            self._wake(readers, False)
+        if readers.strategy.waiters:
+            readers.wake(False, _get_running_loop() is self._loop)
         return True
 
     async def _send_waiting(self, item: T) -> None:
         writers = self._writers
         assert writers is not None  # only a bounded channel waits to send
+        strategy = writers.strategy
         waiter = None
         while True:
             self._lock.acquire()
             try:
                 if waiter is not None:  # woken (Rule 2): no longer a pending wake-up
-                    self._woken.discard(waiter)
+                    writers.woken.discard(waiter)
                 if self._put_locked(item):
                     return
-                self._check_loop()
-                waiting = writers.wait()
-                waiter = writers.waiters[-1]  # what wait() registered (independent_waiters)
+                if _get_running_loop() is not self._loop:
+                    self._check_loop()
+                waiting = strategy.wait()
+                waiter = strategy.waiters[-1]  # what wait() registered (independent_waiters)
             finally:
                 self._lock.release()
             try:
@@ -323,16 +317,17 @@ class Channel(Generic[T]):
         then get ChannelClosed (from `error`, if given). From any thread; a second call
         raises ChannelClosed."""
         if error is not None and not isinstance(error, BaseException):
-            raise TypeError(f"error must be an exception or None, not {error!r}")
+            raise TypeError(not_an_exception(error))
         self._lock.acquire()
         try:
             if self._completed:
                 raise ChannelClosed(COMPLETED_TWICE)
             self._completed = True
             self._error = error
-            self._wake(self._readers, True)
+            on_loop = _get_running_loop() is self._loop
+            self._readers.wake(True, on_loop)
             if self._writers is not None:
-                self._wake(self._writers, True)
+                self._writers.wake(True, on_loop)
         finally:
             self._lock.release()
 
@@ -350,7 +345,7 @@ class Channel(Generic[T]):
         closed.__cause__ = self._error
         return closed
 
-    # -- waking ---------------------------------------------------------------------
+    # -- waiting --------------------------------------------------------------------
 
     def _check_loop(self) -> None:
         """Bind the channel's loop at the first wait; refuse a wait from another loop."""
@@ -360,37 +355,7 @@ class Channel(Generic[T]):
         elif running is not self._loop:
             raise RuntimeError(OTHER_LOOP)
 
-    def _wake(self, waiting: Strategy[Any], everyone: bool) -> None:
-        """Wake the first live waiter of `waiting` (or all of them). Caller holds _lock.
-
-        On the loop's thread the channel's one slot deque carries the waiter, since every
-        built-in `deliver` drains it before returning there; a strategy that keeps it for
-        later leaves it non-empty, and the channel takes a new one. Off the loop thread,
-        a Future strategy drains it later on the loop, so each wake gets its own.
-        """
-        on_loop = _get_running_loop() is self._loop  # not the strategy's: a source
-        slot = self._slot if on_loop and not everyone else deque()  # one binds no loop
-        strategy_lock = waiting.lock
-        strategy_lock.acquire()  # Rule 1: after the channel's lock
-        try:
-            waiters = waiting.waiters
-            while waiters:
-                waiter = waiters.popleft()
-                if waiting.gave_up(waiter):  # a cancelled Future left in the list
-                    waiting.release_waiter(waiter)
-                    continue
-                slot.append(waiter)
-                self._woken.add(waiter)
-                if not everyone:
-                    break
-        finally:
-            strategy_lock.release()
-        if slot:
-            waiting.deliver(slot, None, None)
-            if slot and slot is self._slot:
-                self._slot = deque()
-
-    def _gave_up(self, waiting: Strategy[Any], waiter: Any, error: BaseException) -> None:
+    def _gave_up(self, waiting: WaitingLine, waiter: Any, error: BaseException) -> None:
         """Rule 3, for a waiting call that ends with `error`. A coroutine closed by the
         garbage collector may be closed while this thread holds the lock (any allocation
         can run the collector), so that pass-on goes through the loop."""
@@ -401,12 +366,12 @@ class Channel(Generic[T]):
             with suppress(RuntimeError):  # the loop is closed: nobody waits on it any more
                 self._loop.call_soon_threadsafe(self._pass_on, waiting, waiter)
 
-    def _pass_on(self, waiting: Strategy[Any], waiter: Any) -> None:
+    def _pass_on(self, waiting: WaitingLine, waiter: Any) -> None:
         """`waiter` left; if it had been woken and what it waited for is still there,
         wake the next one (asyncio.Queue's rule: only a woken waiter passes on)."""
         self._lock.acquire()
         try:
-            woken = self._woken
+            woken = waiting.woken
             if waiter not in woken:
                 return
             woken.discard(waiter)
@@ -415,10 +380,10 @@ class Channel(Generic[T]):
                 ready = bool(items)
             else:
                 ready = self.capacity is not None and len(items) < self.capacity
-            if ready and waiting.waiters:
-                self._wake(waiting, False)
+            if ready and waiting.strategy.waiters:
+                waiting.wake(False, _get_running_loop() is self._loop)
         finally:
             self._lock.release()
 
 
-__all__ = ["DEFAULT_STRATEGY", "Channel", "ChannelClosed", "ChannelEmpty"]
+__all__ = ["DEFAULT_STRATEGY", "Channel"]

@@ -118,3 +118,11 @@ def test_pooled_c_pingpong_per_item_is_pinned_at_the_wait_floor_below_asyncio_qu
         pytest.skip(f"no pin for Python {sys.version_info[0]}.{sys.version_info[1]}")
     assert all(abs(a - b) <= RESOLUTION for a, b in zip(figures, pinned, strict=True)), (
         figures, pinned)
+
+
+def test_vts_list_says_the_channel_scenarios_run_the_strategies_that_fit() -> None:
+    from vts.suite.commands.list_ import describe_variants
+
+    assert [describe_variants(s) for s in CHANNEL_SCENARIOS] == [
+        "floor, asyncio_queue + every strategy that fits",
+        "asyncio_queue + every strategy that fits", "asyncio_queue + every strategy that fits"]

@@ -265,11 +265,10 @@ SUSPEND_OPERATIONS = (
 )
 
 STDLIB_SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(READY, "one await of an asyncio primitive that finds what it waits for (does "
-             "not suspend)", tuple(name for name, _ in READY_OPERATIONS), _ready,
-             reference=FLOOR, variant_operations=READY_OPERATIONS),
-    Scenario(SUSPEND, "one await of an asyncio primitive that suspends once, woken by a loop "
-             "callback as in wait (Condition: a round trip, two suspensions)",
+    Scenario(READY, "one await of an asyncio primitive that does not suspend",
+             tuple(name for name, _ in READY_OPERATIONS), _ready, reference=FLOOR,
+             variant_operations=READY_OPERATIONS),
+    Scenario(SUSPEND, "one await of an asyncio primitive that a loop callback wakes",
              tuple(name for name, _ in SUSPEND_OPERATIONS), _suspend, reference=FLOOR,
              variant_operations=SUSPEND_OPERATIONS),
 )

@@ -18,7 +18,8 @@ LOOP_SCENARIOS = ["fresh", "wait", "thread", "fanout-1", "fanout-10", "fanout-10
 
 def test_the_registry_names_every_scenario_in_order() -> None:
     built_in = [*LOOP_SCENARIOS, "socket-64", "socket-4k", "socket-64k", "socket-ready-64",
-                "socket-ready-4k"]
+                "socket-ready-4k", "channel-pingpong", "channel-burst", "channel-fanin",
+                "stdlib-ready", "stdlib-suspend"]
     assert list(BUILT_IN) == built_in
     assert list(all_scenarios())[:len(built_in)] == built_in  # installed ones follow
 
@@ -39,12 +40,17 @@ def test_variants_and_what_the_gate_may_check() -> None:
             assert definition.reference == "sock_recv_into"
         elif name == "monitor":
             assert definition.variants == tuple(all_strategies())
+        elif name.startswith("channel-"):  # tests/test_channel_scenarios.py
+            assert definition.reference == "asyncio_queue"
+        elif name.startswith("stdlib-"):  # the awaits (tests/test_stdlib.py)
+            assert definition.variants[0] == FLOOR and definition.reference == FLOOR
         else:
             assert definition.variants == (FLOOR, *all_strategies())
         short, long = definition.default_ops
         assert 0 < short < long
     timing_bound = {n for n, d in BUILT_IN.items() if not d.deterministic}
-    assert timing_bound == {"thread", "monitor", "socket-64", "socket-4k", "socket-64k"}
+    assert timing_bound == {"thread", "monitor", "socket-64", "socket-4k", "socket-64k",
+                            "channel-fanin"}
 
 
 @pytest.mark.parametrize("name", ["fresh", "wait", "thread", "fanout-10"])

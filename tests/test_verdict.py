@@ -119,8 +119,9 @@ def test_missing_figures_name_the_command_that_measures_them(run: Run) -> None:
         "Not in this run: instructions of fresh, wait, fanout-1000; measure with vts bench "
         "--allocs-only --instructions -s future_per_call,cached_result,pooled "
         "-c fresh,wait,fanout-1000 -p 3.11 -l asyncio",
-        "Not in this run: allocations of thread, socket-ready-4k; measure with vts bench "
-        "--allocs-only -c thread,socket-ready-4k -p 3.11 -l asyncio"]
+        "Not in this run: allocations of thread, socket-ready-4k, channel-pingpong, "
+        "channel-burst; measure with vts bench --allocs-only -c "
+        "thread,socket-ready-4k,channel-pingpong,channel-burst -p 3.11 -l asyncio"]
     assert verdict_text.recommendation(found.recommendations[3]) == (
         "Cross-thread completion: thread was not measured in this run.")
 
@@ -181,3 +182,27 @@ def test_the_verdict_comes_first_in_html_and_markdown_and_last_in_the_terminal(
     text = console.export_text()
     assert text.index("Verdict 3.11/asyncio") > text.rindex("Bytes/op")  # after the tables
     assert text.rstrip().endswith("the cheapest per scenario.")
+
+
+def test_a_producer_consumer_queue_is_answered_against_asyncio_queue(run: Run) -> None:
+    source = _cell(run, "future_per_call", "wait")
+    for strategy, allocs in (("floor", 22.2), ("asyncio_queue", 25.2), ("pooled", 29.25),
+                             ("pooled[c]", 22.25)):
+        cell = copy.deepcopy(source)
+        cell.update(strategy=strategy, scenario="channel-pingpong",
+                    id=results.cell_id(strategy, "channel-pingpong", "3.11", "asyncio"))
+        cell["allocs"] = {**(cell["allocs"] or {}), "allocs_per_op": allocs}
+        run["cells"].append(cell)
+    run["scenarios"]["channel-pingpong"] = {"operation": "one item", "reference":
+                                            "asyncio_queue"}
+    rec = _recommendation(run, "a producer/consumer queue")
+    assert verdict_text.recommendation(rec) == (
+        "A producer/consumer queue (channel-pingpong): pooled[c]: 22.25 allocations/op "
+        "(-2.95 vs asyncio_queue; median time 1.00x) [fewest allocations]; in pure Python: "
+        "asyncio_queue: 25.2 allocations/op (the reference).")
+    found = verdict.verdicts(run)[0]
+    (channels,) = [m for m in found.matrices if m.reference == "asyncio_queue"]
+    (column,) = channels.columns
+    assert (column.scenario, column.floor_allocs) == ("channel-pingpong", 22.2)
+    assert verdict_text.matrix_cell(column, column.figures["pooled[c]"]) == "+0.05 ★"
+    assert channels.strategies == ["asyncio_queue", "pooled", "pooled[c]"]

@@ -46,11 +46,13 @@ def describe_strategy(name: str, doc: str) -> str:
 
 
 def describe_variants(declared: Scenario) -> str:
-    """A scenario's variants: its own, then "every strategy" where it runs them all."""
+    """A scenario's variants: its own, then "every strategy" where it runs them all ("that
+    fits" where its `strategy_filter` leaves some out)."""
     own = ", ".join(declared.variants)
     if not declared.every_strategy:
         return own
-    return f"{own} + {EVERY_STRATEGY}" if own else EVERY_STRATEGY
+    every = EVERY_STRATEGY if declared.strategy_filter is None else f"{EVERY_STRATEGY} that fits"
+    return f"{own} + {every}" if own else every
 
 
 def _from(text: str, origin: str) -> str:

@@ -94,7 +94,9 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
         raise UsageError(f"--instructions: {valgrind.unavailable()}")
     counted = counts_instructions(options)
     described = {s.name: {"operation": s.operation, "reference": s.reference,
-                          "deterministic": s.deterministic} for s in scenarios}
+                          "deterministic": s.deterministic,
+                          **({"variants": dict(s.variant_operations)}
+                             if s.variant_operations else {})} for s in scenarios}
     if existing is None:
         run = results.new_run(options.mode, results.machine_metadata(), described)
     else:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, GateResult, notable_timing
-from vts.suite.report import charts, verdict, verdict_text
+from vts.suite.report import charts, stdlib_table, verdict, verdict_text
 from vts.suite.report.views import (
     UNSTABLE_REMEDY,
     EnvironmentView,
@@ -30,6 +30,7 @@ from vts.suite.report.views import (
     operation_of,
     reference_of,
     scenario_sort_key,
+    variant_operations_of,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,6 +45,7 @@ class Panel:
     scenario_charts: dict[str, Markup]
     fanout_chart: Markup | None
     latency_chart: Markup | None
+    stdlib: stdlib_table.CostTable | None  # what the standard library costs
 
 
 def render(
@@ -65,7 +67,8 @@ def render(
     history page (`vts history`), relative to the report.
     """
     views = environment_views(run, gate, link_base)
-    panels = [_panel(i, view) for i, view in enumerate(views)]
+    verdicts = {v.key: v for v in verdict.verdicts(run)}
+    panels = [_panel(i, view, verdicts.get(view.key)) for i, view in enumerate(views)]
     scenarios = sorted(
         {t.scenario for v in views for t in v.tables} | set(run["scenarios"]),
         key=scenario_sort_key)
@@ -78,6 +81,7 @@ def render(
     )
     env.globals.update(recommendation=verdict_text.recommendation, heat=verdict.heat,
                        missing_lines=verdict_text.missing_lines,
+                       stdlib_lines=verdict_text.stdlib_lines,
                        matrix_cell=verdict_text.matrix_cell, heat_colour=_heat_colour)
     env.filters.update(ns=fmt_ns, count=fmt_count, signed=fmt_signed, pct=fmt_pct, bytes=fmt_bytes,
                        gib=_gib, short_commit=_short_commit)
@@ -85,11 +89,14 @@ def render(
 
     return template.render(
         unstable_remedy=UNSTABLE_REMEDY,
-        verdicts={v.key: v for v in verdict.verdicts(run)},
+        verdicts=verdicts,
         verdict_rule=verdict_text.RULE,
+        stdlib_heading=stdlib_table.HEADING,
+        stdlib_intro=stdlib_table.INTRO,
         run=run,
         panels=panels,
-        scenarios=[(s, operation_of(run, s), reference_of(run, s)) for s in scenarios],
+        scenarios=[(s, operation_of(run, s), reference_of(run, s), variant_operations_of(run, s))
+                   for s in scenarios],
         machines=results.machines_of(run),
         environments=[(v.key, v.info) for v in views],
         gate=gate,
@@ -104,7 +111,7 @@ def render(
     )
 
 
-def _panel(index: int, view: EnvironmentView) -> Panel:
+def _panel(index: int, view: EnvironmentView, found: verdict.Verdict | None) -> Panel:
     slug = f"env{index}"
     per_scenario = {}
     for table in view.tables:
@@ -118,7 +125,8 @@ def _panel(index: int, view: EnvironmentView) -> Panel:
                                    f"{slug}-latency")
     return Panel(index, view, per_scenario,
                  Markup(fanout) if fanout else None,
-                 Markup(latency) if latency else None)
+                 Markup(latency) if latency else None,
+                 stdlib_table.cost_table(view, found))
 
 
 def _heat_colour(heat: float | None) -> str:

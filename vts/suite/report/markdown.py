@@ -13,7 +13,7 @@ from pathlib import Path
 from vts.suite import results
 from vts.suite.formatting import DASH, fmt_bytes, fmt_count, fmt_ns, fmt_pct, fmt_signed
 from vts.suite.gate import UPDATE_COMMAND, AllocDiff, GateResult, notable_timing
-from vts.suite.report import verdict, verdict_text
+from vts.suite.report import stdlib_table, verdict, verdict_text
 from vts.suite.report.gate_text import instruction_lines, site_lines
 from vts.suite.report.views import (
     ABOVE_FLOOR,
@@ -74,6 +74,7 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
     if merge_note:
         lines += [f"Merged runs: {escape(merge_note)}.", ""]
     lines += verdict_lines(run)
+    verdicts = {found.key: found for found in verdict.verdicts(run)}
     for view in environment_views(run, gate, link_base):
         info = view.info
         detail = " ".join(str(p) for p in (info.get("implementation"), info.get("python_full"))
@@ -82,6 +83,9 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
         if detail:
             lines += [f"{escape(detail)}, loop {escape(view.loop)} "
                       f"{escape(info.get('loop_version', ''))}".rstrip(), ""]
+        costs = stdlib_table.cost_table(view, verdicts.get(view.key))
+        if costs is not None:
+            lines += stdlib_lines(costs)
         shown = frozenset().union(*(table.shown for table in view.tables))
         columns = [(name, index) for index, (name, group) in enumerate(COLUMNS)
                    if group in shown]
@@ -120,6 +124,7 @@ def verdict_lines(run: results.Run) -> list[str]:
         lines += [f"### {verdict_text.HEADING}: {escape(found.key)}", ""]
         lines += [f"- {escape(verdict_text.recommendation(rec))}"
                   for rec in found.recommendations]
+        lines += [f"- {escape(line)}" for line in verdict_text.stdlib_lines(found)]
         lines += [f"- {escape(line)}" for line in verdict_text.missing_lines(found)]
         lines.append("")
         for matrix in found.matrices:
@@ -132,6 +137,18 @@ def verdict_lines(run: results.Run) -> list[str]:
             lines.append("")
         lines += [escape(verdict_text.RULE), ""]
     return lines
+
+
+def stdlib_lines(costs: stdlib_table.CostTable) -> list[str]:
+    """What the standard library costs: each await without and with a suspension."""
+    halves = ("no suspension", "one suspension")
+    lines = [f"**{escape(stdlib_table.HEADING)}** ({escape(stdlib_table.INTRO)})", "",
+             _row(["Await", *(f"{label} ({half})" for half in halves
+                              for label in costs.labels)]),
+             _row(["---", *("---:",) * (2 * len(costs.labels))])]
+    lines += [_row([escape(row.name) + (" (strategy)" if row.strategy else ""),
+                    *(escape(value) for value in costs.cells(row))]) for row in costs.rows]
+    return [*lines, ""]
 
 
 def gate_lines(gate: GateResult, baseline_name: str) -> list[str]:

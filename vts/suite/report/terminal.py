@@ -15,7 +15,7 @@ from rich.text import Text
 
 from vts.suite import results
 from vts.suite.gate import GateResult
-from vts.suite.report import verdict, verdict_text
+from vts.suite.report import stdlib_table, verdict, verdict_text
 from vts.suite.report.views import (
     ABOVE_FLOOR,
     ALLOCS,
@@ -85,8 +85,32 @@ def print_summary(run: results.Run, console: Console | None = None,
     console = console or Console()
     for table in summary_tables(run, gate, link_base):
         console.print(table)
+    for table in stdlib_tables(run, gate, link_base):
+        console.print(table)
     if with_verdict:
         print_verdict(run, console)
+
+
+def stdlib_tables(run: results.Run, gate: GateResult | None = None,
+                  link_base: Path | None = None) -> list[Table]:
+    """What the standard library costs, per environment that measured it."""
+    verdicts = {found.key: found for found in verdict.verdicts(run)}
+    tables = []
+    for view in environment_views(run, gate, link_base):
+        costs = stdlib_table.cost_table(view, verdicts.get(view.key))
+        if costs is None:
+            continue
+        table = Table(title=escape(f"{stdlib_table.HEADING}: {view.key}"), title_justify="left",
+                      title_style="bold", caption="left: no suspension; right: one suspension",
+                      caption_justify="left")
+        table.add_column("Await")
+        for label in costs.labels * 2:
+            table.add_column(escape(label), justify="right")
+        for row in costs.rows:
+            table.add_row(escape(row.name) + (" [dim](strategy)[/]" if row.strategy else ""),
+                          *(escape(value) for value in costs.cells(row)))
+        tables.append(table)
+    return tables
 
 
 def print_verdict(run: results.Run, console: Console) -> None:
@@ -113,6 +137,7 @@ def verdict_renderables(run: results.Run) -> list[RenderableType]:
             out.append(table)
         out += [Text(f"- {verdict_text.recommendation(rec)}")
                 for rec in found.recommendations]
+        out += [Text(f"- {line}") for line in verdict_text.stdlib_lines(found)]
         out += [Text(f"! {line}", style="yellow") for line in verdict_text.missing_lines(found)]
     if out:
         out.append(Text(verdict_text.RULE, style="dim"))

@@ -29,6 +29,7 @@ from vts.suite.records import figure
 from vts.suite.report.views import (
     ACCELERATED,
     FLOOR,
+    STDLIB,
     env_sort_key,
     ok,
     reference_of,
@@ -61,6 +62,10 @@ USE_CASES = (
     # A ready message first: its counts repeat exactly; 4 KiB is the README's case.
     UseCase("socket receive", ("socket-ready-4k", "socket-4k", "socket-ready-64", "socket-64",
                                "socket-64k")),
+    # A channel against asyncio.Queue: the consumer waits for each item (the hot case) ...
+    UseCase("a producer/consumer queue", ("channel-pingpong", "channel-fanin")),
+    # ... or finds most items already there.
+    UseCase("a queue drained in bursts", ("channel-burst",)),
 )
 
 
@@ -141,6 +146,9 @@ class Verdict:
     loop: str
     matrices: list[Matrix]
     recommendations: list[Recommendation]
+    # The standard library's awaits (views.STDLIB), kept out of the matrices: they are
+    # not strategies to pick from, but what the picks are weighed against.
+    stdlib: tuple[Column, ...] = ()
 
     @property
     def missing(self) -> list[Missing]:
@@ -172,11 +180,13 @@ def _verdict(run: Run, python: str, loop: str, cells: list[Cell]) -> Verdict:
     columns = {s: _column(run, s, [c for c in cells if c["scenario"] == s]) for s in scenarios}
     matrices: dict[str, list[Column]] = {}
     for column in columns.values():
-        matrices.setdefault(column.reference, []).append(column)
+        if column.scenario not in STDLIB:
+            matrices.setdefault(column.reference, []).append(column)
     return Verdict(
         f"{python}/{loop}", python, loop,
         [_matrix(reference, cols) for reference, cols in matrices.items()],
-        [_recommend(use_case, columns) for use_case in USE_CASES])
+        [_recommend(use_case, columns) for use_case in USE_CASES],
+        tuple(columns[s] for s in STDLIB if s in columns))
 
 
 def _column(run: Run, scenario: str, cells: list[Cell]) -> Column:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vts.suite.formatting import DASH, fmt_count, fmt_signed
 from vts.suite.report.verdict import (
+    USE_CASES,
     Column,
     Figures,
     Recommendation,
@@ -15,7 +16,7 @@ from vts.suite.report.verdict import (
     heat_value,
     names,
 )
-from vts.suite.report.views import ACCELERATED
+from vts.suite.report.views import ACCELERATED, STDLIB
 
 HEADING = "Verdict"
 RULE = ("Picked by exact allocations per op, then instructions per op (within 3% they "
@@ -60,6 +61,40 @@ def recommendation(rec: Recommendation) -> str:
     return text + "."
 
 
+# Each standard-library scenario: what its awaits do, and the use case whose pick it is
+# weighed against.
+_STDLIB_AGAINST = {STDLIB[0]: ("without a suspension", USE_CASES[0].name),
+                   STDLIB[1]: ("with one", USE_CASES[1].name)}
+
+
+def stdlib_lines(verdict: Verdict) -> list[str]:
+    """One line, where the run measured the standard library's awaits: the cheapest and
+    dearest await of each stdlib scenario, and what the matching picks cost."""
+    parts, picks = [], []
+    for column in verdict.stdlib:
+        measured = sorted((f.allocs, f.strategy, f.resolution)
+                          for f in column.figures.values() if f.allocs is not None)
+        if not measured:
+            continue
+        how, use_case = _STDLIB_AGAINST[column.scenario]
+        (low, cheapest, _), (high, dearest, resolution) = measured[0], measured[-1]
+        span = (f"{fmt_count(low)} ({cheapest}) to {fmt_count(high)} ({dearest})"
+                if high - low > resolution else fmt_count(low))
+        parts.append(f"{span} {how}")
+        rec = next((r for r in verdict.recommendations if r.use_case == use_case), None)
+        if rec is not None and rec.picks:
+            tied = " and others tied" if len(rec.picks) > 1 else ""
+            picks.append(f"{fmt_count(rec.picks[0].allocs)} ({rec.picks[0].strategy}"
+                         f"{tied}, {rec.scenario})")
+    if not parts:
+        return []
+    text = ("The standard library (" + ", ".join(c.scenario for c in verdict.stdlib)
+            + "), allocations/op: " + ", ".join(parts))
+    if picks:
+        text += "; the picks above: " + " and ".join(picks)
+    return [text + "."]
+
+
 def missing_lines(verdict: Verdict) -> list[str]:
     """One line per figure the verdict lacks: what, where, and the command measuring it."""
     return [f"Not in this run: {m.figure} of {', '.join(m.scenarios)}; measure with "
@@ -84,4 +119,5 @@ def matrix_cell(column: Column, figures: Figures | None) -> str:
     return shown + (" ★" if figures.strategy in column.cheapest else "")
 
 
-__all__ = ["HEADING", "RULE", "cost", "matrix_cell", "missing_lines", "recommendation"]
+__all__ = ["HEADING", "RULE", "cost", "matrix_cell", "missing_lines", "recommendation",
+           "stdlib_lines"]

@@ -52,9 +52,12 @@ TIME, LATENCY, INSTRUCTIONS, ALLOCS, ABOVE_FLOOR = (
 STRATEGY_ORDER = ("floor", "future_per_call", "cached_result", "handwritten", "manual_reset",
                   "pooled", "recycled_future")
 ACCELERATED = "[c]"  # the suffix of a strategy on the C accelerator
-SCENARIO_ORDER = ("fresh", "wait", "thread", "fanout", "monitor", "socket")
+SCENARIO_ORDER = ("fresh", "wait", "thread", "fanout", "monitor", "channel", "socket", "stdlib")
 LOOP_ORDER = ("asyncio", "uvloop")
 _FANOUT = re.compile(r"^fanout-(\d+)$")
+# The scenario groups named by a prefix, each in its own order.
+CHANNELS = ("channel-pingpong", "channel-burst", "channel-fanin")
+STDLIB = ("stdlib-ready", "stdlib-suspend")  # the standard library's awaits, not strategies
 
 
 # --- ordering ------------------------------------------------------------------------------
@@ -78,9 +81,11 @@ def _socket_bytes(name: str) -> int | None:
 def scenario_sort_key(name: str) -> tuple[int, int, str]:
     k = fanout_k(name)
     size = _socket_bytes(name)
-    base = "fanout" if k is not None else "socket" if size is not None else name
+    group = next((g for g in (CHANNELS, STDLIB) if name in g), None)
+    base = ("fanout" if k is not None else "socket" if size is not None
+            else name.partition("-")[0] if group else name)
     rank = SCENARIO_ORDER.index(base) if base in SCENARIO_ORDER else len(SCENARIO_ORDER)
-    return rank, k or size or 0, name
+    return rank, k or size or (group.index(name) if group else 0), name
 
 
 def strategy_sort_key(name: str, reference: str = DEFAULT_REFERENCE) -> tuple[int, str]:
@@ -112,6 +117,13 @@ def reference_of(run: Run, scenario: str) -> str:
 def operation_of(run: Run, scenario: str) -> str:
     spec = run["scenarios"].get(scenario)
     return str(spec.get("operation", "")) if isinstance(spec, dict) else ""
+
+
+def variant_operations_of(run: Run, scenario: str) -> dict[str, str]:
+    """What one operation is per variant, where the scenario's variants differ in it."""
+    spec = run["scenarios"].get(scenario)
+    variants = spec.get("variants") if isinstance(spec, dict) else None
+    return {str(k): str(v) for k, v in variants.items()} if isinstance(variants, dict) else {}
 
 
 # --- figures of a cell ---------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 A scenario is one definition of a workload (`base.Scenario`), used by every runner
 (allocation counter, pyperf, memray, pytest-benchmark). The loop scenarios live in
-`workloads` (over the floors of `floors`), the socket scenarios in `sockets`; installed
-distributions add theirs through the `vts.scenarios` entry-point group (a `Scenario`
-whose name is the entry point's name). A scenario with `every_strategy` runs every
-registered strategy, installed ones included, after its own variants.
+`workloads` (over the floors of `floors`), the socket scenarios in `sockets`, the channel
+scenarios in `channels`, the standard library's awaits in `stdlib`; installed
+distributions add theirs through the `vts.scenarios` entry-point group (a `Scenario` whose
+name is the entry point's name). A scenario with `every_strategy` runs every registered
+strategy (those its `strategy_filter` accepts), installed ones included, after its own
+variants.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from vts.entry_points import Loaded, Registry
 from vts.strategies import all_strategies
 from vts.suite.errors import UsageError
 from vts.suite.scenarios.base import FLOOR, VALUE, GetPublish, Scenario, Workload
+from vts.suite.scenarios.channels import CHANNEL_SCENARIOS
 from vts.suite.scenarios.sockets import READY_SCENARIOS, SOCKET_SCENARIOS
+from vts.suite.scenarios.stdlib import STDLIB_SCENARIOS
 from vts.suite.scenarios.workloads import FANOUT_KS, LOOP_SCENARIOS
 
 GROUP = "vts.scenarios"
 
 BUILT_IN: dict[str, Scenario] = {
-    s.name: s for s in (*LOOP_SCENARIOS, *SOCKET_SCENARIOS, *READY_SCENARIOS)
+    s.name: s for s in (*LOOP_SCENARIOS, *SOCKET_SCENARIOS, *READY_SCENARIOS,
+                        *CHANNEL_SCENARIOS, *STDLIB_SCENARIOS)
 }
 
 
@@ -57,7 +62,8 @@ def all_scenarios() -> dict[str, Scenario]:
 def _resolved(declared: Scenario, strategies: tuple[str, ...]) -> Scenario:
     if not declared.every_strategy:
         return declared
-    more = tuple(name for name in strategies if name not in declared.variants)
+    fits = declared.strategy_filter or (lambda name: True)
+    more = tuple(name for name in strategies if name not in declared.variants and fits(name))
     return dataclasses.replace(declared, variants=declared.variants + more)
 
 

@@ -43,7 +43,7 @@ class GetPublish(Protocol):
 
     def get(self) -> Any: ...
 
-    def publish(self, value: Any) -> None: ...
+    def publish(self, value: Any) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -59,5 +59,10 @@ class Scenario:
     # CPUs its timed loop keeps busy: 2 where a producer or sender thread runs beside the
     # loop. A timed run gives the cell that many (`vts.suite.measure.cpus`).
     cpus: int = 1
-    # True: every registered strategy (built-in or installed) is a variant, after `variants`.
+    # True: every registered strategy (built-in or installed) is a variant, after `variants`;
+    # `strategy_filter`, where given, says which ones (a strategy may not fit the workload).
     every_strategy: bool = False
+    strategy_filter: Callable[[str], bool] | None = None
+    # (variant, what one operation is) where variants do different things (the standard
+    # library's awaits); recorded with the run, shown in the report's "How to read this".
+    variant_operations: tuple[tuple[str, str], ...] = ()

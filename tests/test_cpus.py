@@ -69,3 +69,32 @@ def test_a_request_is_capped_at_the_slots_there_are() -> None:
         assert count == 1
     with pytest.raises(ValueError):
         CpuSlots(0)
+
+
+def test_two_holders_widening_at_once_take_turns() -> None:
+    slots = CpuSlots(2)
+    inside: list[str] = []
+    both_hold = threading.Barrier(2)
+
+    def cell(name: str) -> None:
+        with slots.held(1) as holding:
+            both_hold.wait(5)  # each holds one slot: neither can have two without giving back
+            with slots.widened(holding, 2) as count:
+                inside.append(f"{name} {count} {slots.free}")
+            inside.append(f"{name} back")
+
+    threads = [threading.Thread(target=cell, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)  # no deadlock
+    alone = sorted(entry for entry in inside if not entry.endswith("back"))
+    assert alone == ["a 2 0", "b 2 0"]  # each had both slots, the other none
+    assert slots.free == 2
+
+
+def test_widening_to_no_more_than_held_changes_nothing() -> None:
+    slots = CpuSlots(2)
+    with slots.held(1) as holding, slots.widened(holding, 1) as count:
+        assert (count, slots.free) == (1, 1)

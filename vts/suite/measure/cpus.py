@@ -1,14 +1,15 @@
 """The machine's CPUs, shared by the cells measured at once (`CpuSlots`).
 
 A timed cell whose scenario keeps more than one CPU busy (a producer or sender thread beside
-the loop: `Scenario.cpus`) must not share the machine: on 2 CPUs, its second thread and
-the cell beside it take turns on one CPU, and both cells' times swing by 10-20% from one
-value to the next. So each cell holds `cpus` slots of `jobs` while it is measured; one
-that needs every slot waits for the cells under way and runs alone.
+the loop: `Scenario.cpus`) must not share the machine while pyperf times it: on 2 CPUs, its
+second thread and the cell beside it take turns on one CPU, and both cells' times swing by
+10-20% from one value to the next. So each cell holds one slot of `jobs` while it is
+measured, and widens to `cpus` slots for its timed phase (`widened`): it waits for the
+cells under way and is timed alone.
 
-What it trades: those cells run one at a time (about 50 of make bench's 236), for times a
-reader can trust. Counts do not depend on it, so runs without timing (`--allocs-only`) take
-one slot a cell, as before.
+What it trades: the timed phases of those cells (46 of make bench's 332) run alone, for
+times a reader can trust; their counting phases still run beside other cells (counts do
+not depend on it), and runs without timing (`--allocs-only`) never widen.
 """
 
 from __future__ import annotations
@@ -35,9 +36,40 @@ class CpuSlots:
         self._changed = threading.Condition(threading.Lock())
         self._queue: deque[object] = deque()
 
+    @property
+    def free(self) -> int:
+        """Slots nobody holds now (a snapshot: other threads may take them next)."""
+        with self._changed:
+            return self._free
+
     @contextmanager
     def held(self, wanted: int) -> Iterator[int]:
         """Hold min(wanted, total) slots for the block (at least one); yields how many."""
+        count = self._acquire(wanted)
+        try:
+            yield count
+        finally:
+            self._release(count)
+
+    @contextmanager
+    def widened(self, holding: int, wanted: int) -> Iterator[int]:
+        """From inside `held(holding)`: hold min(wanted, total) slots for the block, then
+        `holding` again; yields how many. The held slots are given back first, so two
+        holders widening at once take turns instead of each waiting for the other's."""
+        if wanted <= holding:
+            yield holding
+            return
+        self._release(holding)
+        try:
+            count = self._acquire(wanted)
+            try:
+                yield count
+            finally:
+                self._release(count)
+        finally:
+            self._acquire(holding)  # the caller's `held` gives these back
+
+    def _acquire(self, wanted: int) -> int:
         count = max(1, min(wanted, self.total))
         ticket = object()
         with self._changed:
@@ -49,9 +81,9 @@ class CpuSlots:
                 # The next in line may be waiting on a condition that is now true.
                 self._changed.notify_all()
             self._free -= count
-        try:
-            yield count
-        finally:
-            with self._changed:
-                self._free += count
-                self._changed.notify_all()
+        return count
+
+    def _release(self, count: int) -> None:
+        with self._changed:
+            self._free += count
+            self._changed.notify_all()

@@ -14,6 +14,7 @@ import io
 import json
 import math
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,14 @@ PYPERF_ARGS = {
 def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
             timeout: float = CELL_TIMEOUT,
             instructions: Callable[[], InstructionServer] | None = None,
+            timed_alone: Callable[[], AbstractContextManager[object]] = nullcontext,
             ) -> tuple[Cell, dict[str, Any] | None]:
     """Measure one cell: the cell (status ok or failed) and what its interpreter and loop
     are (None when its first process failed).
 
     `instructions`, when given, returns the callgrind server of this cell's interpreter
-    and loop (started on first use)."""
+    and loop (started on first use); `timed_alone` is entered around pyperf's run (the
+    scheduler's: it waits for the CPUs the scenario keeps busy)."""
     python = spec.environment.python
     cell: Cell = {
         "id": spec.id, "strategy": spec.variant, "scenario": spec.scenario.name,
@@ -70,7 +73,8 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
         environment = measured["environment"]
         if mode in PYPERF_ARGS:
             loops = fast_loops(cell["latency"]) if mode == "fast" else None
-            cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
+            with timed_alone():  # the CPUs pyperf's run needs (vts.suite.measure.cpus)
+                cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
             _throughput(cell, spec.scenario)
         if instructions is not None:
             try:

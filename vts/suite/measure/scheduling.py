@@ -6,7 +6,7 @@ atomically after every cell, so an interrupted run keeps everything measured so 
 reports progress) and `default_jobs`.
 
 What it trades: counts do not depend on `jobs`; times do (cells side by side share the
-CPUs), so the run records `jobs`, a timed cell whose scenario keeps two CPUs busy runs
+CPUs), so the run records `jobs`, a cell whose scenario keeps two CPUs busy is timed
 alone (`cpus`), and `--full` measures one at a time unless told.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from vts.suite import results
 from vts.suite.measure.cpus import CpuSlots
-from vts.suite.measure.measurement import PYPERF_ARGS, measure
+from vts.suite.measure.measurement import measure
 from vts.suite.measure.planning import CellSpec
 from vts.suite.measure.processes import CELL_TIMEOUT, running
 from vts.suite.measure.valgrind import ServerPool
@@ -69,14 +69,15 @@ def run_matrix(
     position = {spec.id: index for index, spec in enumerate(specs)}
     run["jobs"] = jobs
     cpus = CpuSlots(jobs)
-    timed = mode in PYPERF_ARGS
 
     def measure_one(spec: CellSpec) -> tuple[Cell, dict[str, Any] | None]:
         counter = (servers.getter(spec.environment.python, spec.loop)
                    if servers and counted(spec) else None)
-        # Counts do not depend on what runs beside them; times do (vts.suite.measure.cpus).
-        with cpus.held(spec.scenario.cpus if timed else 1):
-            return measure(spec, run_dir, mode, memray, timeout, instructions=counter)
+        # Counts do not depend on what runs beside them; times do (vts.suite.measure.cpus):
+        # a cell whose scenario keeps two CPUs busy is timed alone.
+        with cpus.held(1) as holding:
+            return measure(spec, run_dir, mode, memray, timeout, instructions=counter,
+                           timed_alone=lambda: cpus.widened(holding, spec.scenario.cpus))
 
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="vts-cell")
     try:

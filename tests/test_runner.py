@@ -107,8 +107,8 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
     assert "Mean +- std dev" in stats.stdout
     # Fast mode gives pyperf the loops from the cell's latency: no calibration worker.
     loops = fast_loops(cell["latency"])
-    assert [r.get_loops() for r in bench.get_runs()] == [loops] * 5
-    assert [len(r.values) for r in bench.get_runs()] == [2] * 5
+    assert [r.get_loops() for r in bench.get_runs()] == [loops] * 4
+    assert [len(r.values) for r in bench.get_runs()] == [2] * 4
     assert not any("calibrate_loops" in r.get_metadata() for r in bench.get_runs())
 
 

@@ -28,16 +28,16 @@ from vts.suite.timing import unstable_checks
 
 # pyperf settings per mode: "fast" is the default of `make bench`; "full" is pyperf's own
 # default (20 processes); "allocs-only" skips pyperf.
-# Fast mode: 5 worker processes of 2 values (after 1 warmup) of FAST_MIN_TIME seconds each.
+# Fast mode: 4 worker processes of 2 values (after 1 warmup) of FAST_MIN_TIME seconds each.
 # On this kind of shared VM a whole worker process often runs 1.3-2x slower than its
 # siblings (its values agree with each other, not with the other processes': measured at
-# -j 1 on a quiet machine, 3.11); the report reads pyperf's median of the 10 values, which
-# such a process does not move while at most 2 of the 5 are slow (`vts.suite.timing`). Costs
-# about 1.7 s per cell (5 x 0.15 s of process start, 15 x 0.05 s of values, pyperf's master
-# 0.25 s), less than the 3 processes x 4 values x 0.1 s it replaces.
+# -j 1 on a quiet machine, 3.11); the report reads pyperf's median of the 8 values, which
+# one such process does not move (`vts.suite.timing`). Costs about 1.3 s per cell (4 x 0.15 s
+# of process start, 12 x 0.05 s of values, pyperf's master 0.25 s): the 332 cells of make
+# bench do not fit its 10 minutes with more processes or longer values.
 FAST_MIN_TIME = 0.05
 PYPERF_ARGS = {
-    "fast": ["--processes", "5", "--values", "2", "--warmups", "1",
+    "fast": ["--processes", "4", "--values", "2", "--warmups", "1",
              "--min-time", str(FAST_MIN_TIME)],
     "full": [],
 }

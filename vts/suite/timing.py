@@ -10,8 +10,8 @@ Stability, of the figure the report shows: pyperf's median of a cell's values. O
 VM a whole worker process often runs 1.3-2x slower than its siblings, its own values
 agreeing with each other; the mean moves with every such process and pyperf's checks,
 written for the mean (a standard deviation of 10% of the mean, a value 50% from it, and a
-95% confidence interval within +-1%, which 3-5 processes on a shared VM never reach), then fire on most
-cells. The median does not move while fewer than half the values are slow. So a cell is
+95% confidence interval within +-1%, which 3-5 processes on a shared VM never reach), then
+fire on most cells. The median does not move while fewer than half the values are slow. So a cell is
 marked where its median is known to worse than +-PRECISION_LIMIT (95% confidence, from
 pyperf's median absolute deviation: `median_precision`), with that width, and where
 pyperf's checks that do not judge the mean (the shortest raw value under 1 ms) fire.

@@ -287,7 +287,9 @@ def test_a_results_file_sits_at_its_commit(clone: dict[str, object], tmp_path: P
     path.write_text(json.dumps(run), encoding="utf-8")
     done = _vts(where, CELL, str(path), "--format", "markdown")
     assert done.returncode == 0, done.stderr
-    assert "From 10 baseline versions, 1 results file." in done.stdout
+    versions = len(_git(where, "log", "--follow", "--format=%H", "--",
+                        "reports/baseline.json").split())  # this repository's, and 3 added
+    assert f"From {versions} baseline versions, 1 results file." in done.stdout
     row = next(line for line in done.stdout.splitlines() if "run 20261124T113400-3f2a" in line)
     assert row.startswith(f"| {clone['planted']} | run 20261124T113400-3f2a | **22.4 (-6.8)** |")
     assert row.endswith(f"| {PLUS_ONE} (dirty tree) |")

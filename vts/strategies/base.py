@@ -352,10 +352,8 @@ class SourceStrategy(Strategy[T]):
                 return
         # The box, not the source, is what the handle holds: _cancel_later then counts
         # the source's references exactly as the sweep does.
-        try:
+        with suppress(RuntimeError):  # the loop is closed
             loop.call_soon_threadsafe(self._cancel_later, [source], token)
-        except RuntimeError:  # the loop is closed
-            pass
 
     def _cancel_later(self, box: list[Any], token: int) -> None:
         """`source.cancel(token)` again, on a loop; if it cancels, and nothing refers to

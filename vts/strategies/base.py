@@ -155,6 +155,8 @@ class Strategy(ABC, Generic[T]):
         self.sample: tuple[T, float] | None = None
         # Guards `waiters` and the stale-check-then-register step against a publish from
         # another thread (else a waiter could register just after the publish it missed).
+        # Its regions allocate, so a collection may run finalizers inside them: no code a
+        # finalizer reaches may wait for it (SourceStrategy.forget only tries it).
         self.lock = threading.Lock()
         self.waiters: deque[Any] = deque()
         # The container the next publish swaps in; None while a publish delivers from it.

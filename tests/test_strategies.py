@@ -423,8 +423,8 @@ def test_cancelling_a_caller_while_a_thread_publishes(strategy_name: str, run: A
         forget = getattr(strategy, "forget", None)
         if forget is not None:
 
-            def counting_forget(source: object) -> bool:
-                left = bool(forget(source))
+            def counting_forget(source: object, token: int) -> bool:
+                left = bool(forget(source, token))
                 forgotten[left] += 1
                 return left
 

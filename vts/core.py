@@ -43,6 +43,16 @@ LOCKING: every lock in vts is taken as `lock.acquire()` / `try` / `finally: rele
 never `with lock:`, because `with` binds `__enter__` and `__exit__` as two new method
 objects (measured: 2 allocations per `with` on 3.11), and the hot paths here are what
 the suite measures.
+
+ALLOCATION UNDER A LOCK: an allocation may run the garbage collector, whose finalizers
+may take vts's locks (a ValueTask dropped while suspended cancels its source or consumes
+its result: `SourceAwaiter.abandon`, then pooled `get_result` -> `reset`), and a
+`threading.Lock` taken twice by one thread waits for ever. So a core's locked regions
+allocate nothing: an error is made and raised after the release. (On 3.12+ a collection
+that an earlier allocation scheduled runs at the next call, which may be the `acquire()`
+itself; a finalizer then reaches this core's lock only through a second ValueTask of the
+same operation, which vts never makes.) A strategy's lock, whose regions do allocate,
+is never waited for on a finalizer's path (`vts.strategies.base.SourceStrategy`).
 """
 
 from __future__ import annotations
@@ -231,15 +241,16 @@ class ManualResetCore(Generic[T]):
         self._lock.acquire()  # the compare-and-swap of the continuation slot
         try:
             state = self._state
-            if state >= COMPLETED:
-                raise AlreadyCompletedError()
-            self._result = result
-            if exception is not None:
-                self._exception = exception
-                self._traceback = exception.__traceback__
-            self._state = COMPLETED if state == EMPTY else DONE
+            if state < COMPLETED:
+                self._result = result
+                if exception is not None:
+                    self._exception = exception
+                    self._traceback = exception.__traceback__
+                self._state = COMPLETED if state == EMPTY else DONE
         finally:
             self._lock.release()
+        if state >= COMPLETED:  # raised outside the lock: see ALLOCATION UNDER A LOCK
+            raise AlreadyCompletedError()
         if state == WAITING:  # outside the lock: a continuation may re-enter the core
             self._invoke()
 
@@ -291,15 +302,16 @@ class ManualResetCore(Generic[T]):
         self._lock.acquire()  # the compare-and-swap of the continuation slot
         try:
             current = self._state
-            if current in (WAITING, DONE):
-                raise MultipleAwaitError()
-            self._continuation = continuation
-            self._continuation_state = state
-            self._loop = loop
-            self._context = context
-            self._state = WAITING if current == EMPTY else DONE
+            if current not in (WAITING, DONE):
+                self._continuation = continuation
+                self._continuation_state = state
+                self._loop = loop
+                self._context = context
+                self._state = WAITING if current == EMPTY else DONE
         finally:
             self._lock.release()
+        if current in (WAITING, DONE):  # raised outside the lock: see ALLOCATION UNDER A LOCK
+            raise MultipleAwaitError()
         if current == COMPLETED:  # the Sentinel case: completed before we registered
             # Queued, never inline (see the top); let go of the awaiter as _invoke does.
             self._continuation = self._continuation_state = self._context = None

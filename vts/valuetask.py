@@ -178,7 +178,10 @@ class CancellableSource(Protocol):
     """A source that can abandon a pending operation when its awaiter is cancelled.
 
     `cancel(token)` completes the operation as CANCELED and returns True, or returns False
-    when the operation already completed (the result then wins the race).
+    when the operation already completed (the result then wins the race), or when it
+    cannot cancel now without waiting for a lock (it may run in a finalizer, inside a
+    region that holds that lock): the operation is then cancelled a little later, and an
+    awaiting Task wakes with CancelledError as before.
     """
 
     def cancel(self, token: int) -> bool: ...

@@ -49,6 +49,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from itertools import repeat
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -154,6 +155,8 @@ class Strategy(ABC, Generic[T]):
         self.sample: tuple[T, float] | None = None
         # Guards `waiters` and the stale-check-then-register step against a publish from
         # another thread (else a waiter could register just after the publish it missed).
+        # Its regions allocate, so a collection may run finalizers inside them: no code a
+        # finalizer reaches may wait for it (SourceStrategy.forget only tries it).
         self.lock = threading.Lock()
         self.waiters: deque[Any] = deque()
         # The container the next publish swaps in; None while a publish delivers from it.
@@ -257,7 +260,8 @@ class Strategy(ABC, Generic[T]):
 
     def own_references(self, waiter: Any) -> int:
         """References to `waiter` that it holds itself (through objects it owns), so the
-        sweep can tell a waiter nobody else refers to. Caller holds the lock."""
+        sweep (under the lock) and a deferred cancellation (not under it) can tell a
+        waiter nobody else refers to."""
         return 0
 
     def gave_up(self, waiter: Any) -> bool:
@@ -297,7 +301,18 @@ class Strategy(ABC, Generic[T]):
 
 class SourceStrategy(Strategy[T]):
     """A strategy whose waiters are ValueTask sources with `complete(value, error)` and
-    `cancel(token)`; a source that gives up leaves the waiter list through `forget`."""
+    `cancel(token)`; a source that gives up leaves the waiter list through `forget`.
+
+    `forget` never waits for `lock`. It runs in finalizers: a ValueTask dropped while
+    suspended cancels its source (`SourceAwaiter.abandon`), and the garbage collector
+    runs finalizers wherever an allocation triggers a collection (on 3.12+ at the next
+    call after one), so also inside this thread's own locked regions, where waiting for
+    the lock would never end (a `threading.Lock` cannot tell whether its holder is this
+    thread). A busy lock therefore hands the cancellation to a loop, as CPython's weak
+    containers defer a removal that arrives while they are being iterated: `cancel`
+    returns False for now, and the loop calls `source.cancel(token)` again at its top
+    level, where this thread holds no lock (`_cancel_later`).
+    """
 
     def deliver(
         self, waiters: deque[Any], value: T | None, error: BaseException | None
@@ -309,17 +324,51 @@ class SourceStrategy(Strategy[T]):
         finally:
             self.recycle(waiters)
 
-    def forget(self, source: object) -> bool:
-        """Remove a waiter that gave up; False if a publish (or a sweep) already took it."""
-        self.lock.acquire()  # see LOCKING in vts.core
+    def forget(self, source: Any, token: int) -> bool:
+        """Remove a waiter that gave up, as its `cancel(token)` asks; False if a publish
+        (or a sweep) already took it, or if the lock is busy: then the cancellation is
+        retried on a loop (see the class docstring)."""
+        lock = self.lock
+        # Not a blocking acquire: the holder may be this thread (see the class docstring).
+        if not lock.acquire(False):
+            self._post_cancel(source, token)
+            return False
         try:
             try:
                 self.waiters.remove(source)
             except ValueError:
                 return False
         finally:
-            self.lock.release()
+            lock.release()
         return True
+
+    def _post_cancel(self, source: Any, token: int) -> None:
+        # To this thread's loop (its callbacks run where no lock of ours is held), else
+        # to the consumer's. With neither (or a closed one), nothing is retried: the
+        # waiter stays listed until a publish completes it or a sweep finds that nobody
+        # refers to it any more.
+        loop = _get_running_loop()
+        if loop is None:
+            loop = self._loop
+            if loop is None:
+                return
+        # The box, not the source, is what the handle holds: _cancel_later then counts
+        # the source's references exactly as the sweep does.
+        with suppress(RuntimeError):  # the loop is closed
+            loop.call_soon_threadsafe(self._cancel_later, [source], token)
+
+    def _cancel_later(self, box: list[Any], token: int) -> None:
+        """`source.cancel(token)` again, on a loop; if it cancels, and nothing refers to
+        the source any more (the ValueTask that gave up was collected), free it as
+        `SourceAwaiter.abandon` would have: a pooled source goes home."""
+        source = box.pop()
+        # False: published, swept or recycled since (cancel checks the version), or the
+        # lock is busy again (posted again).
+        if not source.cancel(token):
+            return
+        if _references(source) - self.own_references(source) <= _UNREFERENCED:
+            with suppress(BaseException):  # it raises the CancelledError it now holds
+                source.get_result(token)
 
 
 __all__ = ["SWEEP_FLOOR", "Freshness", "SourceStrategy", "Strategy"]

@@ -178,7 +178,7 @@ class HandwrittenSource:
 
     def cancel(self, token: int) -> bool:
         """Abandon the wait: leave the owner's waiter list, complete as cancelled."""
-        if token != self.version or not self._owner.forget(self):
+        if token != self.version or not self._owner.forget(self, token):
             return False
         self.complete(None, asyncio.CancelledError())
         return True

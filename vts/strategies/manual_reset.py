@@ -44,7 +44,7 @@ class WaiterSource(ManualResetCore[Any]):
 
     def cancel(self, token: int) -> bool:
         """Abandon the wait: leave the owner's waiter list, complete as cancelled."""
-        if token != self._version or not self._owner.forget(self):
+        if token != self._version or not self._owner.forget(self, token):
             return False
         self.set_exception(asyncio.CancelledError())
         return True

@@ -49,8 +49,7 @@ def test_variants_and_what_the_gate_may_check() -> None:
         short, long = definition.default_ops
         assert 0 < short < long
     timing_bound = {n for n, d in BUILT_IN.items() if not d.deterministic}
-    assert timing_bound == {"thread", "monitor", "socket-64", "socket-4k", "socket-64k",
-                            "channel-fanin"}
+    assert timing_bound == {"thread", "monitor", "socket-64", "socket-4k", "socket-64k"}
 
 
 @pytest.mark.parametrize("name", ["fresh", "wait", "thread", "fanout-10"])

@@ -29,6 +29,7 @@ from vts.errors import UnknownNameError
 from vts.impl import C_MISSING
 from vts.pool import Pool
 from vts.strategies import STRATEGIES, Freshness, Strategy, all_strategies, strategy_class
+from vts.strategies.base import SWEEP_FLOOR
 from vts.strategies.pooled import DEFAULT_CAPACITY, Pooled
 
 
@@ -723,6 +724,44 @@ def test_the_waiter_bookkeeping_allocates_nothing_per_publish(waiters: int) -> N
 
     loop_alone = measure_sync(the_loop_alone).allocs_per_op
     assert measure_sync(one_publish).allocs_per_op - loop_alone == 0.0
+
+
+def _register_dropped(strategy: Strategy[Any], count: int) -> None:
+    for _ in range(count):
+        strategy.register(object())  # nothing else refers to it: a sweep drops it
+
+
+def _take_first(strategy: Strategy[Any], count: int) -> None:
+    """What a channel's wake does: take waiters from the front, with no publish."""
+    strategy.lock.acquire()
+    try:
+        for _ in range(count):
+            strategy.waiters.popleft()
+    finally:
+        strategy.lock.release()
+
+
+def test_the_sweep_counts_registrations_since_the_waiter_list_was_last_empty() -> None:
+    """Emptied without a publish (a channel takes each waiter it wakes), the list starts
+    the sweep's count again: SWEEP_FLOOR - 1 registrations later nothing was swept, and
+    the next one sweeps every waiter registered since but itself."""
+    strategy = _BareStrategy(Freshness.never())
+    _register_dropped(strategy, 40)
+    _take_first(strategy, 40)
+    _register_dropped(strategy, SWEEP_FLOOR - 1)
+    assert len(strategy.waiters) == SWEEP_FLOOR - 1  # was swept at 24, with 40 counted
+    _register_dropped(strategy, 1)
+    assert len(strategy.waiters) == 1
+
+
+def test_the_sweep_count_goes_on_while_some_waiters_stay_listed() -> None:
+    """Taking only some waiters restarts nothing: those that gave up behind them are
+    still swept SWEEP_FLOOR registrations after the list was last empty."""
+    strategy = _BareStrategy(Freshness.never())
+    _register_dropped(strategy, 40)
+    _take_first(strategy, 1)
+    _register_dropped(strategy, SWEEP_FLOOR - 40)
+    assert len(strategy.waiters) == 1
 
 
 # -- recycled_future: Futures reset in place ------------------------------------------------

@@ -217,7 +217,7 @@ class Channel(Generic[T]):
             self._lock.acquire()
             try:
                 if waiter is not None:  # woken (Rule 2): no longer a pending wake-up
-                    readers.woken.discard(waiter)
+                    readers.forget_wake(waiter)
                 item: T = self._take_locked()
                 if item is not _NOTHING:
                     return item
@@ -295,7 +295,7 @@ class Channel(Generic[T]):
             self._lock.acquire()
             try:
                 if waiter is not None:  # woken (Rule 2): no longer a pending wake-up
-                    writers.woken.discard(waiter)
+                    writers.forget_wake(waiter)
                 if self._put_locked(item):
                     return
                 if _get_running_loop() is not self._loop:
@@ -371,10 +371,8 @@ class Channel(Generic[T]):
         wake the next one (asyncio.Queue's rule: only a woken waiter passes on)."""
         self._lock.acquire()
         try:
-            woken = waiting.woken
-            if waiter not in woken:
+            if not waiting.forget_wake(waiter):
                 return
-            woken.discard(waiter)
             items = self._items
             if waiting is self._readers:
                 ready = bool(items)

@@ -36,9 +36,12 @@ class WaitingLine:
         # Whether a listed waiter can give up by itself (else no call to ask it).
         self._gives_up = type(strategy).gave_up is not Strategy.gave_up
         self._slot: deque[Any] = deque()
-        # Waiters woken whose calls have not run since. A set this small keeps its table
-        # inline: adding and discarding allocate nothing.
-        self.woken: set[Any] = set()
+        # Waiters woken whose calls have not run since, in the order woken. A deque, not a
+        # set: a set's table grows by where its keys' hashes (their addresses) fall, so
+        # what it allocated moved with the memory layout; a deque's blocks follow its
+        # appends and removals alone. Woken calls run mostly in the order woken, so the
+        # one looked for is near the front.
+        self.woken: deque[Any] = deque()
 
     def wake(self, everyone: bool, on_loop: bool) -> None:
         """Wake the first live waiter (or all of them); `on_loop`: the caller runs on the
@@ -56,7 +59,7 @@ class WaitingLine:
                     strategy.release_waiter(waiter)
                     continue
                 slot.append(waiter)
-                self.woken.add(waiter)
+                self.woken.append(waiter)
                 if not everyone:
                     break
         finally:
@@ -65,6 +68,14 @@ class WaitingLine:
             strategy.deliver(slot, None, None)
             if slot and slot is self._slot:  # kept for later by the strategy
                 self._slot = deque()
+
+    def forget_wake(self, waiter: Any) -> bool:
+        """Forget that `waiter` was woken (its call ran, or gave up); whether it was."""
+        woken = self.woken
+        if waiter not in woken:
+            return False
+        woken.remove(waiter)
+        return True
 
 
 __all__ = ["WaitingLine"]

@@ -29,14 +29,18 @@ object) and hands it back with `recycle`, to be the next spare; a publish that f
 spare (another publish is still delivering from it) makes a new one.
 
 Waiters leave without a publish through `forget` (a cancelled source) and through the
-sweep: after `_sweep_at` registrations without a publish, `register` drops every waiter
-that nobody can wake any more: one that nothing but the list refers to (CPython's
-reference count, exact on the GIL builds vts measures: the caller dropped it, so no Task
-and no ValueTask can await it), or one that gave up by itself (`gave_up`: a cancelled
-Future). The next sweep comes after twice as many registrations as waiters survived (at
-least `SWEEP_FLOOR`), so sweeping costs O(1) amortised per registration and a steady
-fan-out of K waiters never sweeps once K is reached. The registration count runs through
-`vts.core`'s preallocated ring of ints, so counting allocates nothing.
+sweep: after `_sweep_at` registrations since the list was last empty or swept, `register`
+drops every waiter that nobody can wake any more: one that nothing but the list refers to
+(CPython's reference count, exact on the GIL builds vts measures: the caller dropped it,
+so no Task and no ValueTask can await it), or one that gave up by itself (`gave_up`: a
+cancelled Future). The next sweep comes after twice as many registrations as waiters
+survived (at least `SWEEP_FLOOR`), so sweeping costs O(1) amortised per registration and
+a steady fan-out of K waiters never sweeps once K is reached. The count restarts when a
+registration finds the list empty, whoever emptied it (a publish, `forget`, a channel
+taking waiters one at a time): an empty list holds nobody to sweep. It does not restart
+when only some leave: a list that never empties may still hold waiters that gave up.
+The count runs through `vts.core`'s preallocated ring of ints, so counting allocates
+nothing.
 """
 
 from __future__ import annotations
@@ -161,7 +165,7 @@ class Strategy(ABC, Generic[T]):
         self.waiters: deque[Any] = deque()
         # The container the next publish swaps in; None while a publish delivers from it.
         self._spare: deque[Any] | None = deque()
-        self._unswept = 0  # registrations since the last publish or sweep (under the lock)
+        self._unswept = 0  # registrations since the list was empty or swept (under the lock)
         self._sweep_at = SWEEP_FLOOR
 
     @property
@@ -214,8 +218,10 @@ class Strategy(ABC, Generic[T]):
         try:
             if self.is_fresh():
                 return self.sample
-            self.waiters.append(waiter)
-            unswept = self._unswept = _NEXT_VERSION[self._unswept]
+            waiters = self.waiters
+            # An empty list holds nobody to sweep: the count starts again (see the top).
+            unswept = self._unswept = _NEXT_VERSION[self._unswept] if waiters else 1
+            waiters.append(waiter)
             if unswept == self._sweep_at:
                 self._sweep()
             return None
@@ -233,8 +239,7 @@ class Strategy(ABC, Generic[T]):
         if spare is None:  # another publish still delivers from it
             spare = deque()
         self._spare = None
-        self.waiters = spare
-        self._unswept = 0
+        self.waiters = spare  # empty: the next `register` restarts the sweep's count
         return waiters
 
     def recycle(self, waiters: deque[Any]) -> None:

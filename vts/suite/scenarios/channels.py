@@ -184,14 +184,10 @@ CHANNEL_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("channel-burst", f"one item of {BURST} sent at once (one receive in {BURST} "
              "waits)", (ASYNCIO_QUEUE,), _burst, reference=ASYNCIO_QUEUE,
              every_strategy=True, strategy_filter=serves_a_channel),
-    # Not deterministic: with several waiters woken at once, the channel's set of woken
-    # waiters (hashed by address) resizes as its keys' addresses fall, so a count can move
-    # with the memory layout: recycled_future on 3.12 uvloop counted 4.4658, 4.4736 and
-    # 4.4971 per item in three runs (4.4658 at every address with a deque in its place).
     Scenario("channel-fanin", f"one item from {FANIN_PRODUCERS} producer tasks, the "
              f"channel bounded to {FANIN_CAPACITY}",
-             (ASYNCIO_QUEUE,), _fanin, reference=ASYNCIO_QUEUE, deterministic=False,
-             every_strategy=True, strategy_filter=serves_a_channel),
+             (ASYNCIO_QUEUE,), _fanin, reference=ASYNCIO_QUEUE, every_strategy=True,
+             strategy_filter=serves_a_channel),
 )
 
 

@@ -46,13 +46,15 @@ Send = Callable[[int], object]
 Receive = Callable[[], Awaitable[object]]
 
 
-def waiting_receive(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
-    send: Send
-    receive: Receive
+def _ends(channel: Channel[int] | asyncio.Queue[int]) -> tuple[Send, Receive]:
+    """The non-waiting send and the receive of a channel, or of asyncio.Queue."""
     if isinstance(channel, asyncio.Queue):
-        send, receive = channel.put_nowait, channel.get
-    else:
-        send, receive = channel.try_send, channel.receive
+        return channel.put_nowait, channel.get
+    return channel.try_send, channel.receive
+
+
+def waiting_receive(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
+    send, receive = _ends(channel)
 
     async def run(n: int) -> None:
         call_soon = asyncio.get_running_loop().call_soon
@@ -64,12 +66,7 @@ def waiting_receive(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
 
 
 def ready_receive(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
-    send: Send
-    receive: Receive
-    if isinstance(channel, asyncio.Queue):
-        send, receive = channel.put_nowait, channel.get
-    else:
-        send, receive = channel.try_send, channel.receive
+    send, receive = _ends(channel)
 
     async def run(n: int) -> None:
         for _ in repeat(None, n):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
+from vts.suite import results
 from vts.suite.errors import UsageError
 from vts.suite.history.git import Commit
 from vts.suite.history.series import MEASURED, CellPattern, Snapshot, make_stop, point
@@ -28,7 +29,7 @@ from vts.suite.history.steps import QUANTITIES, moved
 from vts.suite.records import Cell
 
 if TYPE_CHECKING:
-    from vts.suite.commits.measure import CellFigures
+    from vts.suite.commits.measure import CellFigures, CellName
 
 _Measure = Callable[[Commit], "list[Cell] | None"]  # None: the commit does not build
 
@@ -69,7 +70,13 @@ def _commits(timeline: Timeline, span: str) -> list[Commit]:
 
 def _measurer(timeline: Timeline, cells: list[str], console: Console,
               skipped: list[str]) -> _Measure:
-    from vts.suite.commits.measure import BuildError, CellFigures, build_key, measure_commit
+    from vts.suite.commits.measure import (
+        BuildError,
+        CellFigures,
+        CellName,
+        build_key,
+        measure_commit,
+    )
 
     def measure(commit: Commit) -> list[Cell] | None:
         try:
@@ -83,19 +90,19 @@ def _measurer(timeline: Timeline, cells: list[str], console: Console,
             f"built in {taken.build_seconds:.1f} s, {taken.seconds:.1f} s in all"
         console.print(f"[dim]measured {commit.short} ({how}): {escape(commit.subject)}[/]",
                       no_wrap=True, overflow="ellipsis")
-        return [_cell(cell_id, figures, build_key(cell_id.split("/")[2]))
-                for cell_id, figures in taken.cells.items()
-                if isinstance(figures, CellFigures)]
+        named = ((CellName.parse(cell_id), figures) for cell_id, figures in taken.cells.items()
+                 if isinstance(figures, CellFigures))
+        return [_cell(name, figures, build_key(name.python)) for name, figures in named]
 
     return measure
 
 
-def _cell(cell_id: str, figures: CellFigures, build: str) -> Cell:
+def _cell(name: CellName, figures: CellFigures, build: str) -> Cell:
     """A measured cell in the results schema's shape, as the other sources give them."""
-    strategy, scenario, python, loop = cell_id.split("/")
     counted = figures.instructions_per_op
-    return {"id": cell_id, "strategy": strategy, "scenario": scenario, "python": python,
-            "loop": loop, "status": "ok", "build": build,
+    return {"id": results.cell_id(*name), "strategy": name.strategy,
+            "scenario": name.scenario, "python": name.python, "loop": name.loop,
+            "status": "ok", "build": build,
             "allocs": {"allocs_per_op": figures.allocs_per_op,
                        "bytes_per_op": figures.bytes_per_op,
                        "gc_per_1k_ops": figures.gc_per_1k_ops, "ops": list(figures.ops)},

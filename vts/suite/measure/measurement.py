@@ -113,8 +113,7 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
 def fast_loops(latency: Latency | None) -> int | None:
     """The loops per pyperf value in fast mode, from the cell's own latency distribution:
     the smallest power of two (as pyperf's calibration picks) whose value lasts at least
-    FAST_MIN_TIME at the mean operation's time (the median where a run did not record
-    the mean). None (pyperf calibrates) without one.
+    FAST_MIN_TIME at the mean operation's time. None (pyperf calibrates) without one.
 
     Why: pyperf's calibration is a worker process of its own, one of six processes per
     cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The mean, not
@@ -123,9 +122,7 @@ def fast_loops(latency: Latency | None) -> int | None:
     of socket-64k lasted 17 s instead of 0.1 s. The samples include two clock reads (about
     80 ns), so values may run a little under FAST_MIN_TIME for the fastest operations;
     pyperf records the loops used."""
-    if not latency:
-        return None
-    per_op_ns = latency.get("mean_ns") or latency.get("p50_ns")
+    per_op_ns = latency.get("mean_ns") if latency else None
     if not per_op_ns:
         return None
     return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / (per_op_ns / 1e9))))

@@ -81,7 +81,8 @@ def test_an_untrustworthy_time_is_marked_with_pyperfs_remedy() -> None:
     # One banner for the table, each mark with its reason, then what to do.
     assert ("⚠ 2 times unstable: floor/wait/3.12/asyncio (the median (6.720 µs) is above "
             "the per-op p99 (5.000 µs)); pooled/wait/3.12/asyncio (its 10 values spread so "
-            "widely that the median is known to +-8% only). To steady them, measure on a "
-            "quiet machine one cell at a time (vts bench -j 1), or with more processes "
-            "(--full); on a shared machine, compare Instructions/op instead.\n") in text
+            "widely that the median is known to +-8% only). To steady them, measure those "
+            "cells again with more processes (vts bench --full -c SCENARIO -s STRATEGY) on "
+            "a machine with nothing else running; on a shared machine, compare "
+            "Instructions/op instead.\n") in text
     assert text.count("⚠ 2 times unstable") == 1

@@ -108,9 +108,26 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
     assert "Mean +- std dev" in stats.stdout
     # Fast mode gives pyperf the loops from the cell's latency: no calibration worker.
     loops = fast_loops(cell["latency"])
-    assert [r.get_loops() for r in bench.get_runs()] == [loops] * 4
-    assert [len(r.values) for r in bench.get_runs()] == [2] * 4
-    assert not any("calibrate_loops" in r.get_metadata() for r in bench.get_runs())
+    runs = bench.get_runs()
+    assert 2 <= len(runs) <= 4  # 2 processes, then 1 more at a time while imprecise
+    assert [r.get_loops() for r in runs] == [loops] * len(runs)
+    assert [len(r.values) for r in runs] == [6] * len(runs)
+    assert not any("calibrate_loops" in r.get_metadata() for r in runs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("limit", "processes"), [(1.0, 2), (0.0, 4)])
+def test_fast_mode_adds_processes_while_the_median_is_imprecise(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: float, processes: int) -> None:
+    """Stated precision within the limit (100%): the first 2 processes; never within it
+    (0%, which any spread exceeds): processes are added, 1 at a time, up to the cap."""
+    monkeypatch.setattr(measurement, "PRECISION_LIMIT", limit)
+    run = _run(tmp_path, _specs("fresh", ["cached_result"]), mode="fast")
+    (cell,) = run["cells"]
+    assert cell["status"] == "ok", cell["error"]
+    bench = pyperf.Benchmark.load(str(tmp_path / cell["timing"]["pyperf_json"]))
+    assert len(bench.get_runs()) == processes
+    assert cell["timing"]["values"] == 6 * processes
 
 
 def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:

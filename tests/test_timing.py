@@ -34,7 +34,8 @@ def test_a_median_known_to_worse_than_five_percent_is_marked_with_its_width() ->
     # MAD 1e-5 of a median of 1e-4: 1.96 * 1.2533 * 1.4826 * 0.1 / sqrt(10) = 11.5%
     assert timing.median_precision(bench) == pytest.approx(0.1152, abs=1e-4)
     assert timing.unstable_checks(bench) == [
-        "its 10 values spread so widely that the median is known to +-12% only "
+        "its 10 values from 5 processes spread so widely that the median is known to "
+        "+-12% only "
         "(95% confidence)"]
 
 

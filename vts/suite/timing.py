@@ -7,13 +7,14 @@ and only where this test says significant (`vts.suite.gate`, Rule 3). The test r
 pyperf files; a missing or unreadable one leaves the change untested (None), never wrong.
 
 Stability, of the figure the report shows: pyperf's median of a cell's values. On a shared
-VM a whole worker process often runs 1.3-2x slower than its siblings, its own values
-agreeing with each other; the mean moves with every such process and pyperf's checks,
-written for the mean (a standard deviation of 10% of the mean, a value 50% from it, and a
-95% confidence interval within +-1%, which 3-5 processes on a shared VM never reach), then
-fire on most cells. The median does not move while fewer than half the values are slow. So a cell is
-marked where its median is known to worse than +-PRECISION_LIMIT (95% confidence, from
-pyperf's median absolute deviation: `median_precision`), with that width, and where
+VM the host slows whole stretches of a run by 1.3-2x, hitting the values of whichever worker
+process runs then; the mean moves with every such stretch and pyperf's checks, written for
+the mean (a standard deviation of 10% of the mean, a value 50% from it, and a 95%
+confidence interval within +-1%, which a few processes on a shared VM never reach), then
+fire on most cells. The median does not move while fewer than half the values are slow.
+So a cell is marked where its median is known to worse than +-PRECISION_LIMIT (95%
+confidence, from pyperf's median absolute deviation: `median_precision`; fast mode adds
+processes while it is, `vts.suite.measure.measurement`), with that width, and where
 pyperf's checks that do not judge the mean (the shortest raw value under 1 ms) fire.
 """
 
@@ -102,8 +103,10 @@ def unstable_checks(bench: Any) -> list[str]:
               if line.startswith("* ") and not line[2:].startswith(_ABOUT_THE_MEAN)]
     precision = median_precision(bench)
     if precision is not None and precision > PRECISION_LIMIT:
-        checks.append(f"its {len(bench.get_values())} values spread so widely that the median "
-                      f"is known to +-{precision:.0%} only (95% confidence)")
+        processes = sum(1 for run in bench.get_runs() if run.values)
+        checks.append(f"its {len(bench.get_values())} values from {processes} processes spread "
+                      f"so widely that the median is known to +-{precision:.0%} only "
+                      f"(95% confidence)")
     return checks
 
 

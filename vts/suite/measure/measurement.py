@@ -24,25 +24,31 @@ from vts.suite.measure.processes import CELL_TIMEOUT, CellError, run_python
 from vts.suite.measure.valgrind import InstructionError, InstructionServer
 from vts.suite.records import Cell, Latency, Timing, figure
 from vts.suite.scenarios import Scenario
-from vts.suite.timing import unstable_checks
+from vts.suite.timing import PRECISION_LIMIT, median_precision, unstable_checks
 
 # pyperf settings per mode: "fast" is the default of `make bench`; "full" is pyperf's own
 # default (20 processes); "allocs-only" skips pyperf.
-# Fast mode: 4 worker processes of 2 values (after 1 warmup) of FAST_MIN_TIME seconds each.
-# On this kind of shared VM a whole worker process often runs 1.3-2x slower than its
-# siblings (its values agree with each other, not with the other processes': measured at
-# -j 1 on a quiet machine, 3.11); the report reads pyperf's median of the 8 values, which
-# one such process does not move (`vts.suite.timing`). Costs about 1.3 s per cell (4 x 0.15 s
-# of process start, 12 x 0.05 s of values, pyperf's master 0.25 s): the 332 cells of make
-# bench do not fit its 10 minutes with more processes or longer values.
+# Fast mode: FAST_PROCESSES worker processes of FAST_VALUES values (after 1 warmup) of
+# FAST_MIN_TIME seconds each, then one more process at a time while the median is known to
+# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`), up to
+# FAST_MAX_PROCESSES. Why few processes with many values: on this kind of shared VM the
+# spread comes mostly from the host, in slow spells of a fraction of a second to seconds,
+# which hit values in any process alike, and a process start costs about 0.2 s (4 x 0.2 s
+# of the old 4 x 2 setting went to starts). Measured on 8 noisy cells, interleaved, 3.11
+# asyncio: 2 x 6 took 1.6 s per cell and left 17 of 37 runs worse than +-5%; 4 x 2 took
+# 1.9 s and left 19 of 24. The top-up spends the time where the spread is: a quiet cell
+# costs 2 processes.
+FAST_PROCESSES = 2
+FAST_VALUES = 6
+FAST_MAX_PROCESSES = 4
 FAST_MIN_TIME = 0.05
 # Counting processes a cell whose counts depend on timing gets before a figure out of bounds
 # (negative allocations per op) fails it: recycled_future/monitor/3.11/uvloop counted
 # -0.365 once in a make bench of 332 cells.
 COUNT_ATTEMPTS = 3
+_FAST_PROCESS = ["--values", str(FAST_VALUES), "--warmups", "1", "--min-time", str(FAST_MIN_TIME)]
 PYPERF_ARGS = {
-    "fast": ["--processes", "4", "--values", "2", "--warmups", "1",
-             "--min-time", str(FAST_MIN_TIME)],
+    "fast": ["--processes", str(FAST_PROCESSES), *_FAST_PROCESS],
     "full": [],
 }
 
@@ -135,11 +141,17 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     given = ["--loops", str(loops)] if loops else []
-    run_python([str(spec.environment.python), "-m", "vts.suite.measure.pyperf_cell", *own,
-                *PYPERF_ARGS[mode], *given, "--quiet", "-o", str(path)], timeout)
+    command = [str(spec.environment.python), "-m", "vts.suite.measure.pyperf_cell", *own]
+    run_python([*command, *PYPERF_ARGS[mode], *given, "--quiet", "-o", str(path)], timeout)
     import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
 
     bench = pyperf.Benchmark.load(str(path))
+    processes = FAST_PROCESSES
+    while mode == "fast" and processes < FAST_MAX_PROCESSES and _imprecise(bench):
+        # One more worker's values, added to the same file (pyperf's --append).
+        run_python([*command, "--processes", "1", *_FAST_PROCESS, *given, "--quiet",
+                    "--append", str(path)], timeout)
+        bench, processes = pyperf.Benchmark.load(str(path)), processes + 1
     values = bench.get_values()
     suite = _add_to_suite(run_dir, spec, bench)
     return {
@@ -152,6 +164,11 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
         "pyperf_suite": suite,
         "checks": unstable_checks(bench),  # why the mean is not to be trusted; [] when fine
     }
+
+
+def _imprecise(bench: Any) -> bool:
+    precision = median_precision(bench)
+    return precision is not None and precision > PRECISION_LIMIT
 
 
 def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:
@@ -182,4 +199,5 @@ def _throughput(cell: Cell, scenario: Scenario) -> None:
                              mb_per_s=per_second * size / 1e6)
 
 
-__all__ = ["FAST_MIN_TIME", "PYPERF_ARGS", "fast_loops", "measure"]
+__all__ = ["FAST_MAX_PROCESSES", "FAST_MIN_TIME", "FAST_PROCESSES", "FAST_VALUES", "PYPERF_ARGS",
+           "fast_loops", "measure"]

@@ -32,6 +32,19 @@ def main() -> None:
     runner.argparser.add_argument("--loop", required=True)
     args = runner.parse_args()
     definition = scenario(args.scenario)
+    # Named by what is measured, not by who: the same scenario on the same loop has the same
+    # name in every strategy's file, so `pyperf compare_to` can pair them.
+    name = f"{args.scenario}/{args.loop}"
+    metadata: dict[str, Any] = {
+        "vts_scenario": args.scenario, "vts_variant": args.variant, "vts_loop": args.loop,
+        "description": definition.operation,
+    }
+    if not args.worker:
+        # The master only starts workers and collects their values: it opens no workload,
+        # whose threads (monitor's sampler, thread's producer) would share the CPUs with the
+        # worker being timed.
+        runner.bench_time_func(name, _not_in_master, metadata=metadata)
+        return
     loop = new_event_loop(args.loop)
     workload: Workload = definition.open(args.variant, loop)
     run = workload.run
@@ -45,18 +58,15 @@ def main() -> None:
         # A workload with a fixed cost per run (fan-out starts K tasks) times its own ops.
         return whole if elapsed_ns is None else elapsed_ns / 1e9
 
-    metadata: dict[str, Any] = {
-        "vts_scenario": args.scenario, "vts_variant": args.variant, "vts_loop": args.loop,
-        "description": definition.operation,
-    }
-    # Named by what is measured, not by who: the same scenario on the same loop has the same
-    # name in every strategy's file, so `pyperf compare_to` can pair them.
-    name = f"{args.scenario}/{args.loop}"
     try:
         runner.bench_time_func(name, time_ops, metadata=metadata)
     finally:
         workload.close()
         loop.close()
+
+
+def _not_in_master(loops: int) -> float:
+    raise AssertionError("pyperf times in its worker processes only")
 
 
 if __name__ == "__main__":

@@ -41,9 +41,9 @@ from vts.suite.timing import pyperf_path, significant
 
 FLOOR = "floor"
 SIMILAR = "\u2248"  # Ratio where the t-test finds no significant difference
-UNSTABLE_REMEDY = ("To steady them, measure on a quiet machine one cell at a time (vts bench "
-                   "-j 1), or with more processes (--full); on a shared machine, compare "
-                   "Instructions/op instead")
+UNSTABLE_REMEDY = ("To steady them, measure those cells again with more processes (vts bench "
+                   "--full -c SCENARIO -s STRATEGY) on a machine with nothing else running; "
+                   "on a shared machine, compare Instructions/op instead")
 # The columns a table may leave out (Rule 2): each group's figures come together.
 TIME, LATENCY, INSTRUCTIONS, ALLOCS, ABOVE_FLOOR = (
     "time", "latency", "instructions", "allocs", "above_floor")

@@ -236,3 +236,18 @@ def test_a_timing_dependent_count_below_zero_is_measured_again(
         assert cell["status"] == "ok" and cell["allocs"]["allocs_per_op"] > 0
     else:
         assert cell["status"] == "failed" and "below zero" in cell["error"]
+
+
+@pytest.mark.slow
+def test_fast_mode_leaves_monitor_untimed_and_says_why(tmp_path: Path) -> None:
+    """monitor's time follows the machine's timer (`Scenario.untimed_fast`): fast mode
+    counts it and samples its latency, times it not, and the run records why."""
+    assert main(["bench", "-s", "cached_result", "-c", "monitor,fresh", "-l", "asyncio",
+                 "--no-instructions", "--no-report", "-o", str(tmp_path)]) == 0
+    run = results.load(tmp_path / "results.json")
+    cells = {cell["scenario"]: cell for cell in run["cells"] if cell["strategy"] != "floor"}
+    assert cells["monitor"]["timing"] is None
+    assert cells["monitor"]["allocs"] is not None and cells["monitor"]["latency"] is not None
+    assert cells["fresh"]["timing"] is not None
+    assert run["scenarios"]["monitor"]["untimed"] == scenario("monitor").untimed_fast != ""
+    assert "untimed" not in run["scenarios"]["fresh"]

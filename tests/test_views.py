@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pyperf
 import pytest
+from rich.console import Console
 
 from vts.suite import results
-from vts.suite.report import charts, markdown
+from vts.suite.report import charts, html, markdown, terminal
 from vts.suite.report.views import SIMILAR, environment_views
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,3 +62,19 @@ def test_figures_nobody_measured_get_no_column_and_no_chart() -> None:
         cell["allocs"] = cell["instructions"] = None
     bare_table = environment_views(bare)[0].tables[0]
     assert charts.scenario_chart(bare_table.cells, bare_table.reference, "t") is None
+
+
+def test_a_scenario_fast_mode_does_not_time_says_why_in_every_form() -> None:
+    run = results.load(FIXTURES / "merge_counted.json")
+    scenario = run["cells"][0]["scenario"]
+    run["scenarios"].setdefault(scenario, {})["untimed"] = "its time follows the sampler"
+    line = (f"Not timed in fast mode: its time follows the sampler. To time it: vts bench "
+            f"--full -c {scenario}")
+    assert environment_views(run)[0].tables[0].untimed == line
+    assert f"\n{line}.\n" in markdown.render(run)
+    assert f'<p class="op">{line}.</p>' in html.render(run)
+    console = Console(width=400, record=True)
+    terminal.print_summary(run, console, with_verdict=False)
+    assert f"{line}." in " ".join(console.export_text().split())  # the caption wraps
+    del run["scenarios"][scenario]["untimed"]
+    assert "Not timed" not in markdown.render(run) + html.render(run)

@@ -87,7 +87,7 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
             if schema.check_cell(0, cell) is None:
                 break
         environment = measured["environment"]
-        if mode in PYPERF_ARGS:
+        if mode in PYPERF_ARGS and not (mode == "fast" and spec.scenario.untimed_fast):
             loops = fast_loops(cell["latency"]) if mode == "fast" else None
             with timed_alone():  # the CPUs pyperf's run needs (vts.suite.measure.cpus)
                 cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)

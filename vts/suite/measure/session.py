@@ -95,6 +95,8 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
     counted = counts_instructions(options)
     described = {s.name: {"operation": s.operation, "reference": s.reference,
                           "deterministic": s.deterministic,
+                          **({"untimed": s.untimed_fast}
+                             if s.untimed_fast and options.mode == "fast" else {}),
                           **({"variants": dict(s.variant_operations)}
                              if s.variant_operations else {})} for s in scenarios}
     if existing is None:

@@ -47,6 +47,8 @@ def summary_tables(run: results.Run, gate: GateResult | None = None,
         failures: list[str] = []
         unstable: list[str] = []
         for scenario in view.tables:
+            if scenario.untimed:
+                failures.append(f"{escape(scenario.untimed)}.")
             for index, row in enumerate(scenario.rows):
                 label = escape(scenario.scenario) if index == 0 else ""
                 name = escape(row.strategy) + (" [dim](ref)[/]" if row.is_reference else "")

@@ -119,6 +119,16 @@ def operation_of(run: Run, scenario: str) -> str:
     return str(spec.get("operation", "")) if isinstance(spec, dict) else ""
 
 
+def untimed_line(run: Run, scenario: str) -> str:
+    """Why the run did not time the scenario's cells (fast mode) and how to time them, or
+    "" where it did."""
+    spec = run["scenarios"].get(scenario)
+    reason = spec.get("untimed") if isinstance(spec, dict) else None
+    if not reason:
+        return ""
+    return (f"Not timed in fast mode: {reason}. To time it: vts bench --full -c {scenario}")
+
+
 def variant_operations_of(run: Run, scenario: str) -> dict[str, str]:
     """What one operation is per variant, where the scenario's variants differ in it."""
     spec = run["scenarios"].get(scenario)
@@ -168,6 +178,7 @@ class ScenarioTable:
     rows: list[Row]
     cells: list[Cell]  # in row order, for charts
     shown: frozenset[str] = frozenset()  # the column groups some cell measured
+    untimed: str = ""  # the line saying why the run did not time this scenario, or ""
 
     @property
     def unstable(self) -> list[Row]:
@@ -233,7 +244,7 @@ def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[
     rows = [_row(cell, reference, by_strategy.get(reference), floor_allocs, changes, link_base)
             for cell in cells]
     return ScenarioTable(scenario, operation_of(run, scenario), reference, rows, cells,
-                         _shown(cells, floor_allocs))
+                         _shown(cells, floor_allocs), untimed_line(run, scenario))
 
 
 def _shown(cells: list[Cell], floor_allocs: float | None) -> frozenset[str]:

@@ -59,6 +59,9 @@ class Scenario:
     # CPUs its timed loop keeps busy: 2 where a producer or sender thread runs beside the
     # loop. A timed run gives the cell that many (`vts.suite.measure.cpus`).
     cpus: int = 1
+    # Why fast mode (the default) does not time it, where its time follows the machine more
+    # than the code under test; "" where it is timed. --full times it all the same.
+    untimed_fast: str = ""
     # True: every registered strategy (built-in or installed) is a variant, after `variants`;
     # `strategy_filter`, where given, says which ones (a strategy may not fit the workload).
     every_strategy: bool = False

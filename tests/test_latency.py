@@ -38,3 +38,16 @@ def test_summary_of_one_repeated_value() -> None:
     summary = summarise([500] * 10)
     assert summary["p50_ns"] == summary["p99_ns"] == summary["max_ns"] == 500.0
     assert summary["histogram"]["counts"] == [10]
+
+
+def test_the_samples_span_long_enough_for_their_mean_to_set_the_loops() -> None:
+    """5,000 operations of ~100 ns span 0.5 ms, which one preemption multiplies: the
+    counter's process samples again until they span LATENCY_MIN_SECONDS."""
+    from vts.suite.measure.cell import LATENCY_MAX_SAMPLES, LATENCY_MIN_SECONDS, measure_cell
+
+    latency = measure_cell("fresh", "floor", "asyncio")["latency"]
+    assert latency["samples"] > 5_000
+    assert (latency["samples"] * latency["mean_ns"] >= LATENCY_MIN_SECONDS * 1e9
+            or latency["samples"] >= LATENCY_MAX_SAMPLES)
+    told = measure_cell("fresh", "floor", "asyncio", latency_ops=300)["latency"]
+    assert told["samples"] == 300

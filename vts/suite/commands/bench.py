@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from vts.suite.measure import valgrind
 from vts.suite.measure.processes import CELL_TIMEOUT
 from vts.suite.measure.session import DEFAULT_COUNTED, BenchOptions, measure_slice
 from vts.suite.report.write import write_report
+from vts.suite.results import Run
 from vts.suite.selection import Slice, add_slice_arguments
 
 help = "measure strategies x scenarios x interpreters x loops (allocations, latency, memray)"
@@ -78,6 +80,24 @@ def _positive(text: str) -> float:
     return value
 
 
+def time_split(run: Run, seconds: float) -> str:
+    """How long the measuring took, and where its cells' time went: each phase's wall time
+    summed over the cells (measured `jobs` at a time, so the sums exceed the wall time)."""
+    phases: dict[str, float] = {}
+    for cell in run["cells"]:
+        for phase, value in (cell.get("extra", {}).get("seconds") or {}).items():
+            phases[phase] = phases.get(phase, 0.0) + value
+    split = ", ".join(f"{phase} {_duration(value)}" for phase, value in phases.items())
+    return (f"measured {len(run['cells'])} cells in {_duration(seconds)}"
+            + (f" ({run.get('jobs', 1)} at a time; summed over the cells: {split})"
+               if split else ""))
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
 def options_from(args: argparse.Namespace) -> BenchOptions:
     return BenchOptions(Slice.from_args(args), args.mode, args.memray, args.out, args.append,
                         args.cell_timeout, args.instructions, args.jobs)
@@ -86,7 +106,9 @@ def options_from(args: argparse.Namespace) -> BenchOptions:
 def run(args: argparse.Namespace) -> int:
     # Not a terminal (make's log, CI): wide enough that the table's names are not cut.
     console = Console() if Console().is_terminal else Console(width=160)
+    started = time.perf_counter()
     measured = measure_slice(options_from(args), console)
+    measuring = time.perf_counter() - started
     path, saved = measured.path, measured.run
     from vts.suite.report.terminal import print_summary, print_verdict
 
@@ -112,9 +134,13 @@ def run(args: argparse.Namespace) -> int:
     for key, reason in missing.items():
         console.print("[yellow]warning[/yellow]: " + escape(
             f"no C accelerator on {key}, so no [c] strategies there: {reason}"))
+    console.print(escape(time_split(saved, measuring)))
     console.print(escape(f"results: {path}"))
     if not args.no_report:
-        print(write_report([(path, saved)]))
+        started = time.perf_counter()
+        written = write_report([(path, saved)])
+        console.print(f"report written in {time.perf_counter() - started:.1f} s")
+        print(written)
     print_verdict(saved, console)  # the answer closes the output
     failed = sum(cell["status"] != "ok" for cell in saved["cells"])
     return 1 if failed else 0

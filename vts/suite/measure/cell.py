@@ -23,6 +23,12 @@ from vts.suite.measure.allocs import measure_batch
 from vts.suite.measure.latency import summarise
 from vts.suite.scenarios import scenario
 
+# The per-op samples span at least this long (or LATENCY_MAX_SAMPLES): their mean sets fast
+# mode's loops per pyperf value (`measurement.fast_loops`), and 5,000 operations of 110 ns
+# span 0.55 ms, which one 4 ms preemption multiplied by 8 (loops 8x too few, pyperf values
+# of 4 ms instead of 50). At 20 ms, one preemption moves the mean by a fifth.
+LATENCY_MIN_SECONDS = 0.02
+LATENCY_MAX_SAMPLES = 200_000
 PACKAGES = ("vts", "pyperf", "memray", "psutil", "uvloop", "rich")
 
 
@@ -65,9 +71,16 @@ def measure_cell(
         )
         latency = None
         if with_latency:
-            # As many operations as the counter's long run (fan-out to 1000 is slow).
+            # As many operations as the counter's long run (fan-out to 1000 is slow), again
+            # until they span LATENCY_MIN_SECONDS unless told how many.
             count = latency_ops or min(5_000, long)
             samples = loop.run_until_complete(workload.run_timed(count))
+            spanned = sum(samples)
+            while (latency_ops is None and len(samples) < LATENCY_MAX_SAMPLES
+                   and spanned < LATENCY_MIN_SECONDS * 1e9):
+                more = loop.run_until_complete(workload.run_timed(count))
+                samples += more
+                spanned += sum(more)
             latency = summarise(samples)
     finally:
         workload.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -74,7 +75,9 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
     }
     own = ["--scenario", spec.scenario.name, "--variant", spec.variant, "--loop", spec.loop]
     environment: dict[str, Any] | None = None
+    seconds: dict[str, float] = {}  # each phase's wall time, for bench's closing line
     try:
+        started = time.perf_counter()
         # The gate's quick mode needs no latency distribution.
         quick = ["--no-latency"] if mode == "allocs-only" else []
         for _attempt in range(1 if spec.scenario.deterministic else COUNT_ATTEMPTS):
@@ -87,10 +90,13 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
             if schema.check_cell(0, cell) is None:
                 break
         environment = measured["environment"]
+        seconds["counting"] = time.perf_counter() - started
         if mode in PYPERF_ARGS and not (mode == "fast" and spec.scenario.untimed_fast):
             loops = fast_loops(cell["latency"]) if mode == "fast" else None
             with timed_alone():  # the CPUs pyperf's run needs (vts.suite.measure.cpus)
+                started = time.perf_counter()
                 cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
+                seconds["timing"] = time.perf_counter() - started
             _throughput(cell, spec.scenario)
         if instructions is not None:
             try:
@@ -98,17 +104,22 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
             except InstructionError as exc:
                 raise CellError(f"instruction server: {exc}") from None
             try:
+                started = time.perf_counter()
                 cell["instructions"] = server.measure(
                     spec.scenario.name, spec.variant, spec.loop, timeout)
+                seconds["instructions"] = time.perf_counter() - started
             except InstructionError as exc:
                 raise CellError(f"instruction count: {exc}") from None
         if memray:
+            started = time.perf_counter()
             out = run_dir / "memray"
             cell["memray"] = json.loads(run_python(
                 [str(python), "-m", "vts.suite.measure.memray_cell", *own, "--out-dir", str(out)],
                 timeout))
+            seconds["memray"] = time.perf_counter() - started
     except CellError as exc:
         cell["status"], cell["error"] = "failed", str(exc)
+    cell["extra"]["seconds"] = {phase: round(value, 3) for phase, value in seconds.items()}
     if cell["status"] == "ok" and (problem := schema.check_cell(0, cell)):
         # A figure out of the bounds every valid run holds (negative allocations beyond
         # the figure's resolution): the cell is not measured, and the file stays loadable.

@@ -59,3 +59,17 @@ def test_the_floor_goes_with_any_choice_of_strategies() -> None:
     assert selected_variants(Slice(strategies=["pooled"]), wait) == ["pooled", "floor"]
     assert selected_variants(Slice(strategies=["floor", "pooled"]), wait) == ["floor", "pooled"]
     assert selected_variants(Slice(), wait) is None  # every variant, the floor among them
+
+
+def test_bench_closes_with_where_the_time_went() -> None:
+    from vts.suite.commands.bench import time_split
+
+    cells = [{"extra": {"seconds": {"counting": 40.0, "timing": 100.0}}},
+             {"extra": {"seconds": {"counting": 30.5, "instructions": 3.25}}},
+             {"extra": {}}]
+    run: Any = {"cells": cells, "jobs": 2}
+    assert time_split(run, 125.4) == (
+        "measured 3 cells in 2 min 5 s (2 at a time; summed over the cells: counting 1 min "
+        "10 s, timing 1 min 40 s, instructions 3.2 s)")
+    empty: Any = {"cells": [], "jobs": 1}
+    assert time_split(empty, 0.25) == "measured 0 cells in 0.2 s"

@@ -31,8 +31,8 @@ from vts.suite.timing import PRECISION_LIMIT, median_precision, unstable_checks
 # default (20 processes); "allocs-only" skips pyperf.
 # Fast mode: FAST_PROCESSES worker processes of FAST_VALUES values (after 1 warmup) of
 # FAST_MIN_TIME seconds each, then one more process at a time while the median is known to
-# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`), up to
-# FAST_MAX_PROCESSES. Why few processes with many values: on this kind of shared VM the
+# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`) and FAST_MAX_PROCESSES
+# could bring it within. Why few processes with many values: on this kind of shared VM the
 # spread comes mostly from the host, in slow spells of a fraction of a second to seconds,
 # which hit values in any process alike, and a process start costs about 0.2 s (4 x 0.2 s
 # of the old 4 x 2 setting went to starts). Measured on 8 noisy cells, interleaved, 3.11
@@ -158,7 +158,7 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
 
     bench = pyperf.Benchmark.load(str(path))
     processes = FAST_PROCESSES
-    while mode == "fast" and processes < FAST_MAX_PROCESSES and _imprecise(bench):
+    while mode == "fast" and _worth_another_process(bench, processes):
         # One more worker's values, added to the same file (pyperf's --append).
         run_python([*command, "--processes", "1", *_FAST_PROCESS, *given, "--quiet",
                     "--append", str(path)], timeout)
@@ -177,9 +177,15 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
     }
 
 
-def _imprecise(bench: Any) -> bool:
+def _worth_another_process(bench: Any, processes: int) -> bool:
+    """Whether the median is known to worse than PRECISION_LIMIT, and the values of
+    FAST_MAX_PROCESSES could bring it within: the width shrinks as 1/sqrt(values), so a
+    width over the limit x sqrt(max / processes) is left as it is, and marked (on a noisy
+    machine, processes that cannot help would double the run's time)."""
     precision = median_precision(bench)
-    return precision is not None and precision > PRECISION_LIMIT
+    return (processes < FAST_MAX_PROCESSES and precision is not None
+            and PRECISION_LIMIT < precision <= PRECISION_LIMIT * math.sqrt(
+                FAST_MAX_PROCESSES / processes))
 
 
 def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:

@@ -126,6 +126,19 @@ def test_missing_figures_name_the_command_that_measures_them(run: Run) -> None:
         "Cross-thread completion: thread was not measured in this run.")
 
 
+def test_the_html_line_gives_the_flags_and_the_commands_in_full_apart(run: Run) -> None:
+    """The page's verdict line names the figure, the scenarios and the flags; the whole
+    command, long with the cells it selects, is given apart (missing_commands)."""
+    found = verdict.verdicts(run)[0]
+    assert verdict_text.missing_lines(found, whole=False) == [
+        "Not in this run: instructions of fresh, wait, fanout-1000; measure with vts bench "
+        "--allocs-only --instructions",
+        "Not in this run: allocations of thread, socket-ready-4k, channel-pingpong, "
+        "channel-burst; measure with vts bench --allocs-only"]
+    assert verdict_text.missing_commands(found) == [
+        m.command("3.11", "asyncio") for m in found.missing]
+
+
 def test_counted_instructions_leave_no_hint(run: Run) -> None:
     for cell in run["cells"]:
         cell["instructions"] = {"instructions_per_op": 1000.0}

@@ -81,6 +81,7 @@ def render(
     )
     env.globals.update(recommendation=verdict_text.recommendation, heat=verdict.heat,
                        missing_lines=verdict_text.missing_lines,
+                       missing_commands=verdict_text.missing_commands,
                        stdlib_lines=verdict_text.stdlib_lines,
                        matrix_cell=verdict_text.matrix_cell, heat_colour=_heat_colour)
     env.filters.update(ns=fmt_ns, count=fmt_count, signed=fmt_signed, pct=fmt_pct, bytes=fmt_bytes,

@@ -115,12 +115,14 @@ class Missing:
 
     def command(self, python: str, loop: str) -> str:
         """The `vts bench` command that measures it on `python` and `loop`."""
+        args = ["-s", ",".join(self.strategies)] if self.strategies else []
+        return shlex.join([*self.flags(), *args, "-c", ",".join(self.scenarios),
+                           "-p", python, "-l", loop])
+
+    def flags(self) -> list[str]:
+        """`vts bench` and the flags that measure the figure, without the cells."""
         args = ["vts", "bench", "--allocs-only"]
-        if self.figure == "instructions":
-            args.append("--instructions")
-        if self.strategies:
-            args += ["-s", ",".join(self.strategies)]
-        return shlex.join([*args, "-c", ",".join(self.scenarios), "-p", python, "-l", loop])
+        return [*args, "--instructions"] if self.figure == "instructions" else args
 
 
 @dataclass(frozen=True)

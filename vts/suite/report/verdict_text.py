@@ -6,6 +6,8 @@ Each renderer escapes these strings for its own format; nothing here is markup.
 
 from __future__ import annotations
 
+import shlex
+
 from vts.suite.formatting import DASH, fmt_count, fmt_signed
 from vts.suite.report.verdict import (
     USE_CASES,
@@ -95,10 +97,18 @@ def stdlib_lines(verdict: Verdict) -> list[str]:
     return [text + "."]
 
 
-def missing_lines(verdict: Verdict) -> list[str]:
-    """One line per figure the verdict lacks: what, where, and the command measuring it."""
+def missing_lines(verdict: Verdict, *, whole: bool = True) -> list[str]:
+    """One line per figure the verdict lacks: what, where, and the command measuring it;
+    without the cells it selects where not `whole` (the HTML verdict: the whole command is
+    further down the page, `missing_commands`)."""
     return [f"Not in this run: {m.figure} of {', '.join(m.scenarios)}; measure with "
-            f"{m.command(verdict.python, verdict.loop)}" for m in verdict.missing]
+            + (m.command(verdict.python, verdict.loop) if whole else shlex.join(m.flags()))
+            for m in verdict.missing]
+
+
+def missing_commands(verdict: Verdict) -> list[str]:
+    """The whole `vts bench` command for each figure the verdict lacks."""
+    return [m.command(verdict.python, verdict.loop) for m in verdict.missing]
 
 
 def _pick(picks: tuple[Figures, ...], reference: str) -> str:
@@ -119,5 +129,5 @@ def matrix_cell(column: Column, figures: Figures | None) -> str:
     return shown + (" ★" if figures.strategy in column.cheapest else "")
 
 
-__all__ = ["HEADING", "RULE", "cost", "matrix_cell", "missing_lines", "recommendation",
-           "stdlib_lines"]
+__all__ = ["HEADING", "RULE", "cost", "matrix_cell", "missing_commands", "missing_lines",
+           "recommendation", "stdlib_lines"]

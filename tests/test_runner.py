@@ -111,18 +111,17 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
     runs = bench.get_runs()
     assert 2 <= len(runs) <= 4  # 2 processes, then 1 more at a time while imprecise
     assert [r.get_loops() for r in runs] == [loops] * len(runs)
-    assert [len(r.values) for r in runs] == [6] * len(runs)
+    assert [len(r.values) for r in runs] == [measurement.FAST_VALUES] * len(runs)
     assert not any("calibrate_loops" in r.get_metadata() for r in runs)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("width", "processes"), [(0.5, 2), (1.1, 4), (1.3, 3), (1.5, 2)])
-def test_fast_mode_adds_processes_while_they_can_make_the_median_precise(
+@pytest.mark.parametrize(("width", "processes"), [(0.5, 2), (1.01, 4), (3.0, 4)])
+def test_fast_mode_adds_processes_while_the_median_is_imprecise(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: float, processes: int) -> None:
-    """A median known within the limit: the first 2 processes. Known to worse, a process is
-    added while the values of 4 could bring it within (the width shrinks as 1/sqrt(values)):
-    1.1x the limit, up to 4; 1.3x, a third (1.3 <= sqrt(4 / 2), > sqrt(4 / 3)); 1.5x, none.
-    The stated width is set; the processes and pyperf's file are real."""
+    """A median known within the limit: the first 2 processes. Known to worse, however
+    much: one process at a time, up to 4. The stated width is set; the processes and
+    pyperf's file are real."""
     monkeypatch.setattr(measurement, "median_precision",
                         lambda bench: measurement.PRECISION_LIMIT * width)
     run = _run(tmp_path, _specs("fresh", ["cached_result"]), mode="fast")
@@ -130,7 +129,7 @@ def test_fast_mode_adds_processes_while_they_can_make_the_median_precise(
     assert cell["status"] == "ok", cell["error"]
     bench = pyperf.Benchmark.load(str(tmp_path / cell["timing"]["pyperf_json"]))
     assert len(bench.get_runs()) == processes
-    assert cell["timing"]["values"] == 6 * processes
+    assert cell["timing"]["values"] == measurement.FAST_VALUES * processes
 
 
 def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:

@@ -31,16 +31,16 @@ from vts.suite.timing import PRECISION_LIMIT, median_precision, unstable_checks
 # default (20 processes); "allocs-only" skips pyperf.
 # Fast mode: FAST_PROCESSES worker processes of FAST_VALUES values (after 1 warmup) of
 # FAST_MIN_TIME seconds each, then one more process at a time while the median is known to
-# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`) and FAST_MAX_PROCESSES
-# could bring it within. Why few processes with many values: on this kind of shared VM the
-# spread comes mostly from the host, in slow spells of a fraction of a second to seconds,
-# which hit values in any process alike, and a process start costs about 0.2 s (4 x 0.2 s
-# of the old 4 x 2 setting went to starts). Measured on 8 noisy cells, interleaved, 3.11
-# asyncio: 2 x 6 took 1.6 s per cell and left 17 of 37 runs worse than +-5%; 4 x 2 took
-# 1.9 s and left 19 of 24. The top-up spends the time where the spread is: a quiet cell
-# costs 2 processes.
+# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`), up to
+# FAST_MAX_PROCESSES. Why few processes with many values: on this kind of shared VM the
+# spread comes mostly from the host, which runs at two speeds about 1.3-1.7x apart in
+# spells of about a second, changing within a process as often as between processes (one
+# cell, 8 processes pinned to one CPU, nothing else running); and a process start costs
+# about 0.25 s. Measured on 8 noisy cells, interleaved, 3.11 asyncio: 2 x 6 took 1.6 s per
+# cell and left 17 of 37 runs worse than +-5%; 4 x 2 took 1.9 s and left 19 of 24. The
+# top-up spends the time where the spread is: a quiet cell costs 2 processes.
 FAST_PROCESSES = 2
-FAST_VALUES = 6
+FAST_VALUES = 5
 FAST_MAX_PROCESSES = 4
 FAST_MIN_TIME = 0.05
 # Counting processes a cell whose counts depend on timing gets before a figure out of bounds
@@ -178,14 +178,13 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
 
 
 def _worth_another_process(bench: Any, processes: int) -> bool:
-    """Whether the median is known to worse than PRECISION_LIMIT, and the values of
-    FAST_MAX_PROCESSES could bring it within: the width shrinks as 1/sqrt(values), so a
-    width over the limit x sqrt(max / processes) is left as it is, and marked (on a noisy
-    machine, processes that cannot help would double the run's time)."""
+    """Whether the median is known to worse than PRECISION_LIMIT with fewer than
+    FAST_MAX_PROCESSES processes. Not only where more values would narrow an even spread
+    (as 1/sqrt(values)): most wide medians here straddle a change of the host's speed, two
+    tight levels of values, and the values after it make one level the majority."""
     precision = median_precision(bench)
     return (processes < FAST_MAX_PROCESSES and precision is not None
-            and PRECISION_LIMIT < precision <= PRECISION_LIMIT * math.sqrt(
-                FAST_MAX_PROCESSES / processes))
+            and precision > PRECISION_LIMIT)
 
 
 def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:

@@ -116,12 +116,13 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("width", "processes"), [(0.5, 2), (1.01, 4), (3.0, 4)])
-def test_fast_mode_adds_processes_while_the_median_is_imprecise(
+@pytest.mark.parametrize(("width", "processes"), [(0.5, 2), (1.1, 4), (1.3, 3), (1.5, 2)])
+def test_fast_mode_adds_processes_while_they_can_make_the_median_precise(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: float, processes: int) -> None:
-    """A median known within the limit: the first 2 processes. Known to worse, however
-    much: one process at a time, up to 4. The stated width is set; the processes and
-    pyperf's file are real."""
+    """A median known within the limit: the first 2 processes. Known to worse, a process is
+    added while the values of 4 could bring it within (the width shrinks as 1/sqrt(values)):
+    1.1x the limit, up to 4; 1.3x, a third (1.3 <= sqrt(4 / 2), > sqrt(4 / 3)); 1.5x, none.
+    The stated width is set; the processes and pyperf's file are real."""
     monkeypatch.setattr(measurement, "median_precision",
                         lambda bench: measurement.PRECISION_LIMIT * width)
     run = _run(tmp_path, _specs("fresh", ["cached_result"]), mode="fast")

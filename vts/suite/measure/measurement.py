@@ -31,14 +31,14 @@ from vts.suite.timing import PRECISION_LIMIT, median_precision, unstable_checks
 # default (20 processes); "allocs-only" skips pyperf.
 # Fast mode: FAST_PROCESSES worker processes of FAST_VALUES values (after 1 warmup) of
 # FAST_MIN_TIME seconds each, then one more process at a time while the median is known to
-# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`), up to
-# FAST_MAX_PROCESSES. Why few processes with many values: on this kind of shared VM the
-# spread comes mostly from the host, which runs at two speeds about 1.3-1.7x apart in
-# spells of about a second, changing within a process as often as between processes (one
-# cell, 8 processes pinned to one CPU, nothing else running); and a process start costs
-# about 0.25 s. Measured on 8 noisy cells, interleaved, 3.11 asyncio: 2 x 6 took 1.6 s per
-# cell and left 17 of 37 runs worse than +-5%; 4 x 2 took 1.9 s and left 19 of 24. The
-# top-up spends the time where the spread is: a quiet cell costs 2 processes.
+# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`) and FAST_MAX_PROCESSES
+# could bring it within (`_worth_another_process`). Why few processes with many values: on
+# this kind of shared VM the spread comes mostly from the host, whose speed moves between
+# levels up to 1.3-1.7x apart, each lasting from a fraction of a second to seconds, within
+# a process as often as between processes (one cell, 8 processes pinned to one CPU, nothing
+# else running); and a process start costs about 0.25 s. Measured on 8 noisy cells,
+# interleaved, 3.11 asyncio: 2 x 6 took 1.6 s per cell and left 17 of 37 runs worse than
+# +-5%; 4 x 2 took 1.9 s and left 19 of 24.
 FAST_PROCESSES = 2
 FAST_VALUES = 5
 FAST_MAX_PROCESSES = 4
@@ -178,13 +178,16 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
 
 
 def _worth_another_process(bench: Any, processes: int) -> bool:
-    """Whether the median is known to worse than PRECISION_LIMIT with fewer than
-    FAST_MAX_PROCESSES processes. Not only where more values would narrow an even spread
-    (as 1/sqrt(values)): most wide medians here straddle a change of the host's speed, two
-    tight levels of values, and the values after it make one level the majority."""
+    """Whether the median is known to worse than PRECISION_LIMIT, and the values of
+    FAST_MAX_PROCESSES could bring it within: the width shrinks as 1/sqrt(values), so a
+    width over the limit x sqrt(max / processes) is left as it is, and marked. Processes
+    added for any width did not pay: in a make bench that added them up to 4 (99 cells got
+    4), 29% of the cells stayed marked against 32% without, and the run took 11 min 28 s
+    against 9 min 7 s (the host's speed levels, see above, are not narrowed by values)."""
     precision = median_precision(bench)
     return (processes < FAST_MAX_PROCESSES and precision is not None
-            and precision > PRECISION_LIMIT)
+            and PRECISION_LIMIT < precision <= PRECISION_LIMIT * math.sqrt(
+                FAST_MAX_PROCESSES / processes))
 
 
 def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:

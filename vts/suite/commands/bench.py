@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_slice_arguments(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--fast", dest="mode", action="store_const", const="fast",
-                      help="pyperf with 2-4 worker processes (the default; 4 while the "
-                           "median is known to worse than +-5%%)")
+                      help="pyperf with 2 worker processes of 5 values (the default), and up "
+                           "to 2 more while the median is known to worse than +-5%%")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="pyperf's own defaults (20 worker processes; slow, steadier)")
     mode.add_argument("--allocs-only", dest="mode", action="store_const", const="allocs-only",

@@ -78,3 +78,11 @@ def test_a_scenario_fast_mode_does_not_time_says_why_in_every_form() -> None:
     assert f"{line}." in " ".join(console.export_text().split())  # the caption wraps
     del run["scenarios"][scenario]["untimed"]
     assert "Not timed" not in markdown.render(run) + html.render(run)
+
+
+def test_a_merged_run_that_timed_the_scenario_does_not_say_it_was_not_timed() -> None:
+    run = results.load(FIXTURES / "merge_timed.json")
+    scenario = run["cells"][0]["scenario"]
+    run["scenarios"].setdefault(scenario, {})["untimed"] = "its time follows the sampler"
+    assert environment_views(run)[0].tables[0].untimed == ""
+    assert "Not timed" not in markdown.render(run) + html.render(run)

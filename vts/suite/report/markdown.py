@@ -26,7 +26,6 @@ from vts.suite.report.views import (
     environment_views,
     operation_of,
     scenario_sort_key,
-    untimed_line,
 )
 
 # Each figure column with the group it belongs to (views.ScenarioTable.shown): a group no
@@ -102,6 +101,7 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
                     figures = [every[index] for _, index in columns]
                 lines.append(_row([escape(table.scenario), name, *figures]))
         lines.append("")
+        lines += [escape(table.untimed) + ".\n" for table in view.tables if table.untimed]
         unstable = [row for table in view.tables for row in table.unstable]
         if unstable:
             lines += [f"⚠ {len(unstable)} times unstable: " + "; ".join(
@@ -111,7 +111,6 @@ def render(run: results.Run, gate: GateResult | None = None, baseline_name: str 
     if scenarios:
         lines += ["Operations: " + "; ".join(
             f"**{escape(s)}**: {escape(operation_of(run, s) or DASH)}" for s in scenarios), ""]
-        lines += [escape(line) + ".\n" for s in scenarios if (line := untimed_line(run, s))]
     if gate is not None:
         lines += gate_lines(gate, baseline_name)
     elif gate_error:

@@ -243,8 +243,11 @@ def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[
     floor_allocs = figure(by_strategy.get(FLOOR), "allocs", "allocs_per_op")
     rows = [_row(cell, reference, by_strategy.get(reference), floor_allocs, changes, link_base)
             for cell in cells]
+    shown = _shown(cells, floor_allocs)
+    # A merged run may hold times of the scenario from a run that timed it (--full).
+    untimed = "" if TIME in shown else untimed_line(run, scenario)
     return ScenarioTable(scenario, operation_of(run, scenario), reference, rows, cells,
-                         _shown(cells, floor_allocs), untimed_line(run, scenario))
+                         shown, untimed)
 
 
 def _shown(cells: list[Cell], floor_allocs: float | None) -> frozenset[str]:

@@ -28,8 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine
-from itertools import repeat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,73 +37,13 @@ from vts.strategies import STRATEGIES
 from vts.suite.loops import new_event_loop
 from vts.suite.measure import instructions
 from vts.suite.measure.allocs import measure_async
-from vts.suite.scenarios.floors import WaitFloor
-
-ITEM = 7
-Batch = Callable[[int], Coroutine[Any, Any, None]]
-Send = Callable[[int], object]
-Receive = Callable[[], Awaitable[object]]
-
-
-def _ends(channel: Channel[int] | asyncio.Queue[int]) -> tuple[Send, Receive]:
-    """The non-waiting send and the receive of a channel, or of asyncio.Queue."""
-    if isinstance(channel, asyncio.Queue):
-        return channel.put_nowait, channel.get
-    return channel.try_send, channel.receive
-
-
-def waiting_receive(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
-    send, receive = _ends(channel)
-
-    async def run(n: int) -> None:
-        call_soon = asyncio.get_running_loop().call_soon
-        for _ in repeat(None, n):
-            call_soon(send, ITEM)
-            await receive()
-
-    return run
-
-
-def ready_receive(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
-    send, receive = _ends(channel)
-
-    async def run(n: int) -> None:
-        for _ in repeat(None, n):
-            send(ITEM)
-            await receive()
-
-    return run
-
-
-def waiting_send(channel: Channel[int] | asyncio.Queue[int]) -> Batch:
-    take: Callable[[], object]
-    send: Callable[[int], Awaitable[None]]
-    if isinstance(channel, asyncio.Queue):
-        channel.put_nowait(ITEM)
-        take, send = channel.get_nowait, channel.put
-    else:
-        channel.try_send(ITEM)
-        take, send = channel.try_receive, channel.send
-
-    async def run(n: int) -> None:
-        call_soon = asyncio.get_running_loop().call_soon
-        for _ in repeat(None, n):
-            call_soon(take)
-            await send(ITEM)
-
-    return run
-
-
-def floor() -> Batch:
-    async def run(n: int) -> None:
-        loop = asyncio.get_running_loop()
-        target = WaitFloor(loop)
-        get, publish, call_soon = target.get, target.publish, loop.call_soon
-        for _ in repeat(None, n):
-            call_soon(publish, ITEM)
-            await get()
-
-    return run
+from vts.suite.scenarios.channel_batches import (
+    Batch,
+    ready_receive,
+    wait_floor,
+    waiting_receive,
+    waiting_send,
+)
 
 
 def measure(loop_name: str, make: Callable[[], Batch]) -> float:
@@ -130,7 +69,7 @@ def allocation_tables() -> None:
         print(f"\nCPython {version}, {loop_name}: allocations per item")
         print("variant | waiting receive | ready receive | waiting send")
         print("---|---|---|---")
-        print(f"floor (wait) | {measure(loop_name, floor):g} | - | -")
+        print(f"floor (wait) | {measure(loop_name, lambda: wait_floor):g} | - | -")
         print(row("asyncio.Queue", loop_name, [
             lambda: waiting_receive(asyncio.Queue()),
             lambda: ready_receive(asyncio.Queue()),

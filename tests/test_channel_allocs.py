@@ -9,8 +9,7 @@ docs/channels.md has every strategy's figures (scripts/channel_figures.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from itertools import repeat
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,13 +18,16 @@ from vts.channels import Channel
 from vts.impl import C_MISSING
 from vts.suite.gate import FIXED_COST_JITTER
 from vts.suite.pytest_plugin import AllocationsFixture
-from vts.suite.scenarios.floors import WaitFloor
+from vts.suite.scenarios.channel_batches import (
+    Batch,
+    ready_receive,
+    ready_send,
+    wait_floor,
+    waiting_receive,
+)
 
-ITEM = 7
 ABOVE_THE_FLOOR = 0.1  # issue 22: pooled[c] waits at most the wait floor + 0.1 per item
 RESOLUTION = FIXED_COST_JITTER / 10_000  # of a figure from runs of 10,000 and 20,000 ops
-
-Batch = Callable[[int], Coroutine[Any, Any, None]]
 
 
 def per_loop(body: Callable[[Channel[int]], Batch], **options: Any) -> Batch:
@@ -39,49 +41,6 @@ def per_loop(body: Callable[[Channel[int]], Batch], **options: Any) -> Batch:
         await batches[loop](n)
 
     return run
-
-
-def ready_receive(channel: Channel[int]) -> Batch:
-    send, receive = channel.try_send, channel.receive
-
-    async def run(n: int) -> None:
-        for _ in repeat(None, n):
-            send(ITEM)
-            await receive()
-
-    return run
-
-
-def ready_send(channel: Channel[int]) -> Batch:
-    send, take = channel.send, channel.try_receive
-
-    async def run(n: int) -> None:
-        for _ in repeat(None, n):
-            await send(ITEM)
-            take()
-
-    return run
-
-
-def waiting_receive(channel: Channel[int]) -> Batch:
-    send, receive = channel.try_send, channel.receive
-
-    async def run(n: int) -> None:
-        call_soon = asyncio.get_running_loop().call_soon
-        for _ in repeat(None, n):
-            call_soon(send, ITEM)
-            await receive()
-
-    return run
-
-
-async def floor(n: int) -> None:
-    loop = asyncio.get_running_loop()
-    target = WaitFloor(loop)
-    get, publish, call_soon = target.get, target.publish, loop.call_soon
-    for _ in repeat(None, n):
-        call_soon(publish, ITEM)
-        await get()
 
 
 @pytest.mark.skipif(C_MISSING is not None, reason=str(C_MISSING))
@@ -103,8 +62,8 @@ def test_a_send_with_room_allocates_nothing(
 @pytest.mark.skipif(C_MISSING is not None, reason=str(C_MISSING))
 def test_a_waiting_receive_on_pooled_c_costs_the_wait_floor(
         allocations: AllocationsFixture, event_loop_kind: str) -> None:
-    wait_floor = allocations.batch(floor, loop=event_loop_kind).allocs_per_op
+    floor = allocations.batch(wait_floor, loop=event_loop_kind).allocs_per_op
     run = per_loop(waiting_receive, strategy="pooled[c]")
     figure = allocations.batch(run, loop=event_loop_kind).allocs_per_op
-    assert figure <= wait_floor + ABOVE_THE_FLOOR  # issue 22's criterion
-    assert figure == pytest.approx(wait_floor, abs=RESOLUTION)
+    assert figure <= floor + ABOVE_THE_FLOOR  # issue 22's criterion
+    assert figure == pytest.approx(floor, abs=RESOLUTION)

@@ -14,8 +14,8 @@ import io
 import json
 import math
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -77,26 +77,24 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
     environment: dict[str, Any] | None = None
     seconds: dict[str, float] = {}  # each phase's wall time, for bench's closing line
     try:
-        started = time.perf_counter()
-        # The gate's quick mode needs no latency distribution.
-        quick = ["--no-latency"] if mode == "allocs-only" else []
-        for _attempt in range(1 if spec.scenario.deterministic else COUNT_ATTEMPTS):
-            measured = json.loads(run_python(
-                [str(python), "-m", "vts.suite.measure.cell", *own, *quick], timeout))
-            cell["allocs"], cell["latency"] = measured["allocs"], measured["latency"]
-            # Where counts depend on timing (a sampler or producer thread allocating while
-            # both run lengths are counted), the difference can fall below zero: the error
-            # below says to measure again, so the run does that first.
-            if schema.check_cell(0, cell) is None:
-                break
+        with _phase(seconds, "counting"):
+            # The gate's quick mode needs no latency distribution.
+            quick = ["--no-latency"] if mode == "allocs-only" else []
+            for _attempt in range(1 if spec.scenario.deterministic else COUNT_ATTEMPTS):
+                measured = json.loads(run_python(
+                    [str(python), "-m", "vts.suite.measure.cell", *own, *quick], timeout))
+                cell["allocs"], cell["latency"] = measured["allocs"], measured["latency"]
+                # Where counts depend on timing (a sampler or producer thread allocating
+                # while both run lengths are counted), the difference can fall below zero:
+                # the error below says to measure again, so the run does that first.
+                if schema.check_cell(0, cell) is None:
+                    break
         environment = measured["environment"]
-        seconds["counting"] = time.perf_counter() - started
         if mode in PYPERF_ARGS and not (mode == "fast" and spec.scenario.untimed_fast):
             loops = fast_loops(cell["latency"]) if mode == "fast" else None
-            with timed_alone():  # the CPUs pyperf's run needs (vts.suite.measure.cpus)
-                started = time.perf_counter()
+            # The CPUs pyperf's run needs (vts.suite.measure.cpus), then its time alone.
+            with timed_alone(), _phase(seconds, "timing"):
                 cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
-                seconds["timing"] = time.perf_counter() - started
             _throughput(cell, spec.scenario)
         if instructions is not None:
             try:
@@ -104,19 +102,17 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
             except InstructionError as exc:
                 raise CellError(f"instruction server: {exc}") from None
             try:
-                started = time.perf_counter()
-                cell["instructions"] = server.measure(
-                    spec.scenario.name, spec.variant, spec.loop, timeout)
-                seconds["instructions"] = time.perf_counter() - started
+                with _phase(seconds, "instructions"):
+                    cell["instructions"] = server.measure(
+                        spec.scenario.name, spec.variant, spec.loop, timeout)
             except InstructionError as exc:
                 raise CellError(f"instruction count: {exc}") from None
         if memray:
-            started = time.perf_counter()
             out = run_dir / "memray"
-            cell["memray"] = json.loads(run_python(
-                [str(python), "-m", "vts.suite.measure.memray_cell", *own, "--out-dir", str(out)],
-                timeout))
-            seconds["memray"] = time.perf_counter() - started
+            with _phase(seconds, "memray"):
+                cell["memray"] = json.loads(run_python(
+                    [str(python), "-m", "vts.suite.measure.memray_cell", *own,
+                     "--out-dir", str(out)], timeout))
     except CellError as exc:
         cell["status"], cell["error"] = "failed", str(exc)
     cell["extra"]["seconds"] = {phase: round(value, 3) for phase, value in seconds.items()}
@@ -125,6 +121,14 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
         # the figure's resolution): the cell is not measured, and the file stays loadable.
         cell["status"], cell["error"], cell["allocs"] = "failed", problem, None
     return cell, environment
+
+
+@contextmanager
+def _phase(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Record the block's wall time as `seconds[name]`, where it finishes."""
+    started = time.perf_counter()
+    yield
+    seconds[name] = time.perf_counter() - started
 
 
 def fast_loops(latency: Latency | None) -> int | None:

@@ -71,5 +71,8 @@ def test_bench_closes_with_where_the_time_went() -> None:
     assert time_split(run, 125.4) == (
         "measured 3 cells in 2 min 5 s (2 at a time; summed over the cells: counting 1 min "
         "10 s, timing 1 min 40 s, instructions 3.2 s)")
+    fast: Any = {"cells": cells, "jobs": 2, "mode": "fast"}
+    assert time_split(fast, 125.4).startswith(
+        "measured 3 cells in 2 min 5 s (2 at a time, then timed one value at a time; summed")
     empty: Any = {"cells": [], "jobs": 1}
     assert time_split(empty, 0.25) == "measured 0 cells in 0.2 s"

@@ -16,7 +16,7 @@ from vts.suite import results
 from vts.suite.cli import main
 from vts.suite.environments import current_version
 from vts.suite.gate import FIXED_COST_JITTER
-from vts.suite.measure import measurement
+from vts.suite.measure import interleaved, measurement
 from vts.suite.measure.latency import summarise
 from vts.suite.measure.measurement import fast_loops
 from vts.suite.measure.planning import CellSpec
@@ -106,31 +106,53 @@ def test_pyperf_reads_the_suites_pyperf_json(tmp_path: Path) -> None:
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(path)],
                            capture_output=True, text=True, check=True)
     assert "Mean +- std dev" in stats.stdout
-    # Fast mode gives pyperf the loops from the cell's latency: no calibration worker.
-    loops = fast_loops(cell["latency"])
+    # Fast mode: one run per worker process, a warmup and VALUES values each, of the loops
+    # the cell's own latency gives for VALUE_SECONDS.
+    loops = fast_loops(cell["latency"], interleaved.VALUE_SECONDS)
     runs = bench.get_runs()
-    assert 2 <= len(runs) <= 4  # 2 processes, then 1 more at a time while imprecise
+    assert len(runs) == interleaved.REPLICAS
     assert [r.get_loops() for r in runs] == [loops] * len(runs)
-    assert [len(r.values) for r in runs] == [measurement.FAST_VALUES] * len(runs)
-    assert not any("calibrate_loops" in r.get_metadata() for r in runs)
+    assert [len(r.values) for r in runs] == [interleaved.VALUES] * len(runs)
+    assert [len(r.warmups) for r in runs] == [1] * len(runs)
+    assert cell["timing"]["values"] == interleaved.VALUES * interleaved.REPLICAS
+    assert cell["extra"]["seconds"]["timing"] > 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("width", "processes"), [(0.5, 2), (1.1, 4), (1.3, 3), (1.5, 2)])
-def test_fast_mode_adds_processes_while_they_can_make_the_median_precise(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: float, processes: int) -> None:
-    """A median known within the limit: the first 2 processes. Known to worse, a process is
-    added while the values of 4 could bring it within (the width shrinks as 1/sqrt(values)):
-    1.1x the limit, up to 4; 1.3x, a third (1.3 <= sqrt(4 / 2), > sqrt(4 / 3)); 1.5x, none.
-    The stated width is set; the processes and pyperf's file are real."""
-    monkeypatch.setattr(measurement, "median_precision",
-                        lambda bench: measurement.PRECISION_LIMIT * width)
-    run = _run(tmp_path, _specs("fresh", ["cached_result"]), mode="fast")
-    (cell,) = run["cells"]
-    assert cell["status"] == "ok", cell["error"]
-    bench = pyperf.Benchmark.load(str(tmp_path / cell["timing"]["pyperf_json"]))
-    assert len(bench.get_runs()) == processes
-    assert cell["timing"]["values"] == measurement.FAST_VALUES * processes
+def test_fast_mode_interleaves_the_cells_values_after_every_cell_is_counted(
+        tmp_path: Path) -> None:
+    """Each cell's values are spread over the timing phase: the span of one cell's values
+    overlaps the other's (the workers record when each value started)."""
+    run = _run(tmp_path, _specs("fresh", ["cached_result", "pooled"]) + _specs(
+        "wait", ["pooled"]), mode="fast")
+    spans = []
+    for cell in run["cells"]:
+        assert cell["status"] == "ok", cell["error"]
+        bench = pyperf.Benchmark.load(str(tmp_path / cell["timing"]["pyperf_json"]))
+        for run_ in bench.get_runs():
+            metadata = run_.get_metadata()
+            spans.append((metadata["vts_first_value_at"], metadata["vts_last_value_at"]))
+    assert len(spans) == 3 * interleaved.REPLICAS
+    for first, last in spans:
+        others = [span for span in spans if span != (first, last)]
+        assert all(first < other_last and other_first < last
+                   for other_first, other_last in others)
+    assert results.load(tmp_path / "results.json")["cells"] == run["cells"]
+
+
+@pytest.mark.slow
+def test_a_cell_that_fails_while_timed_fails_alone(plugins: None, tmp_path: Path) -> None:
+    """Timed directly (its counting would fail first): the cell that raises is failed with
+    its error and the cell beside it is timed; a worker that dies fails its group."""
+    specs = _specs("test-crash", ["raises"]) + _specs("test-wait", ["pooled"])
+    outcome = interleaved.time_cells(specs, dict.fromkeys((s.id for s in specs), 64),
+                                     tmp_path, timeout=60, values=2)
+    assert outcome[specs[0].id] == "RuntimeError: this cell always fails"
+    bench, seconds = outcome[specs[1].id]
+    assert len(bench.get_values()) == 2 * interleaved.REPLICAS and seconds > 0
+    dying = _specs("test-crash", ["segfault_like"])
+    outcome = interleaved.time_cells(dying, {dying[0].id: 64}, tmp_path, timeout=60, values=2)
+    assert outcome[dying[0].id] == "timing worker: timing worker exited with code 3"
 
 
 def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:
@@ -140,6 +162,7 @@ def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:
     assert fast_loops({"mean_ns": 49e6}) == 2
     assert fast_loops(None) is None
     assert fast_loops({"mean_ns": 0.0}) is None
+    assert fast_loops({"mean_ns": 1_000.0}, 0.01) == 16_384  # 10 ms / 1 us -> 2**14
 
 
 def test_fast_loops_follow_the_mean_when_most_operations_are_quicker() -> None:

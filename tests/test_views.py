@@ -86,3 +86,18 @@ def test_a_merged_run_that_timed_the_scenario_does_not_say_it_was_not_timed() ->
     run["scenarios"].setdefault(scenario, {})["untimed"] = "its time follows the sampler"
     assert environment_views(run)[0].tables[0].untimed == ""
     assert "Not timed" not in markdown.render(run) + html.render(run)
+
+
+def test_a_median_above_samples_that_leave_part_of_the_run_out_is_not_unstable() -> None:
+    """socket-ready's per-op samples time the receive alone; its timed run also sends each
+    message, so its median may lie above their p99 without any descheduling."""
+    run = results.load(FIXTURES / "merge_timed.json")
+    cell = run["cells"][0]
+    cell["latency"] = {**(cell.get("latency") or {}),
+                       "p99_ns": cell["timing"]["median_ns"] / 2}
+    cell["timing"]["checks"] = []
+    row = environment_views(run)[0].tables[0].rows[0]
+    assert row.unstable.startswith("the median (")
+    assert "is above the per-op p99" in row.unstable
+    run["scenarios"].setdefault(cell["scenario"], {})["samples_exclude"] = "each send"
+    assert environment_views(run)[0].tables[0].rows[0].unstable == ""

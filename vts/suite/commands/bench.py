@@ -82,14 +82,17 @@ def _positive(text: str) -> float:
 
 def time_split(run: Run, seconds: float) -> str:
     """How long the measuring took, and where its cells' time went: each phase's wall time
-    summed over the cells (measured `jobs` at a time, so the sums exceed the wall time)."""
+    summed over the cells (counted `jobs` at a time, so the sums exceed the wall time; in
+    fast mode the timing is one value at a time, after the counting)."""
     phases: dict[str, float] = {}
     for cell in run["cells"]:
         for phase, value in (cell.get("extra", {}).get("seconds") or {}).items():
             phases[phase] = phases.get(phase, 0.0) + value
     split = ", ".join(f"{phase} {_duration(value)}" for phase, value in phases.items())
     return (f"measured {len(run['cells'])} cells in {_duration(seconds)}"
-            + (f" ({run.get('jobs', 1)} at a time; summed over the cells: {split})"
+            + (f" ({run.get('jobs', 1)} at a time"
+               + (", then timed one value at a time" if run.get("mode") == "fast" else "")
+               + f"; summed over the cells: {split})"
                if split else ""))
 
 

@@ -25,33 +25,17 @@ from vts.suite.measure.processes import CELL_TIMEOUT, CellError, run_python
 from vts.suite.measure.valgrind import InstructionError, InstructionServer
 from vts.suite.records import Cell, Latency, Timing, figure
 from vts.suite.scenarios import Scenario
-from vts.suite.timing import PRECISION_LIMIT, median_precision, unstable_checks
+from vts.suite.timing import unstable_checks
 
-# pyperf settings per mode: "fast" is the default of `make bench`; "full" is pyperf's own
-# default (20 processes); "allocs-only" skips pyperf.
-# Fast mode: FAST_PROCESSES worker processes of FAST_VALUES values (after 1 warmup) of
-# FAST_MIN_TIME seconds each, then one more process at a time while the median is known to
-# worse than +-PRECISION_LIMIT (`vts.suite.timing.median_precision`) and FAST_MAX_PROCESSES
-# could bring it within (`_worth_another_process`). Why few processes with many values: on
-# this kind of shared VM the spread comes mostly from the host, whose speed moves between
-# levels up to 1.3-1.7x apart, each lasting from a fraction of a second to seconds, within
-# a process as often as between processes (one cell, 8 processes pinned to one CPU, nothing
-# else running); and a process start costs about 0.25 s. Measured on 8 noisy cells,
-# interleaved, 3.11 asyncio: 2 x 6 took 1.6 s per cell and left 17 of 37 runs worse than
-# +-5%; 4 x 2 took 1.9 s and left 19 of 24.
-FAST_PROCESSES = 2
-FAST_VALUES = 5
-FAST_MAX_PROCESSES = 4
-FAST_MIN_TIME = 0.05
+# pyperf settings per mode: "full" is pyperf's own default (20 processes); "fast" (the
+# default of `make bench`) is timed after every cell is counted, by
+# `vts.suite.measure.interleaved`, not here; "allocs-only" is not timed.
+FAST_MIN_TIME = 0.05  # --full's values and the fallback of fast_loops
 # Counting processes a cell whose counts depend on timing gets before a figure out of bounds
 # (negative allocations per op) fails it: recycled_future/monitor/3.11/uvloop counted
 # -0.365 once in a make bench of 332 cells.
 COUNT_ATTEMPTS = 3
-_FAST_PROCESS = ["--values", str(FAST_VALUES), "--warmups", "1", "--min-time", str(FAST_MIN_TIME)]
-PYPERF_ARGS = {
-    "fast": ["--processes", str(FAST_PROCESSES), *_FAST_PROCESS],
-    "full": [],
-}
+PYPERF_ARGS: dict[str, list[str]] = {"full": []}
 
 
 def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
@@ -90,12 +74,11 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
                 if schema.check_cell(0, cell) is None:
                     break
         environment = measured["environment"]
-        if mode in PYPERF_ARGS and not (mode == "fast" and spec.scenario.untimed_fast):
-            loops = fast_loops(cell["latency"]) if mode == "fast" else None
+        if mode in PYPERF_ARGS:
             # The CPUs pyperf's run needs (vts.suite.measure.cpus), then its time alone.
             with timed_alone(), _phase(seconds, "timing"):
-                cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
-            _throughput(cell, spec.scenario)
+                cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout)
+            throughput(cell, spec.scenario)
         if instructions is not None:
             try:
                 server = instructions()
@@ -131,42 +114,47 @@ def _phase(seconds: dict[str, float], name: str) -> Iterator[None]:
     seconds[name] = time.perf_counter() - started
 
 
-def fast_loops(latency: Latency | None) -> int | None:
-    """The loops per pyperf value in fast mode, from the cell's own latency distribution:
+def fast_loops(latency: Latency | None, seconds: float = FAST_MIN_TIME) -> int | None:
+    """The operations per value in fast mode, from the cell's own latency distribution:
     the smallest power of two (as pyperf's calibration picks) whose value lasts at least
-    FAST_MIN_TIME at the mean operation's time. None (pyperf calibrates) without one.
+    `seconds` at the mean operation's time. None without one.
 
-    Why: pyperf's calibration is a worker process of its own, one of six processes per
-    cell (about 0.6 s on this VM); the cell has just timed 5,000 operations. The mean, not
+    Why: calibrating is a run of its own (in pyperf, a worker process of its own); the
+    cell has just timed its operations for 20 ms. The mean, not
     the median: where most operations find their data ready and a few wait for it (the
     stream feeds' buffered receive paths), the median was 1/200 of the mean, and a value
     of socket-64k lasted 17 s instead of 0.1 s. The samples include two clock reads (about
-    80 ns), so values may run a little under FAST_MIN_TIME for the fastest operations;
-    pyperf records the loops used."""
+    80 ns), so values may run a little under `seconds` for the fastest operations; the
+    pyperf file records the loops used."""
     per_op_ns = latency.get("mean_ns") if latency else None
     if not per_op_ns:
         return None
-    return 1 << max(0, math.ceil(math.log2(FAST_MIN_TIME / (per_op_ns / 1e9))))
+    return 1 << max(0, math.ceil(math.log2(seconds / (per_op_ns / 1e9))))
 
 
 def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
-            timeout: float, loops: int | None = None) -> Timing:
+            timeout: float) -> Timing:
     relative = f"pyperf/{spec.stem}.json"
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    given = ["--loops", str(loops)] if loops else []
     command = [str(spec.environment.python), "-m", "vts.suite.measure.pyperf_cell", *own]
-    run_python([*command, *PYPERF_ARGS[mode], *given, "--quiet", "-o", str(path)], timeout)
+    run_python([*command, *PYPERF_ARGS[mode], "--quiet", "-o", str(path)], timeout)
     import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
 
-    bench = pyperf.Benchmark.load(str(path))
-    processes = FAST_PROCESSES
-    while mode == "fast" and _worth_another_process(bench, processes):
-        # One more worker's values, added to the same file (pyperf's --append).
-        run_python([*command, "--processes", "1", *_FAST_PROCESS, *given, "--quiet",
-                    "--append", str(path)], timeout)
-        bench, processes = pyperf.Benchmark.load(str(path)), processes + 1
+    return timing_from(spec, run_dir, pyperf.Benchmark.load(str(path)))
+
+
+def timing_from(spec: CellSpec, run_dir: Path, bench: Any) -> Timing:
+    """The cell's timing from its pyperf benchmark, which is written to the run's
+    `pyperf/<stem>.json` (unless there already) and into its strategy's suite."""
+    relative = f"pyperf/{spec.stem}.json"
+    path = run_dir / relative
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = io.StringIO()
+        bench.dump(text)
+        atomic.write_text(path, text.getvalue())
     values = bench.get_values()
     suite = _add_to_suite(run_dir, spec, bench)
     return {
@@ -177,21 +165,8 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
         "values": len(values),
         "pyperf_json": relative,
         "pyperf_suite": suite,
-        "checks": unstable_checks(bench),  # why the mean is not to be trusted; [] when fine
+        "checks": unstable_checks(bench),  # why the median is not to be trusted; [] when fine
     }
-
-
-def _worth_another_process(bench: Any, processes: int) -> bool:
-    """Whether the median is known to worse than PRECISION_LIMIT, and the values of
-    FAST_MAX_PROCESSES could bring it within: the width shrinks as 1/sqrt(values), so a
-    width over the limit x sqrt(max / processes) is left as it is, and marked. Processes
-    added for any width did not pay: in a make bench that added them up to 4 (99 cells got
-    4), 29% of the cells stayed marked against 32% without, and the run took 11 min 28 s
-    against 9 min 7 s (the host's speed levels, see above, are not narrowed by values)."""
-    precision = median_precision(bench)
-    return (processes < FAST_MAX_PROCESSES and precision is not None
-            and PRECISION_LIMIT < precision <= PRECISION_LIMIT * math.sqrt(
-                FAST_MAX_PROCESSES / processes))
 
 
 def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:
@@ -213,7 +188,8 @@ def _add_to_suite(run_dir: Path, spec: CellSpec, bench: Any) -> str:
     return relative
 
 
-def _throughput(cell: Cell, scenario: Scenario) -> None:
+def throughput(cell: Cell, scenario: Scenario) -> None:
+    """Messages and megabytes per second, for a scenario that moves messages."""
     size = scenario.message_bytes
     mean_ns = figure(cell, "timing", "mean_ns")
     if size and mean_ns:
@@ -222,5 +198,5 @@ def _throughput(cell: Cell, scenario: Scenario) -> None:
                              mb_per_s=per_second * size / 1e6)
 
 
-__all__ = ["FAST_MAX_PROCESSES", "FAST_MIN_TIME", "FAST_PROCESSES", "FAST_VALUES", "PYPERF_ARGS",
-           "fast_loops", "measure"]
+__all__ = ["FAST_MIN_TIME", "PYPERF_ARGS", "fast_loops", "measure", "throughput",
+           "timing_from"]

@@ -5,9 +5,14 @@ alone adds finished cells to the run, in the plan's order, rewrites `results.jso
 atomically after every cell, so an interrupted run keeps everything measured so far, and
 reports progress) and `default_jobs`.
 
+In fast mode (the default) the cells are timed after all of them are counted, one value
+at a time, interleaved (`vts.suite.measure.interleaved`); results.json is written again
+when that is done.
+
 What it trades: counts do not depend on `jobs`; times do (cells side by side share the
-CPUs), so the run records `jobs`, a cell whose scenario keeps two CPUs busy is timed
-alone (`cpus`), and `--full` measures one at a time unless told.
+CPUs), so fast mode times nothing beside anything, `--full` measures one cell at a time
+unless told (and a cell whose scenario keeps two CPUs busy is timed alone: `cpus`), and
+the run records `jobs`.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from vts.suite import results
+from vts.suite.measure import interleaved
 from vts.suite.measure.cpus import CpuSlots
-from vts.suite.measure.measurement import measure
+from vts.suite.measure.measurement import fast_loops, measure, throughput, timing_from
 from vts.suite.measure.planning import CellSpec
 from vts.suite.measure.processes import CELL_TIMEOUT, running
 from vts.suite.measure.valgrind import ServerPool
@@ -46,6 +52,7 @@ def run_matrix(
     timeout: float = CELL_TIMEOUT,
     on_cell: Callable[[CellSpec, Cell], None] = lambda spec, cell: None,
     instructions: bool | Callable[[CellSpec], bool] = False, jobs: int = 1,
+    on_value: Callable[[int, int], None] = lambda done, total: None,
 ) -> results.Run:
     """Measure every cell, `jobs` at a time, writing results.json after each one; `timeout`
     is each measuring process's limit in seconds (a cell past it is recorded as failed).
@@ -57,7 +64,8 @@ def run_matrix(
 
     With `instructions` (True, or true of a cell), each cell (that cell) also gets its
     instructions per op under callgrind (the caller checks `valgrind.unavailable()` first):
-    one server per worker thread, interpreter and loop."""
+    one server per worker thread, interpreter and loop. In fast mode the counted cells are
+    then timed (`_time_fast`); `on_value(done, total)` follows its values."""
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, not {jobs}")
     running.allow()
@@ -110,7 +118,37 @@ def run_matrix(
         pool.shutdown(wait=True)  # the threads end: their processes are done or killed
         if servers is not None:
             servers.close()
+    if mode == "fast":
+        _time_fast(specs, run, run_dir, timeout, on_value)
     return run
+
+
+def _time_fast(specs: list[CellSpec], run: results.Run, run_dir: Path, timeout: float,
+               on_value: Callable[[int, int], None]) -> None:
+    """Time the run's counted cells the fast way (`vts.suite.measure.interleaved`), put
+    their timings into `run` and write results.json again. A cell whose timing fails is
+    recorded as failed, with the error."""
+    cells = {cell["id"]: cell for cell in run["cells"]}
+    timed, loops = [], {}
+    for spec in specs:
+        cell = cells.get(spec.id)
+        count = fast_loops(cell.get("latency"), interleaved.VALUE_SECONDS) if cell else None
+        if cell and cell["status"] == "ok" and not spec.scenario.untimed_fast and count:
+            timed.append(spec)
+            loops[spec.id] = count
+    if not timed:
+        return
+    outcome = interleaved.time_cells(timed, loops, run_dir, timeout=timeout, on_value=on_value)
+    for spec in timed:
+        cell, result = cells[spec.id], outcome[spec.id]
+        if isinstance(result, str):
+            cell["status"], cell["error"] = "failed", f"timing: {result}"
+            continue
+        bench, seconds = result
+        cell["timing"] = timing_from(spec, run_dir, bench)
+        cell["extra"].setdefault("seconds", {})["timing"] = round(seconds, 3)
+        throughput(cell, spec.scenario)
+    results.write_atomic(run_dir / "results.json", run)
 
 
 __all__ = ["default_jobs", "run_matrix"]

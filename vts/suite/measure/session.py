@@ -15,7 +15,14 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from vts.suite import results
 from vts.suite.environments import current_version, select
@@ -98,7 +105,9 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
                           **({"untimed": s.untimed_fast}
                              if s.untimed_fast and options.mode == "fast" else {}),
                           **({"variants": dict(s.variant_operations)}
-                             if s.variant_operations else {})} for s in scenarios}
+                             if s.variant_operations else {}),
+                          **({"samples_exclude": s.samples_exclude}
+                             if s.samples_exclude else {})} for s in scenarios}
     if existing is None:
         run = results.new_run(options.mode, results.machine_metadata(), described)
     else:
@@ -127,10 +136,17 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
                 console.print(f"[red]failed[/red] {escape(spec.id)}: {escape(str(cell['error']))}")
             progress.update(task, advance=1, description=spec.id)
 
+        timing: list[TaskID] = []  # the timing phase's task, added when it starts
+
+        def timed(done: int, total: int) -> None:
+            if not timing:
+                timing.append(progress.add_task("timing, one value at a time", total=total))
+            progress.update(timing[0], completed=done)
+
         try:
             run_matrix(specs, run, run_dir, mode=options.mode, memray=options.memray,
                        timeout=options.cell_timeout, on_cell=advance,
-                       instructions=counted, jobs=jobs)
+                       instructions=counted, jobs=jobs, on_value=timed)
         except KeyboardInterrupt:
             # results.json was rewritten after every cell: say where, then stop as usual.
             console.print(escape(f"interrupted: the cells measured so far are in "

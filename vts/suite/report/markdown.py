@@ -50,7 +50,8 @@ def _row(cells: list[str]) -> str:
 
 def _jobs(run: results.Run) -> str:
     jobs = run.get("jobs", 1)
-    return f", {jobs} cells at a time" if jobs > 1 else ""
+    timed = " (timed one value at a time)" if run.get("mode") == "fast" else ""
+    return f", {jobs} cells at a time{timed}" if jobs > 1 else ""
 
 
 def _figures(row: Row) -> list[str]:

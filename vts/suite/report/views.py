@@ -241,8 +241,12 @@ def _table(run: Run, scenario: str, cells: list[Cell], changes: dict[str, tuple[
     cells = sorted(cells, key=lambda c: strategy_sort_key(c["strategy"], reference))
     by_strategy = {c["strategy"]: c for c in cells if ok(c)}
     floor_allocs = figure(by_strategy.get(FLOOR), "allocs", "allocs_per_op")
-    rows = [_row(cell, reference, by_strategy.get(reference), floor_allocs, changes, link_base)
-            for cell in cells]
+    # Per-op samples that leave part of the timed run out (socket-ready's send) are not
+    # compared with the median.
+    described = run.get("scenarios", {}).get(scenario, {})
+    compare_p99 = not (isinstance(described, dict) and described.get("samples_exclude"))
+    rows = [_row(cell, reference, by_strategy.get(reference), floor_allocs, changes, link_base,
+                 compare_p99) for cell in cells]
     shown = _shown(cells, floor_allocs)
     # A merged run may hold times of the scenario from a run that timed it (--full).
     untimed = "" if TIME in shown else untimed_line(run, scenario)
@@ -277,7 +281,8 @@ def _ratio(cell: Cell, ref: Cell | None, link_base: Path | None) -> str:
 
 
 def _row(cell: Cell, reference: str, ref: Cell | None, floor_allocs: float | None,
-         changes: dict[str, tuple[str, str]], link_base: Path | None) -> Row:
+         changes: dict[str, tuple[str, str]], link_base: Path | None,
+         compare_p99: bool = True) -> Row:
     allocs = figure(cell, "allocs", "allocs_per_op")
     above = allocs - floor_allocs if allocs is not None and floor_allocs is not None else None
     memray = cell.get("memray")
@@ -300,15 +305,16 @@ def _row(cell: Cell, reference: str, ref: Cell | None, floor_allocs: float | Non
         gc=fmt_count(figure(cell, "allocs", "gc_per_1k_ops")),
         is_reference=cell["strategy"] == reference,
         flamegraph=flamegraph, flamegraph_missing=missing,
-        change=change, change_text=change_text, unstable=unstable_reason(cell),
+        change=change, change_text=change_text, unstable=unstable_reason(cell, compare_p99),
     )
 
 
-def unstable_reason(cell: Cell) -> str:
-    """Why this cell's time cannot be trusted (Rule 4), or "" when nothing says so."""
+def unstable_reason(cell: Cell, compare_p99: bool = True) -> str:
+    """Why this cell's time cannot be trusted (Rule 4), or "" when nothing says so;
+    `compare_p99` False where the per-op samples time less than the timed run does."""
     reasons = []
     median, p99 = figure(cell, "timing", "median_ns"), figure(cell, "latency", "p99_ns")
-    if median is not None and p99 is not None and median > p99:
+    if compare_p99 and median is not None and p99 is not None and median > p99:
         reasons.append(f"the median ({fmt_ns(median)}) is above the per-op p99 "
                        f"({fmt_ns(p99)})")
     timing = cell.get("timing")

@@ -62,6 +62,10 @@ class Scenario:
     # Why fast mode (the default) does not time it, where its time follows the machine more
     # than the code under test; "" where it is timed. --full times it all the same.
     untimed_fast: str = ""
+    # What the per-op samples (the latency distribution) leave out of the timed run, where
+    # they leave something out: "" where they time the same operation. Where they do, the
+    # report does not read a median above their p99 as a sign of descheduling.
+    samples_exclude: str = ""
     # True: every registered strategy (built-in or installed) is a variant, after `variants`;
     # `strategy_filter`, where given, says which ones (a strategy may not fit the workload).
     every_strategy: bool = False

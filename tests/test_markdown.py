@@ -86,3 +86,16 @@ def test_an_untrustworthy_time_is_marked_with_pyperfs_remedy() -> None:
             "a machine with nothing else running; on a shared machine, compare "
             "Instructions/op instead.\n") in text
     assert text.count("⚠ 2 times unstable") == 1
+
+
+@pytest.mark.parametrize(("mode", "said"), [
+    ("fast", "mode fast, 2 cells at a time (timed one value at a time)"),
+    ("full", "mode full, 2 cells at a time ·"),
+])
+def test_the_header_says_how_the_cells_were_measured_side_by_side(mode: str, said: str) -> None:
+    from vts.suite.report import html
+
+    run = results.load(FIXTURES / "gate_run.json")
+    run["mode"], run["jobs"] = mode, 2
+    assert said in markdown.render(run)
+    assert said.removesuffix(" ·") in html.render(run)

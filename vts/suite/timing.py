@@ -13,9 +13,10 @@ the mean (a standard deviation of 10% of the mean, a value 50% from it, and a 95
 confidence interval within +-1%, which a few processes on a shared VM never reach), then
 fire on most cells. The median does not move while fewer than half the values are slow.
 So a cell is marked where its median is known to worse than +-PRECISION_LIMIT (95%
-confidence, from pyperf's median absolute deviation: `median_precision`; fast mode adds
-processes while it is, `vts.suite.measure.measurement`), with that width, and where
-pyperf's checks that do not judge the mean (the shortest raw value under 1 ms) fire.
+confidence, from pyperf's median absolute deviation: `median_precision`; fast mode spreads
+each cell's values over the whole run for it, `vts.suite.measure.interleaved`), with that
+width, and where pyperf's checks that do not judge the mean (the shortest raw value under
+1 ms) fire.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`vts bench`: measure a slice of the matrix into reports/runs/<id>/, then report it.
 
 Default: this interpreter x both loops x every strategy and scenario, allocations,
-latency distribution and pyperf in its light mode, instructions per op of the fresh and
-wait cells where valgrind is installed, one cell per CPU at a time. Ends with
+latency distribution and instructions per op of the fresh and wait cells where valgrind is
+installed (one cell per CPU at a time), then every cell timed one value at a time
+(`vts.suite.measure.interleaved`). Ends with
 the summary table, the HTML report and where both are.
 """
 
@@ -30,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_slice_arguments(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--fast", dest="mode", action="store_const", const="fast",
-                      help="pyperf with 2 worker processes of 5 values (the default), and up "
-                           "to 2 more while the median is known to worse than +-5%%")
+                      help="the default: every cell timed after all are counted, one value "
+                           "at a time, the cells' values interleaved (40 each)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="pyperf's own defaults (20 worker processes; slow, steadier)")
     mode.add_argument("--allocs-only", dest="mode", action="store_const", const="allocs-only",

@@ -10,18 +10,20 @@ meanwhile, and the next value is asked for only when the last one is back. Each 
 runs go into its pyperf file, as a pyperf worker's would (`pyperf compare_to` and the
 report read them the same way).
 
-Why: on a shared VM the host slows one CPU at a time, to about 1.5-1.9x, for stretches of
+Why: on a shared VM the host slows one CPU at a time, to about 1.5-2x, for stretches of
 1-13 s, a quarter to half of the time (`scripts/host_levels.py`). A cell timed in one go
-(pyperf's workers, 2 processes in about 1.5 s) lands in one or two such states: its
-median moves by that much between runs, and it was marked unstable wherever its values
-straddled a change (27% of make bench's cells). Spread over the whole phase (a cell's
-values about 4 s apart over about 3 minutes), each cell meets the host in many states,
-and its median is the usual speed while fewer than half of its values are slow. One
-value at a time: a value timed beside another cell's value was slowed by it (the same
-run two at a time marked 29% of the cells, one at a time 4.5%: docs/timing-noise.md).
+(pyperf's workers, 2 processes in about 1.5 s) met one or two such states: its median
+moved by that much between runs, and it was marked unstable wherever its values straddled
+a change (89 of make bench's 312 timed cells). Spread over the whole phase (a cell's
+values about 5 s apart over 3.5 minutes), each cell meets the host in many states, and
+its median is the usual speed while fewer than half of its values are slow: a fresh-clone
+make bench marked 28 of 312, all in `thread` and the streamed sockets, whose own time
+varies. One value at a time: values timed two at a time, one per CPU, slowed each other
+(a prototype marked 29% of the cells; docs/timing-noise.md).
 
-What it trades: the timing phase uses one CPU of the machine, for about 3.5 minutes of a
-make bench; a value is short (10 ms against pyperf's 50 ms) so that 40 of them fit; and
+What it trades: the timing phase uses one CPU of the machine (the other idles, or runs a
+scenario's producer or sender thread), for about 3.5 minutes of a make bench; a value is
+short (10 ms against pyperf's 50 ms) so that 40 of them fit; and
 the strategies of one scenario share a worker process (their workloads are open side by
 side, each on its own event loop, and only one runs at a time). `--full` still times
 each cell with pyperf's own workers.

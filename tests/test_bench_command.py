@@ -129,6 +129,38 @@ def test_an_interrupted_parallel_run_stops_the_cells_under_way(
     assert saved["jobs"] == 2
 
 
+def test_an_interrupted_timing_phase_keeps_the_counted_cells_and_stops_its_workers(
+        tmp_path: Path) -> None:
+    process = _vts("bench", "-c", "fresh,wait", "-s", "cached_result,pooled", "-l", "asyncio",
+                   "--no-report", "--no-instructions", "-o", str(tmp_path))
+    deadline = time.monotonic() + 120
+    workers: list[psutil.Process] = []
+    while not workers:
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail("the timing phase did not start within 120 s")
+        workers = [child for child in psutil.Process(process.pid).children(recursive=True)
+                   if "vts.suite.measure.interleave_worker" in _cmdline(child)]
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE
+                   for worker in workers)
+    saved = results.load(tmp_path / "results.json")  # every cell counted, none timed
+    assert len(saved["cells"]) == 6  # each scenario's floor goes with any strategy
+    assert all(cell["status"] == "ok" and cell["allocs"] for cell in saved["cells"])
+    assert not any(cell["timing"] for cell in saved["cells"])
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    """Its command line; [] once it has ended (the run's processes come and go)."""
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
 def _version() -> str:
     return "{}.{}".format(*sys.version_info[:2])
 

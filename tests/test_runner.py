@@ -155,6 +155,23 @@ def test_a_cell_that_fails_while_timed_fails_alone(plugins: None, tmp_path: Path
     assert outcome[dying[0].id] == "timing worker: timing worker exited with code 3"
 
 
+@pytest.mark.slow
+def test_full_mode_times_each_cell_with_pyperfs_own_workers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--full runs pyperf's Runner per cell (`pyperf_cell`); fewer processes here than its
+    20, so the test is short: the processes, the file and its post-processing are real."""
+    monkeypatch.setitem(measurement.PYPERF_ARGS, "full",
+                        ["--processes", "2", "--values", "3", "--min-time", "0.01"])
+    run = _run(tmp_path, _specs("fresh", ["cached_result"]), mode="full")
+    (cell,) = run["cells"]
+    assert cell["status"] == "ok", cell["error"]
+    bench = pyperf.Benchmark.load(str(tmp_path / cell["timing"]["pyperf_json"]))
+    assert [len(r.values) for r in bench.get_runs() if r.values] == [3, 3]
+    assert cell["timing"]["values"] == 6
+    assert cell["timing"]["median_ns"] == pytest.approx(bench.median() * 1e9)
+    assert cell["extra"]["seconds"]["timing"] > 0
+
+
 def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:
     assert fast_loops({"mean_ns": 1_000.0}) == 65_536  # 50 ms / 1 us = 50,000 -> 2**16
     assert fast_loops({"mean_ns": 50e6}) == 1

@@ -27,6 +27,7 @@ import asyncio
 import functools
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -47,6 +48,12 @@ from vts.suite.environments import Interpreter, current_version
 from vts.suite.measure.planning import Environment, prepare
 
 pytest_plugins = ["pytester"]  # runs pytest in a subprocess, as a user would
+
+# Started in the background of a shell without job control, pytest inherits SIGINT ignored,
+# and so would every `vts` it starts: the interrupt tests' Ctrl-C would do nothing. A
+# handler (not SIG_IGN) is reset to the default on exec, so the children take Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 IMPLS = available()
 C_IMPL = IMPLS[1] if len(IMPLS) > 1 else None

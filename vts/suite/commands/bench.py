@@ -54,9 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "process; a cell that takes longer is recorded as failed "
                         "(default %(default)g)")
     parser.add_argument("-j", "--jobs", type=_jobs, metavar="N",
-                        help="cells measured at a time (default: one per CPU, 1 with "
-                        "--full); counts are the same at any N, times of cells measured "
-                        "side by side share the CPUs: -j 1 for the steadiest times")
+                        help="cells counted at a time (default: one per CPU, 1 with "
+                        "--full); counts are the same at any N; fast mode then times one "
+                        "value at a time, --full times N cells at a time")
     parser.add_argument("--no-report", action="store_true", help="do not write report.html")
     parser.set_defaults(mode="fast")
 

@@ -141,6 +141,25 @@ def test_fast_mode_interleaves_the_cells_values_after_every_cell_is_counted(
 
 
 @pytest.mark.slow
+def test_fast_mode_times_a_stream_back_to_back_with_pyperfs_workers(tmp_path: Path) -> None:
+    """A streamed socket runs slower after a pause (`Scenario.back_to_back`): its values are
+    pyperf's, back to back, not interleaved with the other cells'."""
+    assert scenario("socket-64").back_to_back
+    run = _run(tmp_path, _specs("socket-64", ["sock_recv_into"]) + _specs(
+        "fresh", ["cached_result"]), mode="fast")
+    stream, fresh = run["cells"]
+    for cell in (stream, fresh):
+        assert cell["status"] == "ok", cell["error"]
+    streamed = pyperf.Benchmark.load(str(tmp_path / stream["timing"]["pyperf_json"]))
+    assert [len(r.values) for r in streamed.get_runs() if r.values] == [5, 5]
+    assert not any("vts_first_value_at" in r.get_metadata() for r in streamed.get_runs())
+    assert [r.get_loops() for r in streamed.get_runs()] == [
+        fast_loops(stream["latency"])] * len(streamed.get_runs())
+    interleaved_ = pyperf.Benchmark.load(str(tmp_path / fresh["timing"]["pyperf_json"]))
+    assert all("vts_first_value_at" in r.get_metadata() for r in interleaved_.get_runs())
+
+
+@pytest.mark.slow
 def test_a_cell_that_fails_while_timed_fails_alone(plugins: None, tmp_path: Path) -> None:
     """Timed directly (its counting would fail first): the cell that raises is failed with
     its error and the cell beside it is timed; a worker that dies fails its group."""

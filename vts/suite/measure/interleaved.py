@@ -21,6 +21,10 @@ make bench marked 28 of 312, all in `thread` and the streamed sockets, whose own
 varies. One value at a time: values timed two at a time, one per CPU, slowed each other
 (a prototype marked 29% of the cells; docs/timing-noise.md).
 
+Not for a scenario that runs slower after a pause (`Scenario.back_to_back`: the streamed
+sockets, `scripts/value_gaps.py`): those are timed back to back with their counting
+(`vts.suite.measure.measurement`).
+
 What it trades: the timing phase uses one CPU of the machine (the other idles, or runs a
 scenario's producer or sender thread), for about 3.5 minutes of a make bench; a value is
 short (10 ms against pyperf's 50 ms) so that 40 of them fit; and

@@ -29,13 +29,17 @@ from vts.suite.timing import unstable_checks
 
 # pyperf settings per mode: "full" is pyperf's own default (20 processes); "fast" (the
 # default of `make bench`) is timed after every cell is counted, by
-# `vts.suite.measure.interleaved`, not here; "allocs-only" is not timed.
-FAST_MIN_TIME = 0.05  # --full's values and the fallback of fast_loops
+# `vts.suite.measure.interleaved`, not here, except a scenario timed back to back
+# (`Scenario.back_to_back`): 2 pyperf workers of 5 values of FAST_MIN_TIME after a warmup,
+# here; "allocs-only" is not timed.
+FAST_MIN_TIME = 0.05
 # Counting processes a cell whose counts depend on timing gets before a figure out of bounds
 # (negative allocations per op) fails it: recycled_future/monitor/3.11/uvloop counted
 # -0.365 once in a make bench of 332 cells.
 COUNT_ATTEMPTS = 3
 PYPERF_ARGS: dict[str, list[str]] = {"full": []}
+FAST_BACK_TO_BACK = ["--processes", "2", "--values", "5", "--warmups", "1",
+                     "--min-time", str(FAST_MIN_TIME)]
 
 
 def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
@@ -74,10 +78,11 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
                 if schema.check_cell(0, cell) is None:
                     break
         environment = measured["environment"]
-        if mode in PYPERF_ARGS:
+        if mode in PYPERF_ARGS or (mode == "fast" and spec.scenario.back_to_back):
+            loops = fast_loops(cell["latency"]) if mode == "fast" else None
             # The CPUs pyperf's run needs (vts.suite.measure.cpus), then its time alone.
             with timed_alone(), _phase(seconds, "timing"):
-                cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout)
+                cell["timing"] = _pyperf(spec, run_dir, mode, own, timeout, loops)
             throughput(cell, spec.scenario)
         if instructions is not None:
             try:
@@ -133,13 +138,15 @@ def fast_loops(latency: Latency | None, seconds: float = FAST_MIN_TIME) -> int |
 
 
 def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
-            timeout: float) -> Timing:
+            timeout: float, loops: int | None = None) -> Timing:
     relative = f"pyperf/{spec.stem}.json"
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     command = [str(spec.environment.python), "-m", "vts.suite.measure.pyperf_cell", *own]
-    run_python([*command, *PYPERF_ARGS[mode], "--quiet", "-o", str(path)], timeout)
+    settings = FAST_BACK_TO_BACK if mode == "fast" else PYPERF_ARGS[mode]
+    given = ["--loops", str(loops)] if loops else []
+    run_python([*command, *settings, *given, "--quiet", "-o", str(path)], timeout)
     import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
 
     return timing_from(spec, run_dir, pyperf.Benchmark.load(str(path)))
@@ -198,5 +205,5 @@ def throughput(cell: Cell, scenario: Scenario) -> None:
                              mb_per_s=per_second * size / 1e6)
 
 
-__all__ = ["FAST_MIN_TIME", "PYPERF_ARGS", "fast_loops", "measure", "throughput",
-           "timing_from"]
+__all__ = ["FAST_BACK_TO_BACK", "FAST_MIN_TIME", "PYPERF_ARGS", "fast_loops", "measure",
+           "throughput", "timing_from"]

@@ -133,7 +133,8 @@ def _time_fast(specs: list[CellSpec], run: results.Run, run_dir: Path, timeout: 
     for spec in specs:
         cell = cells.get(spec.id)
         count = fast_loops(cell.get("latency"), interleaved.VALUE_SECONDS) if cell else None
-        if cell and cell["status"] == "ok" and not spec.scenario.untimed_fast and count:
+        if (cell and cell["status"] == "ok" and count and not spec.scenario.untimed_fast
+                and not spec.scenario.back_to_back):  # those were timed with their counts
             timed.append(spec)
             loops[spec.id] = count
     if not timed:

@@ -107,7 +107,10 @@ def measure_slice(options: BenchOptions, console: Console) -> Measured:
                           **({"variants": dict(s.variant_operations)}
                              if s.variant_operations else {}),
                           **({"samples_exclude": s.samples_exclude}
-                             if s.samples_exclude else {})} for s in scenarios}
+                             if s.samples_exclude else {}),
+                          **({"back_to_back": s.back_to_back}
+                             if s.back_to_back and options.mode == "fast" else {})}
+                 for s in scenarios}
     if existing is None:
         run = results.new_run(options.mode, results.machine_metadata(), described)
     else:

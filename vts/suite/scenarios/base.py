@@ -66,6 +66,10 @@ class Scenario:
     # they leave something out: "" where they time the same operation. Where they do, the
     # report does not read a median above their p99 as a sign of descheduling.
     samples_exclude: str = ""
+    # Why fast mode times it back to back (pyperf's workers, `measurement.FAST_BACK_TO_BACK`)
+    # rather than interleaved with the other cells (`vts.suite.measure.interleaved`), where
+    # its operation runs slower after a pause; "" where it does not.
+    back_to_back: str = ""
     # True: every registered strategy (built-in or installed) is a variant, after `variants`;
     # `strategy_filter`, where given, says which ones (a strategy may not fit the workload).
     every_strategy: bool = False

@@ -17,8 +17,8 @@ moved by that much between runs, and it was marked unstable wherever its values 
 a change (89 of make bench's 312 timed cells). Spread over the whole phase (a cell's
 values about 5 s apart over 3.5 minutes), each cell meets the host in many states, and
 its median is the usual speed while fewer than half of its values are slow: a fresh-clone
-make bench marked 28 of 312, all in `thread` and the streamed sockets, whose own time
-varies. One value at a time: values timed two at a time, one per CPU, slowed each other
+make bench marked 28 of 312, 26 of them in `thread` and the streamed sockets, whose own
+time varies. One value at a time: values timed two at a time, one per CPU, slowed each other
 (a prototype marked 29% of the cells; docs/timing-noise.md).
 
 Not for a scenario that runs slower after a pause (`Scenario.back_to_back`: the streamed

@@ -191,6 +191,28 @@ def test_full_mode_times_each_cell_with_pyperfs_own_workers(
     assert cell["extra"]["seconds"]["timing"] > 0
 
 
+@pytest.mark.slow
+def test_a_worker_killed_between_values_fails_its_group_only(tmp_path: Path) -> None:
+    import psutil
+
+    specs = _specs("fresh", ["cached_result"]) + _specs("wait", ["pooled"])
+    killed: list[int] = []
+
+    def kill_the_first_group(done: int, total: int) -> None:
+        for child in psutil.Process().children():
+            if not killed and any(part.endswith("g0r0.json") for part in child.cmdline()):
+                child.kill()
+                killed.append(child.pid)
+
+    outcome = interleaved.time_cells(specs, dict.fromkeys((s.id for s in specs), 64),
+                                     tmp_path, timeout=60, values=3,
+                                     on_value=kill_the_first_group)
+    assert killed
+    assert outcome[specs[0].id] == "timing worker: timing worker exited with code -9"
+    bench, _seconds = outcome[specs[1].id]
+    assert len(bench.get_values()) == 3 * interleaved.REPLICAS
+
+
 def test_fast_loops_is_the_power_of_two_reaching_the_minimum_time() -> None:
     assert fast_loops({"mean_ns": 1_000.0}) == 65_536  # 50 ms / 1 us = 50,000 -> 2**16
     assert fast_loops({"mean_ns": 50e6}) == 1

@@ -95,8 +95,14 @@ class _Worker:
     def ask(self, index: int, kind: str, timeout: float) -> str | None:
         """One value of cell `index`: None, or that cell's error (one line)."""
         stdin: TextIO = self.process.stdin  # type: ignore[assignment]
-        stdin.write(f"{index} {kind}\n")
-        stdin.flush()
+        try:
+            stdin.write(f"{index} {kind}\n")
+            stdin.flush()
+        except OSError:  # it died since its last answer (a broken pipe)
+            self.process.wait()
+            raise TimingError(self.last_error() or
+                              f"timing worker exited with code {self.process.returncode}"
+                              ) from None
         answer = self.reply(timeout)
         if answer == "ok":
             return None

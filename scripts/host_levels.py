@@ -83,7 +83,7 @@ def _probe_cell(cpu: int, rounds: int, seconds: float,
     """(start, probe before, seconds per operation, probe after) of each value of `cell`
     (STRATEGY/SCENARIO/LOOP) on `cpu`, back to back for `seconds`."""
     from vts.suite.loops import new_event_loop
-    from vts.suite.scenarios import scenario
+    from vts.suite.scenarios import run_seconds, scenario
 
     os.sched_setaffinity(0, {cpu})
     strategy, name, kind = cell.split("/")
@@ -92,9 +92,7 @@ def _probe_cell(cpu: int, rounds: int, seconds: float,
     clock = time.perf_counter
 
     def per_op(ops: int) -> float:
-        start = clock()
-        elapsed_ns = loop.run_until_complete(workload.run(ops))
-        return (clock() - start if elapsed_ns is None else elapsed_ns / 1e9) / ops
+        return run_seconds(workload, loop, ops) / ops
 
     try:
         ops = 1

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from vts.suite.errors import UsageError
     from vts.suite.loops import new_event_loop
-    from vts.suite.scenarios import scenario
+    from vts.suite.scenarios import run_seconds, scenario
 
     if args.cell.count("/") != 2 or args.gap < 0 or args.values < 1 or args.prime < 0:
         print("error: give STRATEGY/SCENARIO/LOOP, --gap >= 0, --values >= 1 and --prime >= 0",
@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     workload = definition.open(strategy, loop)
 
     def per_op(ops: int) -> float:
-        start = time.perf_counter()
-        elapsed_ns = loop.run_until_complete(workload.run(ops))
-        return (time.perf_counter() - start if elapsed_ns is None else elapsed_ns / 1e9) / ops
+        return run_seconds(workload, loop, ops) / ops
 
     try:
         ops = 1

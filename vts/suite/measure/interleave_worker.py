@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vts.suite.loops import new_event_loop
-from vts.suite.scenarios import scenario
+from vts.suite.scenarios import run_seconds, scenario
 
 
 class _Cell:
@@ -49,12 +49,7 @@ class _Cell:
     def time_value(self) -> float:
         """Seconds per operation over one run of `loops` operations."""
         self.started.append(time.monotonic())
-        coroutine = self.workload.run(self.loops)
-        start = time.perf_counter()
-        elapsed_ns = self.loop.run_until_complete(coroutine)
-        whole = time.perf_counter() - start
-        # A workload with a fixed cost per run (fan-out starts K tasks) times its own ops.
-        return (whole if elapsed_ns is None else elapsed_ns / 1e9) / self.loops
+        return run_seconds(self.workload, self.loop, self.loops) / self.loops
 
     def pyperf_run(self) -> Any:
         import pyperf

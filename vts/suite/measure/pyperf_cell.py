@@ -12,13 +12,12 @@ scenario, variant and loop are kept in the benchmark's metadata.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 import pyperf
 
 from vts.suite.loops import new_event_loop
-from vts.suite.scenarios import Workload, scenario
+from vts.suite.scenarios import Workload, run_seconds, scenario
 
 
 def _add_own_args(cmd: list[str], args: argparse.Namespace) -> None:
@@ -47,16 +46,9 @@ def main() -> None:
         return
     loop = new_event_loop(args.loop)
     workload: Workload = definition.open(args.variant, loop)
-    run = workload.run
-    perf_counter = time.perf_counter
 
     def time_ops(loops: int) -> float:
-        coroutine = run(loops)
-        start = perf_counter()
-        elapsed_ns = loop.run_until_complete(coroutine)
-        whole = perf_counter() - start
-        # A workload with a fixed cost per run (fan-out starts K tasks) times its own ops.
-        return whole if elapsed_ns is None else elapsed_ns / 1e9
+        return run_seconds(workload, loop, loops)
 
     try:
         runner.bench_time_func(name, time_ops, metadata=metadata)

@@ -17,7 +17,7 @@ import dataclasses
 from vts.entry_points import Loaded, Registry
 from vts.strategies import all_strategies
 from vts.suite.errors import UsageError
-from vts.suite.scenarios.base import FLOOR, VALUE, GetPublish, Scenario, Workload
+from vts.suite.scenarios.base import FLOOR, VALUE, GetPublish, Scenario, Workload, run_seconds
 from vts.suite.scenarios.channels import CHANNEL_SCENARIOS
 from vts.suite.scenarios.sockets import READY_SCENARIOS, SOCKET_SCENARIOS
 from vts.suite.scenarios.stdlib import STDLIB_SCENARIOS
@@ -89,6 +89,7 @@ __all__ = [
     "Scenario",
     "Workload",
     "all_scenarios",
+    "run_seconds",
     "scenario",
     "scenario_registry",
 ]

@@ -38,6 +38,17 @@ class Workload(Protocol):
     def close(self) -> None: ...
 
 
+def run_seconds(workload: Workload, loop: asyncio.AbstractEventLoop, ops: int) -> float:
+    """The seconds `ops` operations of `workload` take on `loop`: the whole run, or the time
+    the run reports of its operations where it has a fixed cost of its own (`Workload.run`).
+    The coroutine is made before the clock starts."""
+    coroutine = workload.run(ops)
+    start = time.perf_counter()
+    elapsed_ns = loop.run_until_complete(coroutine)
+    whole = time.perf_counter() - start
+    return whole if elapsed_ns is None else elapsed_ns / 1e9
+
+
 class GetPublish(Protocol):
     """What a workload drives: a strategy, or a floor with the same two methods."""
 

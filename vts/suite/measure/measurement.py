@@ -154,14 +154,14 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
 
 def timing_from(spec: CellSpec, run_dir: Path, bench: Any) -> Timing:
     """The cell's timing from its pyperf benchmark, which is written to the run's
-    `pyperf/<stem>.json` (unless there already) and into its strategy's suite."""
+    `pyperf/<stem>.json` (replacing what is there: pyperf's own file, or a cell measured
+    again with --append) and into its strategy's suite."""
     relative = f"pyperf/{spec.stem}.json"
     path = run_dir / relative
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = io.StringIO()
-        bench.dump(text)
-        atomic.write_text(path, text.getvalue())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    bench.dump(text)
+    atomic.write_text(path, text.getvalue())
     values = bench.get_values()
     suite = _add_to_suite(run_dir, spec, bench)
     return {

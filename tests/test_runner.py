@@ -141,6 +141,18 @@ def test_fast_mode_interleaves_the_cells_values_after_every_cell_is_counted(
 
 
 @pytest.mark.slow
+def test_a_cell_timed_again_into_the_same_run_replaces_its_pyperf_file(tmp_path: Path) -> None:
+    """As `vts bench --append` does: the file must hold the values the cell's figures came
+    from, not the first measurement's."""
+    specs = _specs("fresh", ["cached_result"])
+    _run(tmp_path, specs, mode="fast")
+    (cell,) = _run(tmp_path, specs, mode="fast")["cells"]
+    bench = pyperf.Benchmark.load(str(tmp_path / cell["timing"]["pyperf_json"]))
+    assert cell["timing"]["median_ns"] == pytest.approx(bench.median() * 1e9)
+    assert cell["timing"]["mean_ns"] == pytest.approx(bench.mean() * 1e9)
+
+
+@pytest.mark.slow
 def test_fast_mode_times_a_stream_back_to_back_with_pyperfs_workers(tmp_path: Path) -> None:
     """A streamed socket runs slower after a pause (`Scenario.back_to_back`): its values are
     pyperf's, back to back, not interleaved with the other cells'."""
@@ -165,12 +177,12 @@ def test_a_cell_that_fails_while_timed_fails_alone(plugins: None, tmp_path: Path
     its error and the cell beside it is timed; a worker that dies fails its group."""
     specs = _specs("test-crash", ["raises"]) + _specs("test-wait", ["pooled"])
     outcome = interleaved.time_cells(specs, dict.fromkeys((s.id for s in specs), 64),
-                                     tmp_path, timeout=60, values=2)
+                                     timeout=60, values=2)
     assert outcome[specs[0].id] == "RuntimeError: this cell always fails"
     bench, seconds = outcome[specs[1].id]
     assert len(bench.get_values()) == 2 * interleaved.REPLICAS and seconds > 0
     dying = _specs("test-crash", ["segfault_like"])
-    outcome = interleaved.time_cells(dying, {dying[0].id: 64}, tmp_path, timeout=60, values=2)
+    outcome = interleaved.time_cells(dying, {dying[0].id: 64}, timeout=60, values=2)
     assert outcome[dying[0].id] == "timing worker: timing worker exited with code 3"
 
 
@@ -205,8 +217,7 @@ def test_a_worker_killed_between_values_fails_its_group_only(tmp_path: Path) -> 
                 killed.append(child.pid)
 
     outcome = interleaved.time_cells(specs, dict.fromkeys((s.id for s in specs), 64),
-                                     tmp_path, timeout=60, values=3,
-                                     on_value=kill_the_first_group)
+                                     timeout=60, values=3, on_value=kill_the_first_group)
     assert killed
     assert outcome[specs[0].id] == "timing worker: timing worker exited with code -9"
     bench, _seconds = outcome[specs[1].id]

@@ -125,6 +125,11 @@ class _Worker:
                  if line.strip()]
         return lines[-1] if lines else ""
 
+    def fail(self, message: str) -> None:
+        """It takes no more requests: its group's cells fail with `message`."""
+        self.failed = message
+        self.stop()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -132,17 +137,38 @@ class _Worker:
         self._stderr.close()
 
 
-def time_cells(specs: list[CellSpec], loops: dict[str, int], run_dir: Path, *,
-               timeout: float, values: int = VALUES, replicas: int = REPLICAS,
+def time_cells(specs: list[CellSpec], loops: dict[str, int], *, timeout: float,
+               values: int = VALUES, replicas: int = REPLICAS,
                on_value: Callable[[int, int], None] = lambda done, total: None,
                ) -> dict[str, tuple[Any, float] | str]:
     """Time `specs` (`loops`: operations per value, by cell id), as the module docstring
     says. Per cell id: (its pyperf benchmark, the seconds its values took), or its error
-    in one line. `timeout` bounds each answer of a worker (its start included)."""
-    groups: dict[tuple[str, str, str], list[CellSpec]] = {}
+    in one line. `timeout` bounds each answer of a worker (its start included).
+
+    One interpreter at a time: its workers (two per scenario and loop, about 30 MB each)
+    are the only ones alive, and its cells' values are spread over its own phase."""
+    by_interpreter: dict[str, list[CellSpec]] = {}
     for spec in specs:
-        key = (str(spec.environment.python), spec.scenario.name, spec.loop)
-        groups.setdefault(key, []).append(spec)
+        by_interpreter.setdefault(str(spec.environment.python), []).append(spec)
+    per_cell = replicas * (values + 1)
+    total, before = len(specs) * per_cell, 0
+    outcome: dict[str, tuple[Any, float] | str] = {}
+    for members in by_interpreter.values():
+        def advanced(done: int, before: int = before) -> None:
+            on_value(before + done, total)
+
+        outcome.update(_time_interpreter(members, loops, timeout, values, replicas, advanced))
+        before += len(members) * per_cell
+    return outcome
+
+
+def _time_interpreter(specs: list[CellSpec], loops: dict[str, int], timeout: float,
+                      values: int, replicas: int,
+                      on_value: Callable[[int], None]) -> dict[str, tuple[Any, float] | str]:
+    """`time_cells` for the cells of one interpreter."""
+    groups: dict[tuple[str, str], list[CellSpec]] = {}
+    for spec in specs:
+        groups.setdefault((spec.scenario.name, spec.loop), []).append(spec)
     outcome: dict[str, tuple[Any, float] | str] = {}
     seconds = dict.fromkeys((spec.id for spec in specs), 0.0)
     workers: list[list[_Worker]] = []
@@ -155,7 +181,6 @@ def time_cells(specs: list[CellSpec], loops: dict[str, int], run_dir: Path, *,
             for group in workers:
                 for worker in group:
                     _started(worker, timeout)
-            total = len(specs) * replicas * (values + 1)
             done = 0
             for round_ in range(replicas * (values + 1)):
                 kind = "warmup" if round_ < replicas else "value"
@@ -169,20 +194,19 @@ def time_cells(specs: list[CellSpec], loops: dict[str, int], run_dir: Path, *,
                         try:
                             error = worker.ask(index, kind, timeout)
                         except TimingError as exc:
-                            worker.failed = str(exc)
-                            worker.stop()
+                            worker.fail(str(exc))
                             continue
                         seconds[spec.id] += time.perf_counter() - started
                         if error is not None:
                             outcome[spec.id] = error
-                    on_value(done, total)
+                    on_value(done)
             for group in workers:
                 for worker in group:
                     if not worker.failed:
                         try:
                             worker.finish(timeout)
                         except TimingError as exc:
-                            worker.failed = str(exc)
+                            worker.fail(str(exc))
             for group in workers:
                 for spec in group[0].specs:
                     if spec.id not in outcome:
@@ -198,12 +222,10 @@ def _started(worker: _Worker, timeout: float) -> None:
     try:
         ready = worker.reply(timeout)
     except TimingError as exc:
-        worker.failed = str(exc)
-        worker.stop()
+        worker.fail(str(exc))
         return
     if ready != "ready":
-        worker.failed = f"timing worker said {ready!r} instead of ready"
-        worker.stop()
+        worker.fail(f"timing worker said {ready!r} instead of ready")
 
 
 def _collected(spec: CellSpec, group: list[_Worker], seconds: float) -> tuple[Any, float] | str:

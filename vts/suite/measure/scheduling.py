@@ -139,21 +139,7 @@ def _time_fast(specs: list[CellSpec], run: results.Run, run_dir: Path, timeout: 
             loops[spec.id] = count
     if not timed:
         return
-    # One interpreter at a time: its workers (two per scenario and loop, about 30 MB each)
-    # are the only ones alive, and its cells' values are spread over its own phase.
-    outcome: dict[str, tuple[Any, float] | str] = {}
-    by_interpreter: dict[str, list[CellSpec]] = {}
-    for spec in timed:
-        by_interpreter.setdefault(str(spec.environment.python), []).append(spec)
-    per_cell = interleaved.REPLICAS * (interleaved.VALUES + 1)
-    offset, total = 0, len(timed) * per_cell
-    for group in by_interpreter.values():
-        def advanced(done: int, _of: int, offset: int = offset) -> None:
-            on_value(offset + done, total)
-
-        outcome.update(interleaved.time_cells(group, loops, run_dir, timeout=timeout,
-                                              on_value=advanced))
-        offset += len(group) * per_cell
+    outcome = interleaved.time_cells(timed, loops, timeout=timeout, on_value=on_value)
     for spec in timed:
         cell, result = cells[spec.id], outcome[spec.id]
         if isinstance(result, str):

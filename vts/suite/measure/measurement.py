@@ -37,9 +37,9 @@ FAST_MIN_TIME = 0.05
 # (negative allocations per op) fails it: recycled_future/monitor/3.11/uvloop counted
 # -0.365 once in a make bench of 332 cells.
 COUNT_ATTEMPTS = 3
-PYPERF_ARGS: dict[str, list[str]] = {"full": []}
 FAST_BACK_TO_BACK = ["--processes", "2", "--values", "5", "--warmups", "1",
                      "--min-time", str(FAST_MIN_TIME)]
+PYPERF_ARGS: dict[str, list[str]] = {"full": [], "fast": FAST_BACK_TO_BACK}
 
 
 def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
@@ -78,7 +78,7 @@ def measure(spec: CellSpec, run_dir: Path, mode: str, memray: bool,
                 if schema.check_cell(0, cell) is None:
                     break
         environment = measured["environment"]
-        if mode in PYPERF_ARGS or (mode == "fast" and spec.scenario.back_to_back):
+        if mode == "full" or (mode == "fast" and spec.scenario.back_to_back):
             loops = fast_loops(cell["latency"]) if mode == "fast" else None
             # The CPUs pyperf's run needs (vts.suite.measure.cpus), then its time alone.
             with timed_alone(), _phase(seconds, "timing"):
@@ -144,9 +144,8 @@ def _pyperf(spec: CellSpec, run_dir: Path, mode: str, own: list[str],
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     command = [str(spec.environment.python), "-m", "vts.suite.measure.pyperf_cell", *own]
-    settings = FAST_BACK_TO_BACK if mode == "fast" else PYPERF_ARGS[mode]
     given = ["--loops", str(loops)] if loops else []
-    run_python([*command, *settings, *given, "--quiet", "-o", str(path)], timeout)
+    run_python([*command, *PYPERF_ARGS[mode], *given, "--quiet", "-o", str(path)], timeout)
     import pyperf  # the CLI's environment has it; the figures come from pyperf's own stats
 
     return timing_from(spec, run_dir, pyperf.Benchmark.load(str(path)))
